@@ -1,11 +1,13 @@
 # Shared shell helpers for the project scripts: sourced, never executed.
-# Versions pinned here are the single source for every script and for CI.
+# Tool versions come from tools.json, the single source for scripts, CI and the
+# TypeScript that locates the binaries.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PNPM_VERSION="10.34.8"
-LIVEKIT_SERVER_VERSION="v1.13.5"
-GRPCURL_VERSION="v1.9.3"
+tool_version() { node -p "require('$ROOT/tools.json')['$1']"; }
+PNPM_VERSION="$(tool_version pnpm)"
+LIVEKIT_SERVER_VERSION="$(tool_version livekit-server)"
+GRPCURL_VERSION="$(tool_version grpcurl)"
 # Binaries built from the Go module proxy are cached outside the work tree so a
 # fresh clone on the same machine reuses them; the version is part of the path.
 TOOLS_CACHE="${MENTRA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mentra-bridge}"

@@ -1,0 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { run, runSyncQuietly } from "./exec.js";
+import { pickSubnet, type VethSubnet } from "./subnet.js";
+
+/** Every namespace the rig creates is named `${NETNS_PREFIX}${ownerPid}-${random}`. */
+export const NETNS_PREFIX = "mlk-";
+
+/** A network namespace joined to the root namespace by one veth pair. */
+export interface TestNetns extends VethSubnet {
+  /** The namespace's name, for `ip netns exec`. */
+  name: string;
+  /** The veth end inside the namespace. */
+  nsInterface: string;
+  /** The veth end in the root namespace. */
+  hostInterface: string;
+  /** Kills what still runs inside and deletes the namespace (and so the veth pair). Idempotent. */
+  destroy(): Promise<void>;
+  /** Synchronous {@link destroy} for `process.on("exit")`. Idempotent. */
+  destroySync(): void;
+}
+
+/** Why the rig cannot isolate here, or undefined when it can (root on Linux with iproute2). */
+export async function isolationUnavailableReason(): Promise<string | undefined> {
+  if (process.platform !== "linux") return `network namespaces need Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return "network namespaces need root (run as root, or opt out)";
+  try {
+    await run("ip", ["netns", "list"]);
+  } catch (err) {
+    return `the 'ip' command (iproute2) is not usable: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function killAllInside(name: string): void {
+  for (const line of runSyncQuietly("ip", ["netns", "pids", name]).split("\n")) {
+    const pid = Number(line.trim());
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+/**
+ * Removes namespaces left by earlier runs whose owning process is gone (a
+ * crashed test, a SIGKILLed `npm start`), with everything still running inside.
+ */
+export async function removeLeftoverNamespaces(): Promise<string[]> {
+  const removed: string[] = [];
+  const listing = await run("ip", ["netns", "list"]);
+  for (const line of listing.split("\n")) {
+    const name = line.split(" ")[0] ?? "";
+    if (!name.startsWith(NETNS_PREFIX)) continue;
+    const owner = Number(name.slice(NETNS_PREFIX.length).split("-")[0]);
+    if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) continue;
+    killAllInside(name);
+    runSyncQuietly("ip", ["netns", "del", name]);
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Creates a namespace with a veth pair to the root namespace and a /30 of its
+ * own. Nothing inside has a default route: traffic from the namespace can only
+ * reach the root namespace's end of the link.
+ */
+export async function createNetns(): Promise<TestNetns> {
+  const id = randomBytes(3).toString("hex");
+  const name = `${NETNS_PREFIX}${process.pid}-${id}`;
+  const hostInterface = `mlkh${id}`;
+  const nsInterface = `mlkn${id}`;
+  const subnet = await pickSubnet();
+  let destroyed = false;
+  const destroySync = () => {
+    if (destroyed) return;
+    destroyed = true;
+    killAllInside(name);
+    runSyncQuietly("ip", ["netns", "del", name]);
+    // Deleting the namespace deletes its veth end, and with it the peer; this
+    // catches a half-built pair whose peer never moved into the namespace.
+    runSyncQuietly("ip", ["link", "del", hostInterface]);
+  };
+  try {
+    await run("ip", ["netns", "add", name]);
+    await run("ip", ["link", "add", hostInterface, "type", "veth", "peer", "name", nsInterface]);
+    await run("ip", ["link", "set", nsInterface, "netns", name]);
+    // WebRTC gathers every address it finds; IPv6 link-local ones on the veth
+    // only slow ICE down, so the link carries IPv4 alone.
+    await run("sysctl", ["-qw", `net.ipv6.conf.${hostInterface}.disable_ipv6=1`]);
+    await run("ip", ["addr", "add", `${subnet.hostIp}/${subnet.prefix}`, "dev", hostInterface]);
+    await run("ip", ["link", "set", hostInterface, "up"]);
+    const inNs = (...args: string[]) => run("ip", ["netns", "exec", name, ...args]);
+    await inNs("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
+    await inNs("ip", "addr", "add", `${subnet.nsIp}/${subnet.prefix}`, "dev", nsInterface);
+    await inNs("ip", "link", "set", nsInterface, "up");
+    await inNs("ip", "link", "set", "lo", "up");
+  } catch (err) {
+    destroySync();
+    throw err;
+  }
+  return {
+    ...subnet,
+    name,
+    nsInterface,
+    hostInterface,
+    destroySync,
+    destroy: async () => destroySync(),
+  };
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { livekitConfig } from "./livekit-config.js";
+import {
+  createNetns,
+  isolationUnavailableReason,
+  removeLeftoverNamespaces,
+  type TestNetns,
+} from "./netns.js";
+import { livekitServerBinary } from "./paths.js";
+import { startServerProcess } from "./server-process.js";
+
+/** Whether livekit-server runs in a network namespace of its own. */
+export type IsolationMode = "auto" | "on" | "off";
+
+/** Options of {@link startLiveKit}. */
+export interface StartLiveKitOptions {
+  /** "on": a namespace or fail; "auto": a namespace when root on Linux; "off": plain. Default "on". */
+  isolate?: IsolationMode;
+  /** Prefix for livekit-server's log lines; undefined keeps them quiet unless it fails. */
+  logPrefix?: string;
+  /** livekit-server's log level, default "warn". */
+  logLevel?: "debug" | "info" | "warn" | "error";
+  /** How long to wait for the server to answer, default 30 000 ms. */
+  startTimeoutMs?: number;
+}
+
+/** A running livekit-server in dev mode and what it takes to talk to it. */
+export interface LiveKitRig {
+  /** Signalling URL for rtc-node and the bridge, e.g. ws://10.213.7.2:7880. */
+  url: string;
+  /** HTTP URL for the server APIs (livekit-server-sdk's RoomServiceClient). */
+  httpUrl: string;
+  apiKey: string;
+  apiSecret: string;
+  /** The namespace livekit-server runs in, when isolated. */
+  namespace: string | undefined;
+  /** Stops livekit-server, then removes its namespace and config. Idempotent. */
+  close(): Promise<void>;
+}
+
+const PORT = 7880;
+const TCP_PORT = 7881;
+const UDP_PORT = 7882;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function shouldIsolate(mode: IsolationMode): Promise<boolean> {
+  if (mode === "off") return false;
+  const reason = await isolationUnavailableReason();
+  if (reason === undefined) return true;
+  if (mode === "on") throw new Error(`cannot isolate livekit-server: ${reason}`);
+  return false;
+}
+
+/**
+ * Starts the pinned livekit-server in dev mode with a generated config and
+ * waits until it answers. Isolated, it runs inside a fresh network namespace
+ * reached over a veth pair, so WebRTC (which ignores loopback) has a real link
+ * and no packet leaves the machine; leftovers of crashed runs are removed first.
+ */
+export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<LiveKitRig> {
+  const isolated = await shouldIsolate(options.isolate ?? "on");
+  const apiKey = `rig${randomBytes(4).toString("hex")}`;
+  const apiSecret = randomBytes(24).toString("base64url");
+  const dir = await mkdtemp(join(tmpdir(), "mentra-livekit-"));
+  let netns: TestNetns | undefined;
+  const cleanupSync = () => netns?.destroySync();
+  try {
+    if (isolated) {
+      await removeLeftoverNamespaces();
+      netns = await createNetns();
+      process.once("exit", cleanupSync);
+    }
+    const ip = netns?.nsIp ?? "127.0.0.1";
+    const port = netns ? PORT : await freePort();
+    const configPath = join(dir, "livekit.yaml");
+    await writeFile(
+      configPath,
+      livekitConfig({
+        bindIp: ip,
+        port,
+        udpPort: netns ? UDP_PORT : await freePort(),
+        tcpPort: netns ? TCP_PORT : await freePort(),
+        apiKey,
+        apiSecret,
+        logLevel: options.logLevel ?? "warn",
+        ...(netns ? { isolatedTo: { interface: netns.nsInterface, ip } } : {}),
+      }),
+    );
+    const serverArgs = ["--dev", "--config", configPath];
+    const binary = livekitServerBinary();
+    // setpriv's parent-death signal kills livekit-server if we die without cleaning up.
+    const guarded = process.platform === "linux" ? ["setpriv", "--pdeathsig", "KILL", "--"] : [];
+    const [command, ...args] = netns
+      ? ["ip", "netns", "exec", netns.name, ...guarded, binary, ...serverArgs]
+      : [...guarded, binary, ...serverArgs];
+    const server = await startServerProcess({
+      command: command ?? binary,
+      args,
+      healthUrl: `http://${ip}:${port}/`,
+      startTimeoutMs: options.startTimeoutMs ?? 30_000,
+      logPrefix: options.logPrefix,
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      url: `ws://${ip}:${port}`,
+      httpUrl: `http://${ip}:${port}`,
+      apiKey,
+      apiSecret,
+      namespace: netns?.name,
+      close: () => {
+        closing ??= (async () => {
+          await server.stop();
+          await netns?.destroy();
+          process.off("exit", cleanupSync);
+          await rm(dir, { recursive: true, force: true });
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    cleanupSync();
+    process.off("exit", cleanupSync);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

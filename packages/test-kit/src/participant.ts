@@ -1,0 +1,156 @@
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  LocalAudioTrack,
+  type RemoteParticipant,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  TrackKind,
+  TrackPublishOptions,
+  TrackSource,
+} from "@livekit/rtc-node";
+import { concatPcm } from "./audio.js";
+import { type LiveKitCredentials, mintToken } from "./token.js";
+
+/** A data packet as a participant received it. */
+export interface ReceivedData {
+  payload: Uint8Array;
+  from: string | undefined;
+  topic: string | undefined;
+}
+
+/** Audio a participant records from one remote participant's tracks. */
+export interface AudioRecorder {
+  /** Resolves once a matching track is subscribed and being read. */
+  subscribed: Promise<void>;
+  /** Stops recording and returns every sample received so far. */
+  stop(): Promise<Int16Array>;
+}
+
+/** A real rtc-node participant standing in for glasses, a phone or a test peer. */
+export interface TestParticipant {
+  identity: string;
+  room: Room;
+  /** Publishes a microphone track and plays `pcm` into it in real time, then unpublishes. */
+  publishPcm(pcm: Int16Array, options: { sampleRate: number; channels?: number }): Promise<void>;
+  /** Starts recording audio tracks of `fromIdentity`, resampled to `sampleRate` mono. */
+  recordAudio(fromIdentity: string, sampleRate: number): AudioRecorder;
+  /** Sends a data packet to the room. */
+  sendData(payload: Uint8Array, options?: { topic?: string; reliable?: boolean }): Promise<void>;
+  /** The next data packet received, or a rejection after `timeoutMs`. */
+  nextData(timeoutMs: number): Promise<ReceivedData>;
+  /** Leaves the room. Idempotent. */
+  close(): Promise<void>;
+}
+
+const FRAME_MS = 10;
+
+/** Joins `roomName` as `identity` with a freshly minted token. */
+export async function joinParticipant(
+  creds: LiveKitCredentials,
+  roomName: string,
+  identity: string,
+): Promise<TestParticipant> {
+  const room = new Room();
+  const data: ReceivedData[] = [];
+  const dataWaiters: ((d: ReceivedData) => void)[] = [];
+  const onData = (payload: Uint8Array, participant?: RemoteParticipant, _k?: unknown, topic?: string) => {
+    const item = { payload: new Uint8Array(payload), from: participant?.identity, topic };
+    const waiter = dataWaiters.shift();
+    if (waiter) waiter(item);
+    else data.push(item);
+  };
+  room.on(RoomEvent.DataReceived, onData);
+  await room.connect(creds.url, await mintToken(creds, roomName, identity), {
+    autoSubscribe: true,
+    dynacast: false,
+  });
+  let closed: Promise<void> | undefined;
+
+  return {
+    identity,
+    room,
+    async publishPcm(pcm, { sampleRate, channels = 1 }) {
+      const source = new AudioSource(sampleRate, channels);
+      const track = LocalAudioTrack.createAudioTrack(`${identity}-mic`, source);
+      const options = new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE });
+      const publication = await room.localParticipant?.publishTrack(track, options);
+      const perFrame = (sampleRate * FRAME_MS) / 1000;
+      for (let offset = 0; offset < pcm.length / channels; offset += perFrame) {
+        const slice = pcm.slice(offset * channels, (offset + perFrame) * channels);
+        const padded = new Int16Array(perFrame * channels);
+        padded.set(slice);
+        await source.captureFrame(new AudioFrame(padded, sampleRate, channels, perFrame));
+      }
+      await source.waitForPlayout();
+      if (publication?.sid) await room.localParticipant?.unpublishTrack(publication.sid);
+      await track.close();
+    },
+    recordAudio(fromIdentity, sampleRate) {
+      const chunks: Int16Array[] = [];
+      const readers: Promise<void>[] = [];
+      const streams: AudioStream[] = [];
+      let markSubscribed: () => void = () => {};
+      const subscribed = new Promise<void>((resolve) => {
+        markSubscribed = resolve;
+      });
+      const read = async (stream: AudioStream) => {
+        for await (const frame of stream) chunks.push(frame.data.slice());
+      };
+      const attach = (track: RemoteTrack, participant: RemoteParticipant) => {
+        if (participant.identity !== fromIdentity || track.kind !== TrackKind.KIND_AUDIO) return;
+        const stream = new AudioStream(track, { sampleRate, numChannels: 1 });
+        streams.push(stream);
+        readers.push(read(stream));
+        markSubscribed();
+      };
+      const onTrack = (track: RemoteTrack, _pub: unknown, participant: RemoteParticipant) =>
+        attach(track, participant);
+      room.on(RoomEvent.TrackSubscribed, onTrack);
+      for (const participant of room.remoteParticipants.values()) {
+        for (const pub of participant.trackPublications.values()) {
+          if (pub.track) attach(pub.track, participant);
+        }
+      }
+      return {
+        subscribed,
+        async stop() {
+          room.off(RoomEvent.TrackSubscribed, onTrack);
+          await Promise.all(streams.map((s) => s.cancel().catch(() => {})));
+          await Promise.allSettled(readers);
+          return concatPcm(chunks);
+        },
+      };
+    },
+    async sendData(payload, options = {}) {
+      await room.localParticipant?.publishData(payload, {
+        reliable: options.reliable ?? true,
+        ...(options.topic ? { topic: options.topic } : {}),
+      });
+    },
+    nextData(timeoutMs) {
+      const ready = data.shift();
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          dataWaiters.splice(dataWaiters.indexOf(waiter), 1);
+          reject(new Error(`no data packet within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (d: ReceivedData) => {
+          clearTimeout(timer);
+          resolve(d);
+        };
+        dataWaiters.push(waiter);
+      });
+    },
+    close() {
+      closed ??= (async () => {
+        room.off(RoomEvent.DataReceived, onData);
+        await room.disconnect();
+      })();
+      return closed;
+    },
+  };
+}
