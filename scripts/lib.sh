@@ -18,3 +18,7 @@ export PATH="$PNPM_HOME_DIR/node_modules/.bin:$PATH"
 export LIVEKIT_SERVER_BIN GRPCURL_BIN
 
 log() { printf '\033[1;34m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
+
+# turbo phones home unless told not to; nothing here may leave the machine.
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1
+export PATH="$ROOT/node_modules/.bin:$PATH"

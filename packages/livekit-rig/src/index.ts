@@ -2,7 +2,13 @@
  * A real livekit-server for tests and for the embedded LiveKit of `npm start`,
  * isolated in a network namespace of its own where it can be.
  */
-export { type IsolationMode, type LiveKitRig, type StartLiveKitOptions, startLiveKit } from "./start-livekit.js";
-export { isolationUnavailableReason, NETNS_PREFIX, removeLeftoverNamespaces } from "./netns.js";
+
 export { E2E_OPT_OUT_ENV, e2eGate } from "./e2e-gate.js";
+export { isolationUnavailableReason, NETNS_PREFIX, removeLeftoverNamespaces } from "./netns.js";
 export { livekitServerBinary } from "./paths.js";
+export {
+  type IsolationMode,
+  type LiveKitRig,
+  type StartLiveKitOptions,
+  startLiveKit,
+} from "./start-livekit.js";

@@ -21,7 +21,8 @@ export interface TestNetns extends VethSubnet {
 
 /** Why the rig cannot isolate here, or undefined when it can (root on Linux with iproute2). */
 export async function isolationUnavailableReason(): Promise<string | undefined> {
-  if (process.platform !== "linux") return `network namespaces need Linux (this is ${process.platform})`;
+  if (process.platform !== "linux")
+    return `network namespaces need Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return "network namespaces need root (run as root, or opt out)";
   try {
     await run("ip", ["netns", "list"]);

@@ -16,7 +16,9 @@ function toolVersions(): ToolVersions {
 
 function toolsCache(): string {
   const env = process.env;
-  return env.MENTRA_TOOLS_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "mentra-bridge");
+  return (
+    env.MENTRA_TOOLS_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "mentra-bridge")
+  );
 }
 
 /**

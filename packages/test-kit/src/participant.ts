@@ -56,7 +56,12 @@ export async function joinParticipant(
   const room = new Room();
   const data: ReceivedData[] = [];
   const dataWaiters: ((d: ReceivedData) => void)[] = [];
-  const onData = (payload: Uint8Array, participant?: RemoteParticipant, _k?: unknown, topic?: string) => {
+  const onData = (
+    payload: Uint8Array,
+    participant?: RemoteParticipant,
+    _k?: unknown,
+    topic?: string,
+  ) => {
     const item = { payload: new Uint8Array(payload), from: participant?.identity, topic };
     const waiter = dataWaiters.shift();
     if (waiter) waiter(item);

@@ -15,6 +15,12 @@ export async function mintToken(
   ttlSeconds = 600,
 ): Promise<string> {
   const token = new AccessToken(creds.apiKey, creds.apiSecret, { identity, ttl: ttlSeconds });
-  token.addGrant({ room, roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true });
+  token.addGrant({
+    room,
+    roomJoin: true,
+    canPublish: true,
+    canSubscribe: true,
+    canPublishData: true,
+  });
   return token.toJwt();
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm start`: the bridge on port 9090 (BRIDGE_PORT), with an embedded
+# livekit-server in dev mode unless LIVEKIT_URL points elsewhere. Installs and
+# builds what is missing first. Arguments go to the bridge (`npm start -- --help`).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+bash scripts/bootstrap.sh
+turbo run build --filter=@mentra/livekit-bridge... --output-logs=errors-only >&2
+exec node apps/bridge/dist/main.js "$@"

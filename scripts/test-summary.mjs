@@ -1,0 +1,32 @@
+// Sums the JSON reports that every package's vitest run wrote into one closing
+// line, "Summary: N passed, N failed, N skipped", and fails when a package that
+// has tests wrote no report or when nothing ran at all.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let missing = 0;
+for (const group of ["packages", "apps"]) {
+  for (const name of readdirSync(join(root, group))) {
+    const dir = join(root, group, name);
+    if (!existsSync(join(dir, "test"))) continue;
+    const report = join(dir, ".test-results.json");
+    if (!existsSync(report)) {
+      console.error(`no test report from ${group}/${name} (did its tests run?)`);
+      missing++;
+      continue;
+    }
+    const r = JSON.parse(readFileSync(report, "utf8"));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests;
+    skipped += r.numPendingTests + r.numTodoTests;
+    console.error(
+      `${group}/${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`,
+    );
+  }
+}
+console.log(`Summary: ${passed} passed, ${failed + missing} failed, ${skipped} skipped`);
+process.exit(failed + missing > 0 || passed === 0 ? 1 : 0);
