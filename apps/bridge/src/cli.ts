@@ -1,0 +1,144 @@
+import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
+import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
+import { createLogger } from "./logger.js";
+import { noSessionStats } from "./rpc/health-check.js";
+import { createBridgeRoutes } from "./rpc/routes.js";
+import { type BridgeServerAddress, createBridgeServer } from "./server.js";
+
+/** Exit codes of the bridge process, for supervisors and scripts. */
+export const ExitCode = {
+  /** Shut down cleanly after SIGINT/SIGTERM, or printed --help. */
+  Ok: 0,
+  /** Failed to start (port taken, LiveKit would not start) or to shut down cleanly. */
+  Failure: 1,
+  /** Invalid settings or arguments; nothing was started. */
+  Usage: 2,
+} as const;
+
+/** Options of {@link runBridge}; `main.ts` passes the real process. */
+export interface RunBridgeOptions {
+  /** Command-line arguments after the script name. */
+  readonly argv: readonly string[];
+  /** Environment variables to read settings from. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Program output (--help). */
+  readonly stdout: (text: string) => void;
+  /** Errors and log lines. */
+  readonly stderr: (text: string) => void;
+  /** Emits "SIGINT"/"SIGTERM"; the process, or an EventEmitter in tests. */
+  readonly signals: Pick<NodeJS.EventEmitter, "once" | "off">;
+  /** Called once the port is bound, e.g. for tests that listen on port 0. */
+  readonly onListening?: (address: BridgeServerAddress) => void;
+  /** Replaces the embedded LiveKit's starter, for tests. */
+  readonly startRig?: StartRig;
+}
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/** Resolves with the first stop signal; a second one calls `onForce`. */
+function waitForStopSignal(
+  signals: RunBridgeOptions["signals"],
+  onForce: (signal: string) => void,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const onFirst = (signal: string) => {
+      for (const name of STOP_SIGNALS) {
+        signals.off(name, onFirst);
+        signals.once(name, onForce);
+      }
+      resolve(signal);
+    };
+    for (const name of STOP_SIGNALS) signals.once(name, onFirst);
+  });
+}
+
+/**
+ * Runs the bridge until SIGINT or SIGTERM: reads settings, resolves LiveKit (embedded
+ * when LIVEKIT_URL is empty), serves, then closes the server and LiveKit in that order.
+ * Resolves with the process exit code (see {@link ExitCode}); never calls process.exit.
+ */
+export async function runBridge(options: RunBridgeOptions): Promise<number> {
+  const unknown = options.argv.filter((arg) => arg !== "--help" && arg !== "-h");
+  if (unknown.length > 0) {
+    options.stderr(`Unknown argument ${JSON.stringify(unknown[0])}. Try --help.\n`);
+    return ExitCode.Usage;
+  }
+  if (options.argv.length > 0) {
+    options.stdout(renderConfigHelp());
+    return ExitCode.Ok;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(options.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    options.stderr(`${error.message}\n`);
+    return ExitCode.Usage;
+  }
+  const logger = createLogger({ level: config.logLevel, write: options.stderr });
+
+  let forced: (signal: string) => void = () => {};
+  const forcedStop = new Promise<number>((resolve) => {
+    forced = (signal) => {
+      logger.warn("second stop signal, exiting without draining", { signal });
+      resolve(ExitCode.Failure);
+    };
+  });
+  const stopSignal = waitForStopSignal(options.signals, (signal) => forced(signal));
+
+  const livekit = await startLiveKitRuntime({
+    config,
+    logger,
+    ...(options.startRig === undefined ? {} : { startRig: options.startRig }),
+  }).catch((error: unknown) => {
+    logger.error("could not start the embedded LiveKit", { error: String(error) });
+    return undefined;
+  });
+  if (livekit === undefined) return ExitCode.Failure;
+
+  const server = createBridgeServer({
+    host: config.host,
+    port: config.port,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    logger,
+    routes: (shutdownSignal) => createBridgeRoutes({ stats: noSessionStats, shutdownSignal }),
+  });
+  const shutdown = async (): Promise<number> => {
+    try {
+      await server.close();
+      await livekit.close();
+      logger.info("bridge stopped");
+      return ExitCode.Ok;
+    } catch (error) {
+      logger.error("shutdown failed", { error: String(error) });
+      return ExitCode.Failure;
+    }
+  };
+
+  try {
+    const address = await server.listen();
+    logger.info("bridge listening", {
+      port: address.port,
+      host: address.host,
+      url: address.url,
+      livekit: livekit.url,
+      embeddedLiveKit: livekit.embedded,
+    });
+    options.onListening?.(address);
+  } catch (error) {
+    logger.error("could not listen", {
+      host: config.host,
+      port: config.port,
+      error: String(error),
+    });
+    await shutdown();
+    return ExitCode.Failure;
+  }
+
+  const signal = await stopSignal;
+  logger.info("stop signal received, draining", {
+    signal,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+  return Promise.race([shutdown(), forcedStop]);
+}

@@ -1,0 +1,222 @@
+import { z } from "zod";
+
+/** How much the bridge logs; each level includes the ones after it. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** A level of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Whether the embedded livekit-server runs in a network namespace of its own. */
+export const ISOLATE_MODES = ["auto", "on", "off"] as const;
+
+/** A mode of {@link ISOLATE_MODES}: "auto" isolates when the machine allows it. */
+export type IsolateMode = (typeof ISOLATE_MODES)[number];
+
+/** The bridge's settings, read once at start from the environment by {@link loadConfig}. */
+export interface Config {
+  /** TCP port that serves gRPC, Connect and gRPC-Web; 0 picks a free one. */
+  readonly port: number;
+  /** Address to listen on, e.g. "0.0.0.0", "127.0.0.1" or "::". */
+  readonly host: string;
+  /** LiveKit server to join rooms on; undefined starts the embedded LiveKit instead. */
+  readonly livekitUrl: string | undefined;
+  /** API key for `livekitUrl`; undefined when the cloud sends ready-made tokens. */
+  readonly livekitApiKey: string | undefined;
+  /** API secret paired with `livekitApiKey`. */
+  readonly livekitApiSecret: string | undefined;
+  /** Network isolation of the embedded LiveKit (ignored when `livekitUrl` is set). */
+  readonly livekitEmbeddedIsolate: IsolateMode;
+  /** Least severe level that is logged. */
+  readonly logLevel: LogLevel;
+  /** How long a graceful shutdown waits for open calls before cutting them. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** One setting that failed validation: which, what it should be, what it was. */
+export interface ConfigIssue {
+  /** Environment variable name, e.g. "BRIDGE_PORT". */
+  readonly name: string;
+  /** What the setting accepts, in words. */
+  readonly expected: string;
+  /** The value given, quoted, or a placeholder for unset or secret values. */
+  readonly given: string;
+}
+
+/** Thrown by {@link loadConfig}; lists every invalid setting, not only the first. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  /** Each invalid setting, in the order of the settings table. */
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    const lines = issues.map((i) => `  ${i.name}: expected ${i.expected}, got ${i.given}`);
+    const noun = issues.length === 1 ? "setting" : "settings";
+    super(
+      `Invalid configuration (${issues.length} ${noun}):\n${lines.join("\n")}\n` +
+        "Run with --help to list every setting.",
+    );
+    this.issues = issues;
+  }
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max);
+
+const lowercaseEnum = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.string().toLowerCase().pipe(z.enum(values));
+
+const livekitUrl = z.string().refine((value) => {
+  try {
+    return ["ws:", "wss:", "http:", "https:"].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+});
+
+// Unset and blank variables both mean "use the default": container env files often
+// carry `NAME=` lines for settings nobody chose.
+const envSchema = z.object({
+  BRIDGE_PORT: integer(0, 65535).default(9090),
+  BRIDGE_HOST: z
+    .string()
+    .regex(/^[^\s/]+$/)
+    .default("0.0.0.0"),
+  LIVEKIT_URL: livekitUrl.optional(),
+  LIVEKIT_API_KEY: z.string().optional(),
+  LIVEKIT_API_SECRET: z.string().optional(),
+  LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
+  LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+});
+
+type SettingName = keyof z.input<typeof envSchema>;
+
+interface SettingDoc {
+  readonly defaultText: string;
+  readonly expected: string;
+  readonly description: string;
+  readonly secret?: boolean;
+}
+
+const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
+  BRIDGE_PORT: {
+    defaultText: "9090",
+    expected: "an integer from 0 to 65535",
+    description:
+      "TCP port for gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1); 0 picks a free one.",
+  },
+  BRIDGE_HOST: {
+    defaultText: "0.0.0.0",
+    expected: "an address or host name without spaces",
+    description: "Address to listen on.",
+  },
+  LIVEKIT_URL: {
+    defaultText: "(embedded)",
+    expected: "a ws://, wss://, http:// or https:// URL",
+    description: "LiveKit server for JoinRoom; empty starts an embedded livekit-server.",
+  },
+  LIVEKIT_API_KEY: {
+    defaultText: "(none)",
+    expected: "a key, set together with LIVEKIT_API_SECRET",
+    description: "API key for LIVEKIT_URL; only needed to mint tokens, ignored when embedded.",
+  },
+  LIVEKIT_API_SECRET: {
+    defaultText: "(none)",
+    expected: "a secret, set together with LIVEKIT_API_KEY",
+    description: "API secret paired with LIVEKIT_API_KEY.",
+    secret: true,
+  },
+  LIVEKIT_EMBEDDED_ISOLATE: {
+    defaultText: "auto",
+    expected: `one of ${ISOLATE_MODES.join(", ")}`,
+    description:
+      "Run the embedded livekit-server in its own network namespace (auto: when possible).",
+  },
+  LOG_LEVEL: {
+    defaultText: "info",
+    expected: `one of ${LOG_LEVELS.join(", ")}`,
+    description: "Least severe level that is logged.",
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 0 to 600000",
+    description: "On SIGINT/SIGTERM, how long open calls may drain before they are cut.",
+  },
+};
+
+const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+function describeGiven(name: SettingName, value: string | undefined): string {
+  if (value === undefined) return "(unset)";
+  if (SETTINGS[name].secret) return `(hidden, ${value.length} characters)`;
+  return JSON.stringify(value);
+}
+
+/**
+ * Reads the bridge's settings from environment variables. Throws a {@link ConfigError}
+ * naming every invalid value at once, so one restart is enough to fix them all.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const input: Partial<Record<SettingName, string>> = {};
+  for (const name of SETTING_NAMES) {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== "") input[name] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  const invalid = new Set<SettingName>();
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) invalid.add(issue.path[0] as SettingName);
+  }
+  // A key without its secret (or the reverse) cannot sign anything; say so now, not at
+  // the first JoinRoom.
+  if ((input.LIVEKIT_API_KEY === undefined) !== (input.LIVEKIT_API_SECRET === undefined)) {
+    invalid.add(input.LIVEKIT_API_KEY === undefined ? "LIVEKIT_API_KEY" : "LIVEKIT_API_SECRET");
+  }
+  if (!parsed.success || invalid.size > 0) {
+    const issues = SETTING_NAMES.filter((name) => invalid.has(name)).map((name) => ({
+      name,
+      expected: SETTINGS[name].expected,
+      given: describeGiven(name, input[name]),
+    }));
+    throw new ConfigError(issues);
+  }
+  const values = parsed.data;
+  return {
+    port: values.BRIDGE_PORT,
+    host: values.BRIDGE_HOST,
+    livekitUrl: values.LIVEKIT_URL,
+    livekitApiKey: values.LIVEKIT_API_KEY,
+    livekitApiSecret: values.LIVEKIT_API_SECRET,
+    livekitEmbeddedIsolate: values.LIVEKIT_EMBEDDED_ISOLATE,
+    logLevel: values.LOG_LEVEL,
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** Renders the settings table (name, default, meaning) that `--help` prints. */
+export function renderConfigHelp(): string {
+  const rows = SETTING_NAMES.map((name) => [
+    name,
+    SETTINGS[name].defaultText,
+    SETTINGS[name].description,
+  ]);
+  const header = ["SETTING", "DEFAULT", "DESCRIPTION"];
+  const widths = [0, 1].map((column) =>
+    Math.max(...[header, ...rows].map((row) => (row[column] ?? "").length)),
+  );
+  const format = (row: readonly string[]) =>
+    `  ${(row[0] ?? "").padEnd(widths[0] ?? 0)}  ${(row[1] ?? "").padEnd(widths[1] ?? 0)}  ${row[2] ?? ""}`;
+  return [
+    "Usage: mentra-livekit-bridge [--help]",
+    "",
+    "Settings are read from environment variables; blank means the default.",
+    "",
+    format(header),
+    ...rows.map(format),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,144 @@
+import { EventEmitter } from "node:events";
+import * as net from "node:net";
+import type { LiveKitRig } from "@mentra/livekit-rig";
+import { describe, expect, it } from "vitest";
+import { ExitCode, type RunBridgeOptions, runBridge } from "../src/cli.js";
+import type { StartRig } from "../src/embedded-livekit.js";
+import type { BridgeServerAddress } from "../src/server.js";
+
+const HEALTH_PATH = "/mentra.livekit.bridge.LiveKitBridge/HealthCheck";
+
+interface Run {
+  readonly exit: Promise<number>;
+  readonly signals: EventEmitter;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly listening: Promise<BridgeServerAddress>;
+}
+
+function run(
+  env: NodeJS.ProcessEnv,
+  argv: string[] = [],
+  extra: Partial<RunBridgeOptions> = {},
+): Run {
+  const signals = new EventEmitter();
+  let out = "";
+  let err = "";
+  let onListening: (address: BridgeServerAddress) => void = () => {};
+  const listening = new Promise<BridgeServerAddress>((resolve) => {
+    onListening = resolve;
+  });
+  const exit = runBridge({
+    argv,
+    env,
+    stdout: (text) => {
+      out += text;
+    },
+    stderr: (text) => {
+      err += text;
+    },
+    signals,
+    onListening,
+    ...extra,
+  });
+  return { exit, signals, stdout: () => out, stderr: () => err, listening };
+}
+
+const LOCAL = { BRIDGE_HOST: "127.0.0.1", BRIDGE_PORT: "0" };
+
+async function health(url: string): Promise<string> {
+  const response = await fetch(`${url}${HEALTH_PATH}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  return response.text();
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+describe("runBridge", () => {
+  it("prints the settings table for --help and starts nothing", async () => {
+    const bridge = run({}, ["--help"]);
+    expect(await bridge.exit).toBe(ExitCode.Ok);
+    expect(bridge.stdout()).toMatch(/BRIDGE_PORT +9090 /);
+    expect(bridge.stderr()).toBe("");
+  });
+
+  it("exits 2 on an unknown argument", async () => {
+    const bridge = run({}, ["--port=1"]);
+    expect(await bridge.exit).toBe(ExitCode.Usage);
+    expect(bridge.stderr()).toContain('Unknown argument "--port=1"');
+  });
+
+  it("exits 2 listing every invalid setting", async () => {
+    const bridge = run({ BRIDGE_PORT: "abc", LOG_LEVEL: "loud" });
+    expect(await bridge.exit).toBe(ExitCode.Usage);
+    expect(bridge.stderr()).toContain("BRIDGE_PORT: expected");
+    expect(bridge.stderr()).toContain("LOG_LEVEL: expected");
+  });
+
+  it("serves until SIGINT, then drains, frees the port and exits 0", async () => {
+    const bridge = run({ ...LOCAL, LIVEKIT_URL: "ws://127.0.0.1:7880" });
+    const address = await bridge.listening;
+    expect(await health(address.url)).toContain('"status":"SERVING"');
+    expect(bridge.stderr()).toMatch(
+      new RegExp(`INFO bridge listening port=${address.port} .*livekit=ws://127.0.0.1:7880`),
+    );
+    bridge.signals.emit("SIGINT", "SIGINT");
+    expect(await bridge.exit).toBe(ExitCode.Ok);
+    expect(await portIsFree(address.port)).toBe(true);
+    expect(bridge.stderr()).toContain("bridge stopped");
+  });
+
+  it("exits 1 when the port is taken", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      const bridge = run({ ...LOCAL, BRIDGE_PORT: String(port), LIVEKIT_URL: "ws://lk:7880" });
+      expect(await bridge.exit).toBe(ExitCode.Failure);
+      expect(bridge.stderr()).toContain("EADDRINUSE");
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it("starts the embedded LiveKit when LIVEKIT_URL is empty, and stops it after the server", async () => {
+    const events: string[] = [];
+    let listeningPort = 0;
+    const startRig: StartRig = async (options) => {
+      events.push(`start isolate=${options.isolate}`);
+      const rig: LiveKitRig = {
+        url: "ws://10.1.2.3:7880",
+        httpUrl: "http://10.1.2.3:7880",
+        apiKey: "devkey",
+        apiSecret: "devsecret",
+        namespace: "mlk-test",
+        close: async () => {
+          events.push(`rig closed, port free=${await portIsFree(listeningPort)}`);
+        },
+      };
+      return rig;
+    };
+    const bridge = run({ ...LOCAL, LIVEKIT_EMBEDDED_ISOLATE: "off" }, [], { startRig });
+    listeningPort = (await bridge.listening).port;
+    expect(bridge.stderr()).toContain("livekit=ws://10.1.2.3:7880 embeddedLiveKit=true");
+    bridge.signals.emit("SIGTERM", "SIGTERM");
+    expect(await bridge.exit).toBe(ExitCode.Ok);
+    expect(events).toEqual(["start isolate=off", "rig closed, port free=true"]);
+  });
+
+  it("exits 1 when the embedded LiveKit cannot start", async () => {
+    const startRig: StartRig = () => Promise.reject(new Error("livekit-server not found"));
+    const bridge = run({ ...LOCAL }, [], { startRig });
+    expect(await bridge.exit).toBe(ExitCode.Failure);
+    expect(bridge.stderr()).toContain("livekit-server not found");
+  });
+});

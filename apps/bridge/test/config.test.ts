@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, renderConfigHelp } from "../src/config.js";
+
+function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("loadConfig accepted the environment, expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("applies the defaults to an empty environment", () => {
+    expect(loadConfig({})).toEqual({
+      port: 9090,
+      host: "0.0.0.0",
+      livekitUrl: undefined,
+      livekitApiKey: undefined,
+      livekitApiSecret: undefined,
+      livekitEmbeddedIsolate: "auto",
+      logLevel: "info",
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it("treats blank values as unset", () => {
+    const config = loadConfig({ BRIDGE_PORT: "", LIVEKIT_URL: "  ", LOG_LEVEL: "" });
+    expect([config.port, config.livekitUrl, config.logLevel]).toEqual([9090, undefined, "info"]);
+  });
+
+  it("reads every setting", () => {
+    expect(
+      loadConfig({
+        BRIDGE_PORT: "0",
+        BRIDGE_HOST: "127.0.0.1",
+        LIVEKIT_URL: "wss://livekit.example.com",
+        LIVEKIT_API_KEY: "key",
+        LIVEKIT_API_SECRET: "secret",
+        LIVEKIT_EMBEDDED_ISOLATE: "OFF",
+        LOG_LEVEL: "debug",
+        SHUTDOWN_TIMEOUT_MS: "2500",
+      }),
+    ).toEqual({
+      port: 0,
+      host: "127.0.0.1",
+      livekitUrl: "wss://livekit.example.com",
+      livekitApiKey: "key",
+      livekitApiSecret: "secret",
+      livekitEmbeddedIsolate: "off",
+      logLevel: "debug",
+      shutdownTimeoutMs: 2500,
+    });
+  });
+
+  it("reports every invalid value at once, with what was expected and given", () => {
+    const error = configErrorOf({
+      BRIDGE_PORT: "abc",
+      LOG_LEVEL: "loud",
+      SHUTDOWN_TIMEOUT_MS: "-5",
+      LIVEKIT_URL: "livekit.local:7880",
+      LIVEKIT_EMBEDDED_ISOLATE: "maybe",
+    });
+    expect(error.issues).toEqual([
+      { name: "BRIDGE_PORT", expected: "an integer from 0 to 65535", given: '"abc"' },
+      {
+        name: "LIVEKIT_URL",
+        expected: "a ws://, wss://, http:// or https:// URL",
+        given: '"livekit.local:7880"',
+      },
+      { name: "LIVEKIT_EMBEDDED_ISOLATE", expected: "one of auto, on, off", given: '"maybe"' },
+      { name: "LOG_LEVEL", expected: "one of debug, info, warn, error", given: '"loud"' },
+      {
+        name: "SHUTDOWN_TIMEOUT_MS",
+        expected: "an integer number of milliseconds from 0 to 600000",
+        given: '"-5"',
+      },
+    ]);
+    expect(error.message).toContain('BRIDGE_PORT: expected an integer from 0 to 65535, got "abc"');
+    expect(error.message).toContain(
+      'LOG_LEVEL: expected one of debug, info, warn, error, got "loud"',
+    );
+    expect(error.message.split("\n")[0]).toBe("Invalid configuration (5 settings):");
+  });
+
+  it("rejects a port above 65535", () => {
+    expect(configErrorOf({ BRIDGE_PORT: "70000" }).issues.map((i) => i.name)).toEqual([
+      "BRIDGE_PORT",
+    ]);
+  });
+
+  it("requires the API secret with the API key, without echoing secrets", () => {
+    expect(configErrorOf({ LIVEKIT_API_KEY: "key" }).issues).toEqual([
+      {
+        name: "LIVEKIT_API_SECRET",
+        expected: "a secret, set together with LIVEKIT_API_KEY",
+        given: "(unset)",
+      },
+    ]);
+    const error = configErrorOf({ LIVEKIT_API_SECRET: "s3cr3t-value", BRIDGE_PORT: "x" });
+    expect(error.issues.map((i) => i.name)).toEqual(["BRIDGE_PORT", "LIVEKIT_API_KEY"]);
+    expect(error.message).not.toContain("s3cr3t-value");
+  });
+});
+
+describe("renderConfigHelp", () => {
+  it("lists every setting with its default", () => {
+    const help = renderConfigHelp();
+    const rows = help.split("\n").filter((line) => /^ {2}[A-Z_]+ /.test(line));
+    expect(rows.map((line) => line.trim().split(/\s+/)[0])).toEqual([
+      "SETTING",
+      "BRIDGE_PORT",
+      "BRIDGE_HOST",
+      "LIVEKIT_URL",
+      "LIVEKIT_API_KEY",
+      "LIVEKIT_API_SECRET",
+      "LIVEKIT_EMBEDDED_ISOLATE",
+      "LOG_LEVEL",
+      "SHUTDOWN_TIMEOUT_MS",
+    ]);
+    expect(help).toMatch(/BRIDGE_PORT +9090 /);
+    expect(help).toMatch(/SHUTDOWN_TIMEOUT_MS +10000 /);
+    expect(help).toMatch(/LIVEKIT_EMBEDDED_ISOLATE +auto /);
+  });
+});
