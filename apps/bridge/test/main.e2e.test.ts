@@ -1,0 +1,93 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { e2eGate } from "@mentra/livekit-rig";
+import { afterEach, describe, expect, it } from "vitest";
+
+// The main job as `npm start` runs it: the built bridge process, its embedded LiveKit
+// in a network namespace of its own, a real stop signal.
+
+const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const gate = await e2eGate();
+
+function namespacesOf(pid: number): string[] {
+  const out = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+  return out
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter((name) => name.startsWith(`mlk-${pid}-`));
+}
+
+function livekitProcessesIn(namespace: string): number[] {
+  try {
+    const out = execFileSync("ip", ["netns", "pids", namespace], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    return out.split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => {
+      child.stderr?.off("data", onData);
+      reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; got:\n${seen}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const line = seen.split("\n").find((candidate) => pattern.test(candidate));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        child.stderr?.off("data", onData);
+        resolve(line);
+      }
+    };
+    child.stderr?.on("data", onData);
+  });
+}
+
+describe.skipIf(gate === "skip")("the bridge process with its embedded LiveKit", () => {
+  let child: ChildProcess | undefined;
+
+  afterEach(async () => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+    child = undefined;
+  });
+
+  it("serves HealthCheck, runs LiveKit in its own namespace, and leaves nothing on SIGINT", async () => {
+    const env = { ...process.env, BRIDGE_HOST: "127.0.0.1", BRIDGE_PORT: "0", LIVEKIT_URL: "" };
+    const proc = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
+    const pid = proc.pid ?? 0;
+    const line = await waitForLine(proc, /bridge listening/, 20_000);
+    const port = Number(/port=(\d+)/.exec(line)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(line).toContain("embeddedLiveKit=true");
+
+    const namespaces = namespacesOf(pid);
+    expect(namespaces).toHaveLength(1);
+    const namespace = namespaces[0] ?? "";
+    expect(livekitProcessesIn(namespace).length).toBeGreaterThan(0);
+
+    const response = await fetch(
+      `http://127.0.0.1:${port}/mentra.livekit.bridge.LiveKitBridge/HealthCheck`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: "{}" },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "SERVING" });
+
+    const exited = once(proc, "exit");
+    proc.kill("SIGINT");
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(namespacesOf(pid)).toEqual([]);
+    expect(livekitProcessesIn(namespace)).toEqual([]);
+  });
+});
