@@ -1,9 +1,10 @@
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
+import { disposeLiveKit } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
-import { noSessionStats } from "./rpc/health-check.js";
 import { createBridgeRoutes } from "./rpc/routes.js";
 import { type BridgeServerAddress, createBridgeServer } from "./server.js";
+import { SessionRegistry } from "./session/registry.js";
 
 /** Exit codes of the bridge process, for supervisors and scripts. */
 export const ExitCode = {
@@ -96,17 +97,24 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   });
   if (livekit === undefined) return ExitCode.Failure;
 
+  const registry = new SessionRegistry({ config, livekit, logger });
   const server = createBridgeServer({
     host: config.host,
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    readMaxBytes: readLimit(config.maxChunkBytes),
     logger,
-    routes: (shutdownSignal) => createBridgeRoutes({ stats: noSessionStats, shutdownSignal }),
+    routes: (shutdownSignal) =>
+      createBridgeRoutes({ registry, maxChunkBytes: config.maxChunkBytes, logger, shutdownSignal }),
   });
   const shutdown = async (): Promise<number> => {
     try {
+      // Sessions first: their streams end with Unavailable, so draining does not wait on them.
+      const sessionsClosed = registry.closeAll();
       await server.close();
+      await sessionsClosed;
       await livekit.close();
+      await disposeLiveKit();
       logger.info("bridge stopped");
       return ExitCode.Ok;
     } catch (error) {
@@ -141,4 +149,13 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   });
   return Promise.race([shutdown(), forcedStop]);
+}
+
+/**
+ * The protocol-level message limit: twice the chunk limit, so a chunk somewhat over
+ * MAX_CHUNK_BYTES gets the precise InvalidArgument, and anything far beyond is refused
+ * (ResourceExhausted) before it is buffered.
+ */
+function readLimit(maxChunkBytes: number): number {
+  return 2 * maxChunkBytes + 64 * 1024;
 }

@@ -12,6 +12,12 @@ export const ISOLATE_MODES = ["auto", "on", "off"] as const;
 /** A mode of {@link ISOLATE_MODES}: "auto" isolates when the machine allows it. */
 export type IsolateMode = (typeof ISOLATE_MODES)[number];
 
+/** Byte orders a session's device PCM may be read in; "auto" decides from the first audio. */
+export const BYTE_ORDER_MODES = ["little", "big", "auto"] as const;
+
+/** A mode of {@link BYTE_ORDER_MODES}. */
+export type ByteOrderSetting = (typeof BYTE_ORDER_MODES)[number];
+
 /** The bridge's settings, read once at start from the environment by {@link loadConfig}. */
 export interface Config {
   /** TCP port that serves gRPC, Connect and gRPC-Web; 0 picks a free one. */
@@ -30,6 +36,26 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** How long a graceful shutdown waits for open calls before cutting them. */
   readonly shutdownTimeoutMs: number;
+  /** Identity the bridge joins with when it mints tokens; `{userId}` is replaced. */
+  readonly identityTemplate: string;
+  /** Lifetime of tokens the bridge mints. */
+  readonly tokenTtlSeconds: number;
+  /** How long JoinRoom (and a rejoin) waits for LiveKit before failing. */
+  readonly connectTimeoutMs: number;
+  /** How long a session stays in its room without a StreamAudio stream. */
+  readonly streamGraceMs: number;
+  /** Default byte order of device PCM in data packets. */
+  readonly pcmByteOrder: ByteOrderSetting;
+  /** Default duration of room-to-cloud chunks from microphone tracks. */
+  readonly receiveFrameMs: number;
+  /** Room-to-cloud audio held per stream for a slow reader before the oldest is dropped. */
+  readonly cloudQueueMs: number;
+  /** Cloud-to-room audio buffered per track beyond the AudioSource queue before pacing the sender. */
+  readonly trackBufferMs: number;
+  /** Audio queued inside each published track's AudioSource. */
+  readonly trackSourceQueueMs: number;
+  /** Largest pcm_data accepted in one AudioChunk. */
+  readonly maxChunkBytes: number;
 }
 
 /** One setting that failed validation: which, what it should be, what it was. */
@@ -91,6 +117,16 @@ const envSchema = z.object({
   LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  LIVEKIT_IDENTITY_TEMPLATE: z.string().includes("{userId}").default("cloud-agent:{userId}"),
+  LIVEKIT_TOKEN_TTL_SECONDS: integer(1, 7 * 86_400).default(3_600),
+  LIVEKIT_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  STREAM_GRACE_MS: integer(0, 3_600_000).default(30_000),
+  PCM_BYTE_ORDER: lowercaseEnum(BYTE_ORDER_MODES).default("auto"),
+  RECEIVE_FRAME_MS: integer(10, 100).default(20),
+  CLOUD_QUEUE_MS: integer(20, 60_000).default(2_000),
+  TRACK_BUFFER_MS: integer(10, 10_000).default(200),
+  TRACK_SOURCE_QUEUE_MS: integer(10, 5_000).default(100),
+  MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(1024 * 1024),
 });
 
 type SettingName = keyof z.input<typeof envSchema>;
@@ -146,6 +182,56 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer number of milliseconds from 0 to 600000",
     description: "On SIGINT/SIGTERM, how long open calls may drain before they are cut.",
   },
+  LIVEKIT_IDENTITY_TEMPLATE: {
+    defaultText: "cloud-agent:{userId}",
+    expected: "a template containing {userId}",
+    description: "Identity the bridge joins with when it mints the token itself.",
+  },
+  LIVEKIT_TOKEN_TTL_SECONDS: {
+    defaultText: "3600",
+    expected: "an integer number of seconds from 1 to 604800",
+    description: "Lifetime of minted tokens; a rejoin always mints a fresh one.",
+  },
+  LIVEKIT_CONNECT_TIMEOUT_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 100 to 120000",
+    description: "How long JoinRoom waits for LiveKit before answering success=false.",
+  },
+  STREAM_GRACE_MS: {
+    defaultText: "30000",
+    expected: "an integer number of milliseconds from 0 to 3600000",
+    description: "How long a session stays in its room with no StreamAudio stream.",
+  },
+  PCM_BYTE_ORDER: {
+    defaultText: "auto",
+    expected: `one of ${BYTE_ORDER_MODES.join(", ")}`,
+    description: "Byte order of device PCM in data packets, unless JoinRoom says.",
+  },
+  RECEIVE_FRAME_MS: {
+    defaultText: "20",
+    expected: "an integer number of milliseconds from 10 to 100",
+    description: "Duration of room-to-cloud chunks from microphone tracks.",
+  },
+  CLOUD_QUEUE_MS: {
+    defaultText: "2000",
+    expected: "an integer number of milliseconds from 20 to 60000",
+    description: "Room-to-cloud audio kept for a slow reader; beyond it the oldest is dropped.",
+  },
+  TRACK_BUFFER_MS: {
+    defaultText: "200",
+    expected: "an integer number of milliseconds from 10 to 10000",
+    description: "Cloud-to-room audio buffered per track before the sender is held back.",
+  },
+  TRACK_SOURCE_QUEUE_MS: {
+    defaultText: "100",
+    expected: "an integer number of milliseconds from 10 to 5000",
+    description: "Audio queued inside each published track's LiveKit AudioSource.",
+  },
+  MAX_CHUNK_BYTES: {
+    defaultText: "1048576",
+    expected: "an integer number of bytes from 2 to 16777216",
+    description: "Largest pcm_data accepted in one AudioChunk.",
+  },
 };
 
 const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
@@ -194,6 +280,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     livekitEmbeddedIsolate: values.LIVEKIT_EMBEDDED_ISOLATE,
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    identityTemplate: values.LIVEKIT_IDENTITY_TEMPLATE,
+    tokenTtlSeconds: values.LIVEKIT_TOKEN_TTL_SECONDS,
+    connectTimeoutMs: values.LIVEKIT_CONNECT_TIMEOUT_MS,
+    streamGraceMs: values.STREAM_GRACE_MS,
+    pcmByteOrder: values.PCM_BYTE_ORDER,
+    receiveFrameMs: values.RECEIVE_FRAME_MS,
+    cloudQueueMs: values.CLOUD_QUEUE_MS,
+    trackBufferMs: values.TRACK_BUFFER_MS,
+    trackSourceQueueMs: values.TRACK_SOURCE_QUEUE_MS,
+    maxChunkBytes: values.MAX_CHUNK_BYTES,
   };
 }
 

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { runBridge } from "./cli.js";
+// rtc-node logs at debug level to stdout unless NODE_ENV is "production"; the bridge
+// has its own log, so quiet it before rtc-node loads (hence the dynamic import).
+process.env.NODE_ENV ??= "production";
+const { runBridge } = await import("./cli.js");
 
 const code = await runBridge({
   argv: process.argv.slice(2),

@@ -17,6 +17,8 @@ export interface BridgeServerOptions {
    * starts, so handlers can report draining and wind long streams down.
    */
   readonly routes: (shutdownSignal: AbortSignal) => (router: ConnectRouter) => void;
+  /** Largest message the server reads; larger ones fail with ResourceExhausted. */
+  readonly readMaxBytes?: number;
   /** How long `close()` lets open calls finish before it cuts them; default 10000. */
   readonly shutdownTimeoutMs?: number;
   /** How long a new connection may stay silent before it is dropped; default 10000. */
@@ -68,6 +70,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   const handler = connectNodeAdapter({
     routes: options.routes(shutdown.signal),
     shutdownSignal: shutdown.signal,
+    ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
     connect: true,
     grpc: true,
     grpcWeb: true,

@@ -22,6 +22,16 @@ describe("loadConfig", () => {
       livekitEmbeddedIsolate: "auto",
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
+      identityTemplate: "cloud-agent:{userId}",
+      tokenTtlSeconds: 3600,
+      connectTimeoutMs: 10_000,
+      streamGraceMs: 30_000,
+      pcmByteOrder: "auto",
+      receiveFrameMs: 20,
+      cloudQueueMs: 2000,
+      trackBufferMs: 200,
+      trackSourceQueueMs: 100,
+      maxChunkBytes: 1_048_576,
     });
   });
 
@@ -41,6 +51,16 @@ describe("loadConfig", () => {
         LIVEKIT_EMBEDDED_ISOLATE: "OFF",
         LOG_LEVEL: "debug",
         SHUTDOWN_TIMEOUT_MS: "2500",
+        LIVEKIT_IDENTITY_TEMPLATE: "bridge-{userId}",
+        LIVEKIT_TOKEN_TTL_SECONDS: "5",
+        LIVEKIT_CONNECT_TIMEOUT_MS: "1500",
+        STREAM_GRACE_MS: "0",
+        PCM_BYTE_ORDER: "BIG",
+        RECEIVE_FRAME_MS: "10",
+        CLOUD_QUEUE_MS: "500",
+        TRACK_BUFFER_MS: "50",
+        TRACK_SOURCE_QUEUE_MS: "40",
+        MAX_CHUNK_BYTES: "4096",
       }),
     ).toEqual({
       port: 0,
@@ -51,6 +71,16 @@ describe("loadConfig", () => {
       livekitEmbeddedIsolate: "off",
       logLevel: "debug",
       shutdownTimeoutMs: 2500,
+      identityTemplate: "bridge-{userId}",
+      tokenTtlSeconds: 5,
+      connectTimeoutMs: 1500,
+      streamGraceMs: 0,
+      pcmByteOrder: "big",
+      receiveFrameMs: 10,
+      cloudQueueMs: 500,
+      trackBufferMs: 50,
+      trackSourceQueueMs: 40,
+      maxChunkBytes: 4096,
     });
   });
 
@@ -82,6 +112,16 @@ describe("loadConfig", () => {
       'LOG_LEVEL: expected one of debug, info, warn, error, got "loud"',
     );
     expect(error.message.split("\n")[0]).toBe("Invalid configuration (5 settings):");
+  });
+
+  it("rejects an identity template without {userId}", () => {
+    expect(configErrorOf({ LIVEKIT_IDENTITY_TEMPLATE: "cloud-agent" }).issues).toEqual([
+      {
+        name: "LIVEKIT_IDENTITY_TEMPLATE",
+        expected: "a template containing {userId}",
+        given: '"cloud-agent"',
+      },
+    ]);
   });
 
   it("rejects a port above 65535", () => {
@@ -118,6 +158,16 @@ describe("renderConfigHelp", () => {
       "LIVEKIT_EMBEDDED_ISOLATE",
       "LOG_LEVEL",
       "SHUTDOWN_TIMEOUT_MS",
+      "LIVEKIT_IDENTITY_TEMPLATE",
+      "LIVEKIT_TOKEN_TTL_SECONDS",
+      "LIVEKIT_CONNECT_TIMEOUT_MS",
+      "STREAM_GRACE_MS",
+      "PCM_BYTE_ORDER",
+      "RECEIVE_FRAME_MS",
+      "CLOUD_QUEUE_MS",
+      "TRACK_BUFFER_MS",
+      "TRACK_SOURCE_QUEUE_MS",
+      "MAX_CHUNK_BYTES",
     ]);
     expect(help).toMatch(/BRIDGE_PORT +9090 /);
     expect(help).toMatch(/SHUTDOWN_TIMEOUT_MS +10000 /);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, createBridgeServer } from "../src/server.js";
+import { offlineRoutes } from "./support/offline-routes.js";
 
 const execFileAsync = promisify(execFile);
 const PROTO_ROOT = fileURLToPath(new URL("../../../proto", import.meta.url));
@@ -29,7 +30,8 @@ describe("grpcurl against the bridge (h2c, no TLS)", () => {
     server = createBridgeServer({
       host: "127.0.0.1",
       port: 0,
-      routes: (shutdownSignal) => createBridgeRoutes({ stats: noSessionStats, shutdownSignal }),
+      routes: (shutdownSignal) =>
+        createBridgeRoutes({ ...offlineRoutes(), stats: noSessionStats, shutdownSignal }),
     });
     ({ port } = await server.listen());
   });
@@ -51,7 +53,7 @@ describe("grpcurl against the bridge (h2c, no TLS)", () => {
     expect(stdout).toContain(`"node_version": "${process.version}"`);
   });
 
-  it("gets Unimplemented from JoinRoom, with the method named", async () => {
+  it("gets InvalidArgument from a JoinRoom without room_name", async () => {
     const failure = await execFileAsync(grpcurlBinary(), [
       "-plaintext",
       "-import-path",
@@ -66,7 +68,7 @@ describe("grpcurl against the bridge (h2c, no TLS)", () => {
       () => undefined,
       (error: { stdout: string; stderr: string }) => error,
     );
-    expect(failure?.stderr ?? "").toContain("Code: Unimplemented");
-    expect(failure?.stderr ?? "").toContain("JoinRoom is not implemented yet in this build");
+    expect(failure?.stderr ?? "").toContain("Code: InvalidArgument");
+    expect(failure?.stderr ?? "").toContain("room_name is required");
   });
 });

@@ -4,9 +4,13 @@ import { describe, expect, it } from "vitest";
 import { type BridgeStats, noSessionStats } from "../src/rpc/health-check.js";
 import { type BridgeRoutesOptions, createBridgeRoutes } from "../src/rpc/routes.js";
 import { BRIDGE_VERSION } from "../src/version.js";
+import { offlineRoutes } from "./support/offline-routes.js";
 
-function clientFor(options: BridgeRoutesOptions) {
-  return createClient(LiveKitBridge, createRouterTransport(createBridgeRoutes(options)));
+function clientFor(options: Partial<BridgeRoutesOptions>) {
+  return createClient(
+    LiveKitBridge,
+    createRouterTransport(createBridgeRoutes({ ...offlineRoutes(), ...options })),
+  );
 }
 
 async function codeOf(call: () => Promise<unknown>): Promise<{ code: Code; message: string }> {
@@ -89,15 +93,10 @@ describe("HealthCheck (in memory)", () => {
 describe("RPCs not built yet (in memory)", () => {
   const client = clientFor({ stats: noSessionStats });
 
-  it.each([
-    ["JoinRoom", () => client.joinRoom({ userId: "u1", roomName: "r1" })],
-    ["LeaveRoom", () => client.leaveRoom({ userId: "u1" })],
-    ["StopAudio", () => client.stopAudio({ userId: "u1" })],
-    ["GetStatus", () => client.getStatus({ userId: "u1" })],
-  ])("%s answers Unimplemented with its name", async (method, call) => {
-    expect(await codeOf(call)).toEqual({
+  it("StopAudio answers Unimplemented with its name", async () => {
+    expect(await codeOf(() => client.stopAudio({ userId: "u1" }))).toEqual({
       code: Code.Unimplemented,
-      message: `${method} is not implemented yet in this build`,
+      message: "StopAudio is not implemented yet in this build",
     });
   });
 
@@ -115,19 +114,72 @@ describe("RPCs not built yet (in memory)", () => {
       message: "PlayAudio is not implemented yet in this build",
     });
   });
+});
 
-  it("StreamAudio (bidirectional) answers Unimplemented", async () => {
-    async function* chunks() {
-      yield { userId: "u1", sampleRate: 16000 };
-    }
-    const result = await codeOf(async () => {
+describe("session RPCs without LiveKit (in memory)", () => {
+  const client = clientFor({});
+
+  async function streamError(
+    chunks: () => AsyncIterable<{ userId?: string; sampleRate?: number }>,
+  ) {
+    return codeOf(async () => {
       for await (const _chunk of client.streamAudio(chunks())) {
         // no chunks expected
       }
     });
-    expect(result).toEqual({
-      code: Code.Unimplemented,
-      message: "StreamAudio is not implemented yet in this build",
+  }
+
+  it.each([
+    ["JoinRoom without user_id", () => client.joinRoom({ roomName: "r1" }), "user_id is required"],
+    [
+      "JoinRoom without room_name",
+      () => client.joinRoom({ userId: "u1" }),
+      "room_name is required",
+    ],
+    [
+      "JoinRoom with a receive rate out of range",
+      () => client.joinRoom({ userId: "u1", roomName: "r1", receiveSampleRate: 7_999 }),
+      "receive_sample_rate must be 0 or 8000..48000, got 7999",
+    ],
+    ["LeaveRoom without user_id", () => client.leaveRoom({}), "user_id is required"],
+    ["GetStatus without user_id", () => client.getStatus({}), "user_id is required"],
+  ])("%s is InvalidArgument", async (_name, call, message) => {
+    expect(await codeOf(call)).toEqual({ code: Code.InvalidArgument, message });
+  });
+
+  it("JoinRoom without a token on a bridge that cannot mint says so, success=false", async () => {
+    const response = await client.joinRoom({ userId: "u1", roomName: "r1" });
+    expect(response.success).toBe(false);
+    expect(response.error).toContain("cannot mint");
+  });
+
+  it("LeaveRoom and GetStatus for an unknown user", async () => {
+    expect(await client.leaveRoom({ userId: "nobody" })).toMatchObject({
+      success: false,
+      error: "no session for user nobody",
+    });
+    const status = await client.getStatus({ userId: "nobody" });
+    expect(status.connected).toBe(false);
+    expect(status.metadata.session).toBe("none");
+    expect(status.serverVersion).toBe(BRIDGE_VERSION);
+  });
+
+  it("StreamAudio whose first chunk has no user_id is InvalidArgument", async () => {
+    expect(
+      await streamError(async function* () {
+        yield { sampleRate: 16000 };
+      }),
+    ).toEqual({ code: Code.InvalidArgument, message: "the first AudioChunk must carry user_id" });
+  });
+
+  it("StreamAudio for a user without a session is FailedPrecondition naming JoinRoom", async () => {
+    expect(
+      await streamError(async function* () {
+        yield { userId: "u1", sampleRate: 16000 };
+      }),
+    ).toEqual({
+      code: Code.FailedPrecondition,
+      message: "no session for user u1: call JoinRoom first",
     });
   });
 });

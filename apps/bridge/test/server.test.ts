@@ -17,6 +17,7 @@ import {
   type BridgeServerOptions,
   createBridgeServer,
 } from "../src/server.js";
+import { offlineRoutes } from "./support/offline-routes.js";
 
 const HEALTH_PATH = "/mentra.livekit.bridge.LiveKitBridge/HealthCheck";
 
@@ -24,7 +25,8 @@ function newServer(overrides: Partial<BridgeServerOptions> = {}): BridgeServer {
   return createBridgeServer({
     host: "127.0.0.1",
     port: 0,
-    routes: (shutdownSignal) => createBridgeRoutes({ stats: noSessionStats, shutdownSignal }),
+    routes: (shutdownSignal) =>
+      createBridgeRoutes({ ...offlineRoutes(), stats: noSessionStats, shutdownSignal }),
     ...overrides,
   });
 }
@@ -103,7 +105,7 @@ describe("one port, every protocol", () => {
     expect(JSON.parse(text)).toMatchObject({ metadata: { node_version: process.version } });
   });
 
-  it("carries a bidirectional stream over gRPC and maps Unimplemented", async () => {
+  it("carries a bidirectional stream over gRPC and maps its error code", async () => {
     const client = createClient(LiveKitBridge, h2Transport("grpc"));
     async function* chunks() {
       yield { userId: "u1", sampleRate: 16000 };
@@ -118,18 +120,18 @@ describe("one port, every protocol", () => {
       }
       return undefined;
     })();
-    expect(error?.code).toBe(Code.Unimplemented);
-    expect(error?.rawMessage).toBe("StreamAudio is not implemented yet in this build");
+    expect(error?.code).toBe(Code.FailedPrecondition);
+    expect(error?.rawMessage).toBe("no session for user u1: call JoinRoom first");
   });
 
-  it("answers Unimplemented for JoinRoom over Connect HTTP/1.1", async () => {
+  it("answers InvalidArgument for a JoinRoom without room over Connect HTTP/1.1", async () => {
     const client = createClient(
       LiveKitBridge,
       createConnectTransport({ baseUrl: address.url, httpVersion: "1.1" }),
     );
     await expect(client.joinRoom({ userId: "u1" })).rejects.toMatchObject({
-      code: Code.Unimplemented,
-      rawMessage: "JoinRoom is not implemented yet in this build",
+      code: Code.InvalidArgument,
+      rawMessage: "room_name is required",
     });
   });
 

@@ -1,12 +1,23 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { LiveKitBridge } from "@mentra/bridge-proto";
+import type { Logger } from "../logger.js";
+import type { SessionRegistry } from "../session/registry.js";
+import { createGetStatus } from "./get-status.js";
 import { type BridgeStats, createHealthCheck, type HealthCheckOptions } from "./health-check.js";
+import { createJoinRoom } from "./join-room.js";
+import { createLeaveRoom } from "./leave-room.js";
+import { createStreamAudio } from "./stream-audio.js";
 import { notImplemented } from "./unimplemented.js";
 
 /** Options of {@link createBridgeRoutes}. */
 export interface BridgeRoutesOptions {
-  /** Live counters for HealthCheck. */
-  readonly stats: BridgeStats;
+  /** The sessions JoinRoom, LeaveRoom, StreamAudio and GetStatus work on. */
+  readonly registry: SessionRegistry;
+  /** Largest pcm_data accepted in one AudioChunk. */
+  readonly maxChunkBytes: number;
+  readonly logger: Logger;
+  /** Replaces the registry's counts in HealthCheck, for tests. */
+  readonly stats?: BridgeStats;
   /** The server's shutdown signal; aborted means draining. */
   readonly shutdownSignal?: AbortSignal;
   /** Overrides for HealthCheck (clock, start time, version), mostly for tests. */
@@ -21,29 +32,28 @@ export interface BridgeRoutesOptions {
 export function createBridgeRoutes(options: BridgeRoutesOptions): (router: ConnectRouter) => void {
   const healthCheck = createHealthCheck({
     ...options.health,
-    stats: options.stats,
+    stats: options.stats ?? statsOf(options.registry),
     ...(options.shutdownSignal === undefined ? {} : { shutdownSignal: options.shutdownSignal }),
   });
   return (router) =>
     router.service(LiveKitBridge, {
       healthCheck,
-      streamAudio() {
-        throw notImplemented("StreamAudio");
-      },
-      joinRoom() {
-        throw notImplemented("JoinRoom");
-      },
-      leaveRoom() {
-        throw notImplemented("LeaveRoom");
-      },
+      streamAudio: createStreamAudio(options),
+      joinRoom: createJoinRoom(options.registry),
+      leaveRoom: createLeaveRoom(options.registry),
       playAudio() {
         throw notImplemented("PlayAudio");
       },
       stopAudio() {
         throw notImplemented("StopAudio");
       },
-      getStatus() {
-        throw notImplemented("GetStatus");
-      },
+      getStatus: createGetStatus(options.registry),
     });
+}
+
+function statsOf(registry: SessionRegistry): BridgeStats {
+  return {
+    activeSessions: () => registry.counts().sessions,
+    activeStreams: () => registry.counts().streams,
+  };
 }

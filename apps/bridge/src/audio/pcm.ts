@@ -1,0 +1,173 @@
+/**
+ * Pure helpers for 16-bit PCM as the wire carries it: format validation, byte-order
+ * conversion that never depends on buffer alignment or host endianness, and downmixing.
+ */
+
+/** The wire field a {@link PcmFormatError} is about, spelled as in the proto. */
+export type PcmField = "sample_rate" | "channels" | "pcm_data" | "track_id";
+
+/** A chunk of PCM whose format the bridge cannot accept; `field` names the culprit. */
+export class PcmFormatError extends Error {
+  override readonly name = "PcmFormatError";
+
+  constructor(
+    /** The wire field that is wrong. */
+    readonly field: PcmField,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The sample rate the contract means by `sample_rate: 0`. */
+export const DEFAULT_SAMPLE_RATE = 16_000;
+/** The lowest sample rate a chunk may declare. */
+export const MIN_SAMPLE_RATE = 8_000;
+/** The highest sample rate a chunk may declare. */
+export const MAX_SAMPLE_RATE = 48_000;
+/** Bytes per sample of 16-bit PCM. */
+export const BYTES_PER_SAMPLE = 2;
+
+/** What {@link validateChunkFormat} checks: the declared format and the payload size. */
+export interface ChunkFormatInput {
+  /** Declared `sample_rate`; 0 means {@link DEFAULT_SAMPLE_RATE}. */
+  readonly sampleRate: number;
+  /** Declared `channels`; 0 means mono. */
+  readonly channels: number;
+  /** Length of `pcm_data` in bytes. */
+  readonly byteLength: number;
+  /** The largest `pcm_data` the bridge accepts in one chunk. */
+  readonly maxBytes: number;
+}
+
+/** A chunk format with the contract's zero defaults filled in. */
+export interface ChunkFormat {
+  readonly sampleRate: number;
+  readonly channels: 1 | 2;
+}
+
+/**
+ * Checks a PCM chunk's declared format and payload length against the contract and returns
+ * the format with "0 means 16000 Hz / mono" applied. Throws {@link PcmFormatError}.
+ */
+export function validateChunkFormat(input: ChunkFormatInput): ChunkFormat {
+  const sampleRate = input.sampleRate === 0 ? DEFAULT_SAMPLE_RATE : input.sampleRate;
+  if (
+    !Number.isInteger(sampleRate) ||
+    sampleRate < MIN_SAMPLE_RATE ||
+    sampleRate > MAX_SAMPLE_RATE
+  ) {
+    throw new PcmFormatError(
+      "sample_rate",
+      `sample_rate ${input.sampleRate} is not supported: use ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} Hz, or 0 for ${DEFAULT_SAMPLE_RATE}`,
+    );
+  }
+  const channels = input.channels === 0 ? 1 : input.channels;
+  if (channels !== 1 && channels !== 2) {
+    throw new PcmFormatError(
+      "channels",
+      `channels ${input.channels} is not supported: use 1 (mono), 2 (stereo), or 0 for mono`,
+    );
+  }
+  if (input.byteLength > input.maxBytes) {
+    throw new PcmFormatError(
+      "pcm_data",
+      `pcm_data is ${input.byteLength} bytes, over the limit of ${input.maxBytes}: send smaller chunks`,
+    );
+  }
+  const frameBytes = BYTES_PER_SAMPLE * channels;
+  if (input.byteLength % frameBytes !== 0) {
+    throw new PcmFormatError(
+      "pcm_data",
+      `pcm_data has an odd length of ${input.byteLength} bytes: 16-bit PCM with ${channels} channel(s) needs a multiple of ${frameBytes}`,
+    );
+  }
+  return { sampleRate, channels };
+}
+
+/** Checks a `track_id` and returns it; a negative or fractional id throws {@link PcmFormatError}. */
+export function validateTrackId(trackId: number): number {
+  if (!Number.isSafeInteger(trackId) || trackId < 0) {
+    throw new PcmFormatError(
+      "track_id",
+      `track_id ${trackId} is not valid: use a non-negative integer`,
+    );
+  }
+  return trackId;
+}
+
+/** Returns `bytes` without a trailing odd byte (a view, no copy), as the contract asks. */
+export function dropOddTrailingByte(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1);
+}
+
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Swaps the two bytes of every sample in place. */
+function swapSampleBytes(samples: Int16Array): void {
+  const words = new Uint16Array(samples.buffer, samples.byteOffset, samples.length);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as number;
+    words[i] = ((word & 0xff) << 8) | (word >>> 8);
+  }
+}
+
+function int16FromBytes(bytes: Uint8Array, littleEndian: boolean): Int16Array<ArrayBuffer> {
+  if (bytes.byteLength % BYTES_PER_SAMPLE !== 0) {
+    throw new RangeError(
+      `16-bit PCM needs an even byte length, got ${bytes.byteLength}; drop the odd trailing byte first`,
+    );
+  }
+  const samples = new Int16Array(bytes.byteLength / BYTES_PER_SAMPLE);
+  // A byte-wise copy into a fresh, aligned buffer works for any byteOffset of the source.
+  new Uint8Array(samples.buffer).set(bytes);
+  if (littleEndian !== HOST_IS_LITTLE_ENDIAN) swapSampleBytes(samples);
+  return samples;
+}
+
+/**
+ * Copies little-endian 16-bit PCM bytes into a fresh Int16Array, whatever the source's
+ * alignment. Throws RangeError on an odd byte length.
+ */
+export function int16FromLittleEndian(bytes: Uint8Array): Int16Array<ArrayBuffer> {
+  return int16FromBytes(bytes, true);
+}
+
+/**
+ * Copies big-endian 16-bit PCM bytes into a fresh Int16Array of native samples.
+ * Throws RangeError on an odd byte length.
+ */
+export function int16FromBigEndian(bytes: Uint8Array): Int16Array<ArrayBuffer> {
+  return int16FromBytes(bytes, false);
+}
+
+/** Copies samples into fresh little-endian bytes, the wire's byte order. */
+export function int16ToLittleEndianBytes(samples: Int16Array): Uint8Array<ArrayBuffer> {
+  const copy = samples.slice();
+  if (!HOST_IS_LITTLE_ENDIAN) swapSampleBytes(copy);
+  return new Uint8Array(copy.buffer);
+}
+
+/**
+ * Averages interleaved channels into a fresh mono array (rounded to the nearest integer).
+ * Mono input comes back as a copy. Throws RangeError when the length is not a whole
+ * number of sample frames.
+ */
+export function downmixToMono(interleaved: Int16Array, channels: number): Int16Array<ArrayBuffer> {
+  if (!Number.isInteger(channels) || channels < 1) {
+    throw new RangeError(`channels must be a positive integer, got ${channels}`);
+  }
+  if (interleaved.length % channels !== 0) {
+    throw new RangeError(
+      `${interleaved.length} interleaved samples are not a whole number of ${channels}-channel frames`,
+    );
+  }
+  if (channels === 1) return interleaved.slice();
+  const mono = new Int16Array(interleaved.length / channels);
+  for (let frame = 0, source = 0; frame < mono.length; frame++) {
+    let sum = 0;
+    for (let channel = 0; channel < channels; channel++) sum += interleaved[source++] as number;
+    mono[frame] = Math.round(sum / channels);
+  }
+  return mono;
+}

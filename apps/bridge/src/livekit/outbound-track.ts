@@ -1,0 +1,202 @@
+import {
+  AudioFrame,
+  AudioResampler,
+  AudioSource,
+  LocalAudioTrack,
+  type LocalParticipant,
+  TrackPublishOptions,
+  TrackSource,
+} from "@livekit/rtc-node";
+import { createFramer } from "../audio/framer.js";
+
+/** LiveKit plays 10 ms frames; chunks of any size are cut to this. */
+const FRAME_MS = 10;
+
+/** Options of {@link publishOutboundTrack}. */
+export interface OutboundTrackOptions {
+  /** Track name shown in the room, e.g. "speaker" or "tts". */
+  readonly name: string;
+  /** Rate of the published source; other rates are resampled to it. */
+  readonly sampleRate: number;
+  /** Channels of the published source (1 or 2); others are remixed. */
+  readonly channels: number;
+  /** Audio queued inside rtc-node's AudioSource before captureFrame waits. */
+  readonly sourceQueueMs: number;
+  /** Audio the bridge holds beyond that queue before write() makes the sender wait. */
+  readonly maxBufferMs: number;
+}
+
+/** One published audio track fed by the cloud, paced in real time by the AudioSource. */
+export interface OutboundTrack {
+  readonly name: string;
+  /** The publication's SID. */
+  readonly sid: string;
+  /**
+   * Queues interleaved 16-bit samples at any rate/channels. Resolves once the bridge's
+   * buffer is back under `maxBufferMs`, so awaiting it paces the sender.
+   */
+  write(samples: Int16Array, sampleRate: number, channels: number): Promise<void>;
+  /** Audio held by the bridge, not yet handed to the AudioSource, in ms. */
+  bufferedMs(): number;
+  /** Audio in the AudioSource's own queue, in ms. */
+  queuedMs(): number;
+  /** Drops everything not played yet; returns the dropped duration in ms. */
+  clear(): number;
+  /** Resolves when every written sample has been played out (or the track closed). */
+  drained(): Promise<void>;
+  /** Unpublishes and releases the source. Idempotent; drops what was not played. */
+  close(): Promise<void>;
+}
+
+/** Publishes a microphone-kind audio track on `participant` and returns its writer. */
+export async function publishOutboundTrack(
+  participant: LocalParticipant,
+  options: OutboundTrackOptions,
+): Promise<OutboundTrack> {
+  const { sampleRate, channels } = options;
+  const source = new AudioSource(sampleRate, channels, options.sourceQueueMs);
+  const track = LocalAudioTrack.createAudioTrack(options.name, source);
+  const publishOptions = new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE });
+  let publication: Awaited<ReturnType<LocalParticipant["publishTrack"]>>;
+  try {
+    publication = await participant.publishTrack(track, publishOptions);
+  } catch (error) {
+    await track.close().catch(() => {});
+    await source.close().catch(() => {});
+    throw error;
+  }
+  const samplesPerFrame = (sampleRate * FRAME_MS) / 1000;
+  const framer = createFramer({ samplesPerFrame, channels });
+  const resamplers = new Map<number, AudioResampler>();
+  const pending: Int16Array[] = [];
+  let waiters: (() => void)[] = [];
+  let drainWaiters: (() => void)[] = [];
+  let pumping = false;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const bufferedMs = () =>
+    pending.length * FRAME_MS + (framer.pendingSamples / channels / sampleRate) * 1000;
+  const wake = () => {
+    if (bufferedMs() > options.maxBufferMs && !closed) return;
+    const ready = waiters;
+    waiters = [];
+    for (const resolve of ready) resolve();
+  };
+  const wakeDrained = () => {
+    const ready = drainWaiters;
+    drainWaiters = [];
+    for (const resolve of ready) resolve();
+  };
+
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!closed) {
+        const frame = pending.shift();
+        if (frame === undefined) break;
+        await source.captureFrame(new AudioFrame(frame, sampleRate, channels, samplesPerFrame));
+        wake();
+      }
+    } catch {
+      // Capturing fails only once the source is closed; close() settles the waiters.
+    } finally {
+      pumping = false;
+    }
+    if (pending.length === 0 && !closed) {
+      await source.waitForPlayout().catch(() => {});
+      if (pending.length === 0) wakeDrained();
+    }
+  };
+
+  const convert = (samples: Int16Array, rate: number, inChannels: number): Int16Array => {
+    const mixed = remix(samples, inChannels, channels);
+    if (rate === sampleRate) return mixed;
+    let resampler = resamplers.get(rate);
+    if (resampler === undefined) {
+      resampler = new AudioResampler(rate, sampleRate, channels);
+      resamplers.set(rate, resampler);
+    }
+    const frames = resampler.push(new AudioFrame(mixed, rate, channels, mixed.length / channels));
+    return concat(frames.map((f) => f.data));
+  };
+
+  return {
+    name: options.name,
+    sid: publication.sid ?? "",
+    write(samples, rate, inChannels) {
+      if (closed) return Promise.reject(new Error(`track ${options.name} is closed`));
+      for (const frame of framer.push(convert(samples, rate, inChannels))) pending.push(frame);
+      void pump();
+      if (bufferedMs() <= options.maxBufferMs) return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+    bufferedMs,
+    queuedMs: () => source.queuedDuration,
+    clear() {
+      const dropped = bufferedMs() + source.queuedDuration;
+      pending.length = 0;
+      framer.flush({ pad: false });
+      source.clearQueue();
+      wake();
+      return dropped;
+    },
+    drained() {
+      if (closed) return Promise.resolve();
+      const tail = framer.flush({ pad: true });
+      if (tail !== undefined) pending.push(tail);
+      void pump();
+      return new Promise((resolve) => drainWaiters.push(resolve));
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        pending.length = 0;
+        wake();
+        wakeDrained();
+        for (const resampler of resamplers.values()) resampler.close();
+        resamplers.clear();
+        if (publication.sid !== undefined) {
+          await participant.unpublishTrack(publication.sid).catch(() => {});
+        }
+        await track.close().catch(() => {});
+        await source.close().catch(() => {});
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Converts interleaved samples between mono and stereo; returns the input when equal. */
+function remix(samples: Int16Array, from: number, to: number): Int16Array {
+  if (from === to) return samples;
+  const frames = samples.length / from;
+  const out = new Int16Array(frames * to);
+  if (from === 1) {
+    for (let i = 0; i < frames; i++) {
+      const value = samples[i] ?? 0;
+      for (let c = 0; c < to; c++) out[i * to + c] = value;
+    }
+    return out;
+  }
+  for (let i = 0; i < frames; i++) {
+    let sum = 0;
+    for (let c = 0; c < from; c++) sum += samples[i * from + c] ?? 0;
+    const value = Math.round(sum / from);
+    for (let c = 0; c < to; c++) out[i * to + c] = value;
+  }
+  return out;
+}
+
+function concat(parts: readonly Int16Array[]): Int16Array {
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const out = new Int16Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

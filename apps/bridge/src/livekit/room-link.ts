@@ -1,0 +1,233 @@
+import {
+  type DisconnectReason,
+  type RemoteParticipant,
+  type RemoteTrackPublication,
+  Room,
+  RoomEvent,
+  TrackKind,
+} from "@livekit/rtc-node";
+import { classifyDisconnect, type Disconnect } from "./disconnect.js";
+import { type InboundAudio, readRemoteAudio } from "./inbound-audio.js";
+import {
+  type OutboundTrack,
+  type OutboundTrackOptions,
+  publishOutboundTrack,
+} from "./outbound-track.js";
+
+/** Where a remote audio frame or data packet came from. */
+export interface AudioOrigin {
+  /** Identity of the remote participant (the glasses' phone). */
+  readonly identity: string;
+  /** Track SID for microphone audio; undefined for data packets. */
+  readonly trackSid?: string;
+}
+
+/** What a {@link RoomLink} reports; each callback is called synchronously from rtc-node events. */
+export interface RoomLinkHandlers {
+  /** The room is lost for good (rtc-node gave up resuming) or was left. Called at most once. */
+  onDisconnected(disconnect: Disconnect): void;
+  /** A data packet from a remote participant matching the target. */
+  onData(payload: Uint8Array, origin: AudioOrigin): void;
+  /** One frame of a subscribed microphone track, at the link's receive format. */
+  onAudioFrame(samples: Int16Array, origin: AudioOrigin, receivedAt: number): void;
+  /** A remote audio track started or stopped flowing to the bridge. */
+  onRemoteTrack?(change: "started" | "ended", origin: AudioOrigin): void;
+  /** The number of participants in the room changed. */
+  onParticipantsChanged?(count: number): void;
+}
+
+/** Options of {@link connectRoomLink}. */
+export interface RoomLinkOptions {
+  /** LiveKit WebSocket URL. */
+  readonly url: string;
+  /** Access token for the room (its identity becomes the bridge's identity). */
+  readonly token: string;
+  /** When the token expires (ms since epoch), to classify failed resumes; undefined if unknown. */
+  readonly tokenExpiresAt: number | undefined;
+  /** Give up connecting after this long. */
+  readonly connectTimeoutMs: number;
+  /** Only this participant's audio is received; empty means every remote participant. */
+  readonly targetIdentity: string;
+  /** Format microphone tracks are converted to. */
+  readonly receive: {
+    readonly sampleRate: number;
+    readonly channels: number;
+    readonly frameMs: number;
+  };
+  readonly handlers: RoomLinkHandlers;
+}
+
+/** The bridge's participant in one LiveKit room; the only owner of an rtc-node Room. */
+export interface RoomLink {
+  /** The identity the bridge joined with. */
+  readonly identity: string;
+  /** The bridge participant's SID. */
+  readonly participantSid: string;
+  /** Participants in the room, the bridge included. */
+  participantCount(): number;
+  /** Publishes a new audio track (cloud to room). Closed with the link. */
+  publishTrack(options: OutboundTrackOptions): Promise<OutboundTrack>;
+  /** rtc-node listeners, streams and tracks still held; 0 after close(). */
+  openHandles(): number;
+  /** Leaves the room and releases everything. Idempotent; never rejects. */
+  close(): Promise<void>;
+}
+
+/** Thrown by {@link connectRoomLink} when the room cannot be joined. */
+export class RoomJoinError extends Error {
+  override readonly name = "RoomJoinError";
+}
+
+/**
+ * Joins a LiveKit room as the bridge's own participant. Subscribes only to audio tracks
+ * of the target participant (or of everyone), converts them to the receive format, and
+ * forwards data packets. Rejects with a {@link RoomJoinError} within `connectTimeoutMs`.
+ */
+export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLink> {
+  const room = new Room();
+  const { handlers, targetIdentity } = options;
+  const inbound = new Map<string, InboundAudio>();
+  const outbound = new Set<OutboundTrack>();
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const wanted = (identity: string) => targetIdentity === "" || identity === targetIdentity;
+
+  const subscribe = (publication: RemoteTrackPublication, participant: RemoteParticipant) => {
+    if (publication.kind === TrackKind.KIND_AUDIO && wanted(participant.identity)) {
+      publication.setSubscribed(true);
+    }
+  };
+  const stopInbound = (trackSid: string) => {
+    const audio = inbound.get(trackSid);
+    if (audio === undefined) return;
+    inbound.delete(trackSid);
+    void audio.close();
+    handlers.onRemoteTrack?.("ended", { identity: audio.identity, trackSid });
+  };
+
+  const listeners = {
+    [RoomEvent.TrackPublished]: subscribe,
+    [RoomEvent.TrackSubscribed]: (
+      track: Parameters<typeof readRemoteAudio>[0]["track"],
+      publication: RemoteTrackPublication,
+      participant: RemoteParticipant,
+    ) => {
+      const trackSid = publication.sid;
+      if (closed || trackSid === undefined || track.kind !== TrackKind.KIND_AUDIO) return;
+      if (!wanted(participant.identity)) return;
+      stopInbound(trackSid);
+      const origin = { identity: participant.identity, trackSid };
+      inbound.set(
+        trackSid,
+        readRemoteAudio({
+          track,
+          identity: participant.identity,
+          ...options.receive,
+          onFrame: (samples, receivedAt) => handlers.onAudioFrame(samples, origin, receivedAt),
+          onEnd: () => stopInbound(trackSid),
+        }),
+      );
+      handlers.onRemoteTrack?.("started", origin);
+    },
+    [RoomEvent.TrackUnsubscribed]: (_t: unknown, publication: RemoteTrackPublication) => {
+      if (publication.sid !== undefined) stopInbound(publication.sid);
+    },
+    [RoomEvent.DataReceived]: (payload: Uint8Array, participant?: RemoteParticipant) => {
+      if (participant === undefined || !wanted(participant.identity)) return;
+      handlers.onData(payload, { identity: participant.identity });
+    },
+    [RoomEvent.ParticipantConnected]: () => handlers.onParticipantsChanged?.(count()),
+    [RoomEvent.ParticipantDisconnected]: (participant: RemoteParticipant) => {
+      for (const [sid, audio] of inbound)
+        if (audio.identity === participant.identity) stopInbound(sid);
+      handlers.onParticipantsChanged?.(count());
+    },
+    [RoomEvent.Disconnected]: (reason: DisconnectReason) => {
+      if (closed) return;
+      const expired = options.tokenExpiresAt !== undefined && Date.now() >= options.tokenExpiresAt;
+      const disconnect = classifyDisconnect(reason, expired);
+      void release();
+      handlers.onDisconnected(disconnect);
+    },
+  } as const;
+
+  const count = () => room.remoteParticipants.size + 1;
+  for (const [event, listener] of Object.entries(listeners)) {
+    room.on(event as RoomEvent, listener as (...args: unknown[]) => void);
+  }
+  const removeListeners = () => {
+    for (const [event, listener] of Object.entries(listeners)) {
+      room.off(event as RoomEvent, listener as (...args: unknown[]) => void);
+    }
+  };
+
+  /** Stops every stream and track, removes listeners and leaves; the one close path. */
+  const release = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      removeListeners();
+      for (const sid of [...inbound.keys()]) stopInbound(sid);
+      await Promise.allSettled([...outbound].map((track) => track.close()));
+      outbound.clear();
+      await room.disconnect().catch(() => {});
+    })();
+    return closing;
+  };
+
+  try {
+    await withTimeout(
+      room.connect(options.url, options.token, { autoSubscribe: false, dynacast: false }),
+      options.connectTimeoutMs,
+    );
+  } catch (error) {
+    await release();
+    throw new RoomJoinError(describeJoinFailure(error, options));
+  }
+  const local = room.localParticipant;
+  if (local === undefined) {
+    await release();
+    throw new RoomJoinError("connected without a local participant");
+  }
+  for (const participant of room.remoteParticipants.values()) {
+    for (const publication of participant.trackPublications.values()) {
+      subscribe(publication, participant);
+    }
+  }
+
+  return {
+    identity: local.identity,
+    participantSid: local.sid ?? "",
+    participantCount: count,
+    async publishTrack(trackOptions) {
+      if (closed) throw new Error("the room link is closed");
+      const track = await publishOutboundTrack(local, trackOptions);
+      outbound.add(track);
+      if (closed) await track.close();
+      return track;
+    },
+    openHandles() {
+      const listenerCount = Object.keys(listeners).reduce(
+        (sum, event) => sum + room.listenerCount(event as RoomEvent),
+        0,
+      );
+      return listenerCount + inbound.size + outbound.size + (closed ? 0 : 1);
+    },
+    close: release,
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describeJoinFailure(error: unknown, options: RoomLinkOptions): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const expired = options.tokenExpiresAt !== undefined && Date.now() >= options.tokenExpiresAt;
+  const hint = expired ? " (the token has expired)" : "";
+  return `could not join the room at ${options.url}: ${message}${hint}`;
+}

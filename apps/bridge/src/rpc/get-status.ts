@@ -1,0 +1,33 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { BridgeStatusRequest, BridgeStatusResponseSchema } from "@mentra/bridge-proto";
+import type { SessionRegistry } from "../session/registry.js";
+import { BRIDGE_VERSION } from "../version.js";
+
+type StatusReply = MessageInitShape<typeof BridgeStatusResponseSchema>;
+
+/**
+ * GetStatus: the user's live session, or the last state of a closed one (why it
+ * disconnected), or `connected=false` with `metadata.session = "none"`.
+ */
+export function createGetStatus(registry: SessionRegistry) {
+  return (request: BridgeStatusRequest): StatusReply => {
+    if (request.userId === "") {
+      throw new ConnectError("user_id is required", Code.InvalidArgument);
+    }
+    const status = registry.status(request.userId);
+    if (status === undefined) {
+      return { connected: false, serverVersion: BRIDGE_VERSION, metadata: { session: "none" } };
+    }
+    const live = registry.get(request.userId) !== undefined;
+    return {
+      connected: status.connected,
+      participantId: status.participantId,
+      participantCount: status.participantCount,
+      lastDisconnectAt: BigInt(status.lastDisconnectAt),
+      lastDisconnectReason: status.lastDisconnectReason,
+      serverVersion: BRIDGE_VERSION,
+      metadata: { ...status.metadata, session: live ? "open" : "closed" },
+    };
+  };
+}

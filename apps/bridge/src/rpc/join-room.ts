@@ -1,0 +1,71 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type JoinRoomRequest,
+  type JoinRoomResponseSchema,
+  PcmByteOrder,
+} from "@mentra/bridge-proto";
+import type { ByteOrderSetting } from "../config.js";
+import { JoinError, type SessionRegistry } from "../session/registry.js";
+
+type JoinRoomReply = MessageInitShape<typeof JoinRoomResponseSchema>;
+
+const BYTE_ORDERS: Readonly<Record<PcmByteOrder, ByteOrderSetting | undefined>> = {
+  [PcmByteOrder.UNSPECIFIED]: undefined,
+  [PcmByteOrder.LITTLE]: "little",
+  [PcmByteOrder.BIG]: "big",
+  [PcmByteOrder.AUTO]: "auto",
+};
+
+function invalid(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
+/**
+ * JoinRoom: malformed requests are InvalidArgument; anything LiveKit refuses (bad token,
+ * unreachable server, timeout) is `success=false` with a readable error, as deployed.
+ */
+export function createJoinRoom(registry: SessionRegistry) {
+  return async (request: JoinRoomRequest): Promise<JoinRoomReply> => {
+    if (request.userId === "") throw invalid("user_id is required");
+    if (request.roomName === "") throw invalid("room_name is required");
+    const rate = request.receiveSampleRate;
+    if (rate !== 0 && (rate < 8_000 || rate > 48_000)) {
+      throw invalid(`receive_sample_rate must be 0 or 8000..48000, got ${rate}`);
+    }
+    const frameMs = request.receiveFrameMs;
+    if (frameMs !== 0 && (frameMs < 10 || frameMs > 100)) {
+      throw invalid(`receive_frame_ms must be 0 or 10..100, got ${frameMs}`);
+    }
+    if (!(request.pcmByteOrder in BYTE_ORDERS)) {
+      throw invalid(`pcm_byte_order ${request.pcmByteOrder} is not a known value`);
+    }
+    try {
+      const session = await registry.join({
+        userId: request.userId,
+        roomName: request.roomName,
+        token: request.token,
+        livekitUrl: request.livekitUrl,
+        targetIdentity: request.targetIdentity,
+        byteOrder: BYTE_ORDERS[request.pcmByteOrder],
+        receiveSampleRate: rate,
+        receiveFrameMs: frameMs,
+      });
+      const status = session.status();
+      return {
+        success: true,
+        participantId: status.participantId,
+        participantCount: status.participantCount,
+        metadata: {
+          identity: session.identity,
+          room: session.roomName,
+          byte_order_mode: status.metadata.byte_order_mode ?? "",
+        },
+      };
+    } catch (error) {
+      if (error instanceof ConnectError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      return { success: false, error: error instanceof JoinError ? message : message };
+    }
+  };
+}

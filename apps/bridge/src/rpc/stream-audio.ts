@@ -1,0 +1,124 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import type { AudioChunk, AudioChunkSchema } from "@mentra/bridge-proto";
+import {
+  int16FromLittleEndian,
+  PcmFormatError,
+  validateChunkFormat,
+  validateTrackId,
+} from "../audio/pcm.js";
+import type { Logger } from "../logger.js";
+import type { SessionRegistry } from "../session/registry.js";
+import type { Session } from "../session/session.js";
+
+type AudioChunkInit = MessageInitShape<typeof AudioChunkSchema>;
+
+/** Options of {@link createStreamAudio}. */
+export interface StreamAudioOptions {
+  readonly registry: SessionRegistry;
+  /** Largest pcm_data accepted in one chunk. */
+  readonly maxChunkBytes: number;
+  readonly logger: Logger;
+}
+
+function invalid(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
+/** Plays one cloud chunk into the room; a malformed chunk throws InvalidArgument. */
+async function playChunk(session: Session, chunk: AudioChunk, maxChunkBytes: number) {
+  if (chunk.userId !== "" && chunk.userId !== session.userId) {
+    throw invalid(`user_id changed mid-stream from ${session.userId} to ${chunk.userId}`);
+  }
+  try {
+    const trackId = validateTrackId(chunk.trackId);
+    if (chunk.pcmData.byteLength === 0) return;
+    const format = validateChunkFormat({
+      sampleRate: chunk.sampleRate,
+      channels: chunk.channels,
+      byteLength: chunk.pcmData.byteLength,
+      maxBytes: maxChunkBytes,
+    });
+    const samples = int16FromLittleEndian(chunk.pcmData);
+    await session.writeAudio(trackId, samples, format.sampleRate, format.channels);
+  } catch (error) {
+    if (error instanceof PcmFormatError) throw invalid(error.message);
+    throw error;
+  }
+}
+
+/**
+ * StreamAudio: the first message names the user (InvalidArgument without, and
+ * FailedPrecondition without a session). Cloud chunks play into the room while room
+ * audio streams back. The stream ends when the client leaves, when a newer stream for
+ * the user replaces it (Aborted), when the session loses its room (Aborted for a duplicate
+ * identity, Unavailable otherwise) or leaves it (OK), or at the first bad chunk
+ * (InvalidArgument); the session itself outlives the stream for the grace period.
+ */
+export function createStreamAudio(options: StreamAudioOptions) {
+  const { registry, maxChunkBytes, logger } = options;
+  return async function* streamAudio(
+    requests: AsyncIterable<AudioChunk>,
+    context: HandlerContext,
+  ): AsyncGenerator<AudioChunkInit> {
+    const input = requests[Symbol.asyncIterator]();
+    const first = await input.next();
+    if (first.done === true) return;
+    const userId = first.value.userId;
+    if (userId === "") throw invalid("the first AudioChunk must carry user_id");
+    const session = registry.get(userId);
+    if (session === undefined) {
+      throw new ConnectError(
+        `no session for user ${userId}: call JoinRoom first`,
+        Code.FailedPrecondition,
+      );
+    }
+    const attachment = session.attachStream();
+    const onClientGone = () => attachment.detach();
+    context.signal.addEventListener("abort", onClientGone);
+    let stopped = false;
+    let failInput: (error: unknown) => void = () => {};
+    const inputFailed = new Promise<never>((_, reject) => {
+      failInput = reject;
+    });
+    void (async () => {
+      let chunk: AudioChunk = first.value;
+      for (;;) {
+        await playChunk(session, chunk, maxChunkBytes);
+        if (stopped) return;
+        const next = await input.next();
+        if (next.done === true || stopped) return;
+        chunk = next.value;
+      }
+    })().catch((error: unknown) => {
+      if (!stopped) failInput(error);
+    });
+    try {
+      for (;;) {
+        const result = await Promise.race([attachment.next(), inputFailed]);
+        if (result.done === true) return;
+        const chunk = result.value;
+        yield {
+          pcmData: chunk.pcm,
+          sampleRate: chunk.sampleRate,
+          channels: chunk.channels,
+          timestampMs: BigInt(chunk.timestampMs),
+          userId,
+        };
+      }
+    } catch (error) {
+      if (error instanceof ConnectError) {
+        logger.info("stream ended", { userId, code: Code[error.code], reason: error.rawMessage });
+        throw error;
+      }
+      if (attachment.signal.aborted && !(attachment.signal.reason instanceof ConnectError)) {
+        return;
+      }
+      throw error;
+    } finally {
+      stopped = true;
+      context.signal.removeEventListener("abort", onClientGone);
+      attachment.detach();
+    }
+  };
+}

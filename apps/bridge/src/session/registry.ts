@@ -1,0 +1,184 @@
+import type { ByteOrderSetting, Config } from "../config.js";
+import { identityFor, mintJoinToken } from "../livekit/index.js";
+import type { Logger } from "../logger.js";
+import { Session, type SessionStatus, type TokenSource } from "./session.js";
+
+/** Statuses of closed sessions kept for GetStatus, oldest forgotten first. */
+const MAX_REMEMBERED = 10_000;
+
+/** What JoinRoom asks for, after validation. */
+export interface JoinParams {
+  readonly userId: string;
+  readonly roomName: string;
+  /** Empty: mint one. */
+  readonly token: string;
+  /** Empty: the configured default. */
+  readonly livekitUrl: string;
+  readonly targetIdentity: string;
+  /** Undefined: the configured default. */
+  readonly byteOrder: ByteOrderSetting | undefined;
+  /** 0: 16000. */
+  readonly receiveSampleRate: number;
+  /** 0: the configured default. */
+  readonly receiveFrameMs: number;
+}
+
+/** The LiveKit server sessions join by default, and the key to mint tokens for it. */
+export interface LiveKitTarget {
+  readonly url: string;
+  readonly apiKey: string | undefined;
+  readonly apiSecret: string | undefined;
+}
+
+/** Thrown by {@link SessionRegistry.join} for a request the bridge cannot serve. */
+export class JoinError extends Error {
+  override readonly name = "JoinError";
+}
+
+/** Options of {@link SessionRegistry}. */
+export interface SessionRegistryOptions {
+  readonly config: Pick<
+    Config,
+    | "identityTemplate"
+    | "tokenTtlSeconds"
+    | "connectTimeoutMs"
+    | "streamGraceMs"
+    | "pcmByteOrder"
+    | "receiveFrameMs"
+    | "cloudQueueMs"
+    | "trackBufferMs"
+    | "trackSourceQueueMs"
+  >;
+  readonly livekit: LiveKitTarget;
+  readonly logger: Logger;
+}
+
+/** All sessions of this bridge, one per user; JoinRoom for a user replaces the old one. */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+  private readonly pending = new Map<string, Promise<unknown>>();
+  private readonly remembered = new Map<string, SessionStatus>();
+  private shuttingDown = false;
+
+  constructor(private readonly options: SessionRegistryOptions) {}
+
+  /** The user's open session. */
+  get(userId: string): Session | undefined {
+    return this.sessions.get(userId);
+  }
+
+  /** Live sessions and attached streams, for HealthCheck. */
+  counts(): { sessions: number; streams: number } {
+    let streams = 0;
+    for (const session of this.sessions.values()) if (session.hasStream) streams++;
+    return { sessions: this.sessions.size, streams };
+  }
+
+  /** The user's live status, or the last one of a closed session. */
+  status(userId: string): SessionStatus | undefined {
+    return this.sessions.get(userId)?.status() ?? this.remembered.get(userId);
+  }
+
+  /**
+   * Joins a room for the user, closing the user's previous session first. Calls for the
+   * same user run one at a time. Rejects with JoinError or the room's join error.
+   */
+  join(params: JoinParams): Promise<Session> {
+    return this.serialise(params.userId, async () => {
+      if (this.shuttingDown) throw new JoinError("the bridge is shutting down");
+      await this.sessions.get(params.userId)?.close("left", "replaced by a new JoinRoom");
+      const { config, logger } = this.options;
+      const session = await Session.open({
+        userId: params.userId,
+        roomName: params.roomName,
+        url: params.livekitUrl || this.options.livekit.url,
+        targetIdentity: params.targetIdentity,
+        tokens: this.tokenSource(params),
+        connectTimeoutMs: config.connectTimeoutMs,
+        streamGraceMs: config.streamGraceMs,
+        byteOrder: params.byteOrder ?? config.pcmByteOrder,
+        receive: {
+          sampleRate: params.receiveSampleRate || 16_000,
+          frameMs: params.receiveFrameMs || config.receiveFrameMs,
+        },
+        cloudQueueMs: config.cloudQueueMs,
+        track: { bufferMs: config.trackBufferMs, sourceQueueMs: config.trackSourceQueueMs },
+        logger,
+        onClosed: (closed) => this.forget(closed),
+      });
+      this.sessions.set(params.userId, session);
+      this.remembered.delete(params.userId);
+      logger.info("session joined", {
+        userId: params.userId,
+        room: params.roomName,
+        identity: session.identity,
+      });
+      return session;
+    });
+  }
+
+  /** Closes the user's session (LeaveRoom); false when there was none. */
+  leave(userId: string, reason: string): Promise<boolean> {
+    return this.serialise(userId, async () => {
+      const session = this.sessions.get(userId);
+      if (session === undefined) return false;
+      await session.close("left", reason);
+      return true;
+    });
+  }
+
+  /** Closes every session (shutdown); later joins are refused. */
+  async closeAll(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.allSettled([...this.pending.values()]);
+    await Promise.all(
+      [...this.sessions.values()].map((s) => s.close("server_shutdown", "bridge shutting down")),
+    );
+  }
+
+  private tokenSource(params: JoinParams): TokenSource {
+    if (params.token !== "") return { kind: "given", token: params.token };
+    const { apiKey, apiSecret } = this.options.livekit;
+    if (apiKey === undefined || apiSecret === undefined) {
+      throw new JoinError(
+        "JoinRoom has no token and the bridge cannot mint one (set LIVEKIT_API_KEY and LIVEKIT_API_SECRET)",
+      );
+    }
+    const { identityTemplate, tokenTtlSeconds } = this.options.config;
+    return {
+      kind: "minted",
+      mint: () =>
+        mintJoinToken({
+          apiKey,
+          apiSecret,
+          room: params.roomName,
+          identity: identityFor(identityTemplate, params.userId),
+          ttlSeconds: tokenTtlSeconds,
+        }),
+    };
+  }
+
+  private forget(session: Session) {
+    if (this.sessions.get(session.userId) !== session) return;
+    this.sessions.delete(session.userId);
+    this.remembered.set(session.userId, session.status());
+    if (this.remembered.size > MAX_REMEMBERED) {
+      const oldest = this.remembered.keys().next().value;
+      if (oldest !== undefined) this.remembered.delete(oldest);
+    }
+  }
+
+  private serialise<T>(userId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.pending.get(userId) ?? Promise.resolve();
+    const next = previous.then(task);
+    const settled = next.then(
+      () => {},
+      () => {},
+    );
+    this.pending.set(userId, settled);
+    void settled.then(() => {
+      if (this.pending.get(userId) === settled) this.pending.delete(userId);
+    });
+    return next;
+  }
+}

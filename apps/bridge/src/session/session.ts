@@ -1,0 +1,445 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createDropOldestQueue, type DropOldestQueue } from "../audio/bounded-queue.js";
+import { createEndiannessNormaliser, type EndiannessNormaliser } from "../audio/endianness.js";
+import { dropOddTrailingByte, int16ToLittleEndianBytes } from "../audio/pcm.js";
+import type { ByteOrderSetting } from "../config.js";
+import {
+  type AudioOrigin,
+  connectRoomLink,
+  type Disconnect,
+  type DisconnectKind,
+  isRecoverable,
+  type OutboundTrack,
+  type RoomLink,
+  tokenExpiry,
+} from "../livekit/index.js";
+import type { Logger } from "../logger.js";
+import { type CloudChunk, chunkMs } from "./cloud-chunk.js";
+import { trackName } from "./track-names.js";
+
+/** Device PCM in data packets is 16 kHz mono, as deployed. */
+const PACKET_RATE = 16_000;
+/** Waits between rejoin attempts; their count bounds the attempts. */
+const REJOIN_BACKOFF_MS = [0, 250, 500, 1_000, 2_000, 4_000] as const;
+
+/** Where a session's join tokens come from. */
+export type TokenSource =
+  /** The cloud's token; it cannot be renewed by the bridge. */
+  | { readonly kind: "given"; readonly token: string }
+  /** Minted by the bridge, fresh for every (re)join. */
+  | { readonly kind: "minted"; readonly mint: () => Promise<string> };
+
+/** Options of {@link Session.open}. */
+export interface SessionOptions {
+  readonly userId: string;
+  readonly roomName: string;
+  readonly url: string;
+  readonly targetIdentity: string;
+  readonly tokens: TokenSource;
+  readonly connectTimeoutMs: number;
+  readonly streamGraceMs: number;
+  readonly byteOrder: ByteOrderSetting;
+  readonly receive: { readonly sampleRate: number; readonly frameMs: number };
+  readonly cloudQueueMs: number;
+  readonly track: { readonly bufferMs: number; readonly sourceQueueMs: number };
+  readonly logger: Logger;
+  /** Called once, after the session closed, with why. */
+  readonly onClosed: (session: Session) => void;
+}
+
+/** A user's state as GetStatus reports it. */
+export interface SessionStatus {
+  readonly connected: boolean;
+  readonly participantId: string;
+  readonly participantCount: number;
+  readonly lastDisconnectAt: number;
+  readonly lastDisconnectReason: string;
+  readonly metadata: Record<string, string>;
+}
+
+/** How a StreamAudio stream attached to a session ends from the session's side. */
+export interface StreamAttachment {
+  /** Aborted when the session ends the stream; the reason is a ConnectError or undefined (OK). */
+  readonly signal: AbortSignal;
+  /** Next room audio for the cloud; rejects with the end reason once the stream is ended. */
+  next(): Promise<IteratorResult<CloudChunk, undefined>>;
+  /** The stream is gone (client left or failed): start the grace period. Idempotent. */
+  detach(): void;
+}
+
+/**
+ * One user's presence in one LiveKit room: the room link, the published tracks, the
+ * subscriptions, the byte-order normaliser and the queue of audio for the cloud. Every
+ * way out goes through {@link Session.close}.
+ */
+export class Session {
+  readonly userId: string;
+  readonly roomName: string;
+  private link: RoomLink | undefined;
+  private readonly tracks = new Map<number, Promise<OutboundTrack>>();
+  private readonly cloudQueue: DropOldestQueue<CloudChunk>;
+  private readonly normaliser: EndiannessNormaliser;
+  private attachment: { controller: AbortController } | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private rejoinTimer: NodeJS.Timeout | undefined;
+  private reconnected: Promise<void> | undefined;
+  private lastDisconnect: { at: number; disconnect: Disconnect } | undefined;
+  private closing: Promise<void> | undefined;
+  private closeReason: DisconnectKind | undefined;
+  private readonly counters = {
+    chunksToCloud: 0,
+    chunksFromCloud: 0,
+    oddBytesDropped: 0,
+    rejoins: 0,
+    streamsAttached: 0,
+  };
+
+  private constructor(private readonly options: SessionOptions) {
+    this.userId = options.userId;
+    this.roomName = options.roomName;
+    this.cloudQueue = createDropOldestQueue<CloudChunk>({
+      capacity: options.cloudQueueMs,
+      weigh: chunkMs,
+    });
+    this.normaliser = createEndiannessNormaliser({
+      mode: options.byteOrder,
+      onDecision: (order, stats) =>
+        options.logger.info("device byte order decided", {
+          userId: this.userId,
+          order,
+          reason: stats.reason,
+          bufferedBytes: stats.bufferedBytes,
+        }),
+    });
+  }
+
+  /** Joins the room and returns the session; rejects with a readable error if it cannot. */
+  static async open(options: SessionOptions): Promise<Session> {
+    const session = new Session(options);
+    session.link = await session.connect();
+    session.startGrace();
+    return session;
+  }
+
+  /** Whether close() has begun. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** The bridge's identity in the room. */
+  get identity(): string {
+    return this.link?.identity ?? "";
+  }
+
+  /** Participants in the room (the bridge included), or 0 while disconnected. */
+  participantCount(): number {
+    return this.link?.participantCount() ?? 0;
+  }
+
+  /** Whether a StreamAudio stream is attached. */
+  get hasStream(): boolean {
+    return this.attachment !== undefined;
+  }
+
+  /** The user's live state for GetStatus. */
+  status(): SessionStatus {
+    const link = this.link;
+    return {
+      connected: link !== undefined && !this.closed,
+      participantId: link?.participantSid ?? "",
+      participantCount: link?.participantCount() ?? 0,
+      lastDisconnectAt: this.lastDisconnect?.at ?? 0,
+      lastDisconnectReason: this.lastDisconnect?.disconnect.kind ?? "",
+      metadata: {
+        room: this.roomName,
+        identity: link?.identity ?? "",
+        target_identity: this.options.targetIdentity,
+        byte_order_mode: this.options.byteOrder,
+        byte_order: this.normaliser.decided ?? "undecided",
+        stream_attached: String(this.attachment !== undefined),
+        chunks_to_cloud: String(this.counters.chunksToCloud),
+        chunks_from_cloud: String(this.counters.chunksFromCloud),
+        cloud_dropped_ms: String(Math.round(this.cloudQueue.droppedWeight)),
+        cloud_queued_ms: String(Math.round(this.cloudQueue.weight)),
+        odd_bytes_dropped: String(this.counters.oddBytesDropped),
+        rejoins: String(this.counters.rejoins),
+        last_disconnect_sdk_reason: this.lastDisconnect?.disconnect.sdkReason ?? "",
+      },
+    };
+  }
+
+  /**
+   * Attaches a StreamAudio stream; a stream already attached ends with Aborted. Audio
+   * that came while no stream was attached (within the queue's bound) is delivered first.
+   */
+  attachStream(): StreamAttachment {
+    if (this.closed) {
+      throw new ConnectError(
+        `the session of user ${this.userId} is closing`,
+        Code.FailedPrecondition,
+      );
+    }
+    this.endStream(
+      new ConnectError(
+        `replaced by a newer StreamAudio stream for user ${this.userId}`,
+        Code.Aborted,
+      ),
+    );
+    this.stopGrace();
+    const controller = new AbortController();
+    const attachment = { controller };
+    this.attachment = attachment;
+    this.counters.streamsAttached++;
+    return {
+      signal: controller.signal,
+      next: () => this.cloudQueue.next(controller.signal),
+      detach: () => {
+        if (this.attachment !== attachment) return;
+        this.attachment = undefined;
+        if (!controller.signal.aborted) controller.abort();
+        this.startGrace();
+      },
+    };
+  }
+
+  /**
+   * Plays cloud audio on the track for `trackId`, publishing it on first use. Waits while
+   * the session rejoins its room, and while the track's buffer is full.
+   */
+  async writeAudio(trackId: number, samples: Int16Array, sampleRate: number, channels: number) {
+    if (samples.length === 0) return;
+    await this.whenConnected();
+    let track = this.tracks.get(trackId);
+    if (track === undefined) {
+      const link = this.link;
+      if (link === undefined) throw this.notConnected();
+      track = link.publishTrack({
+        name: trackName(trackId),
+        sampleRate,
+        channels,
+        sourceQueueMs: this.options.track.sourceQueueMs,
+        maxBufferMs: this.options.track.bufferMs,
+      });
+      this.tracks.set(trackId, track);
+      track.catch(() => this.tracks.delete(trackId));
+    }
+    this.counters.chunksFromCloud++;
+    await (await track).write(samples, sampleRate, channels);
+  }
+
+  /** Open handles of every kind; 0 once closed (the leak check tests read). */
+  openResources(): number {
+    return (
+      (this.link?.openHandles() ?? 0) +
+      this.tracks.size +
+      (this.graceTimer === undefined ? 0 : 1) +
+      (this.rejoinTimer === undefined ? 0 : 1) +
+      (this.attachment === undefined ? 0 : 1) +
+      (this.cloudQueue.closed ? 0 : 1)
+    );
+  }
+
+  /**
+   * The one way out: ends the stream (OK for "left", else Unavailable or Aborted), leaves
+   * the room, releases tracks, timers and queues. Idempotent.
+   */
+  close(kind: DisconnectKind, detail = ""): Promise<void> {
+    this.closing ??= (async () => {
+      this.closeReason = kind;
+      this.stopGrace();
+      if (this.rejoinTimer !== undefined) clearTimeout(this.rejoinTimer);
+      this.rejoinTimer = undefined;
+      this.endStream(kind === "left" ? undefined : this.streamError(kind, detail));
+      this.cloudQueue.close();
+      this.cloudQueue.clear();
+      const link = this.link;
+      if (link !== undefined) {
+        this.lastDisconnect = { at: Date.now(), disconnect: { kind, sdkReason: "" } };
+      }
+      this.link = undefined;
+      this.tracks.clear();
+      await link?.close();
+      this.options.logger.info("session closed", { userId: this.userId, reason: kind, detail });
+      this.options.onClosed(this);
+    })();
+    return this.closing;
+  }
+
+  /** Why the session closed, once it has. */
+  get closedBecause(): DisconnectKind | undefined {
+    return this.closeReason;
+  }
+
+  private async connect(): Promise<RoomLink> {
+    const { tokens } = this.options;
+    const token = tokens.kind === "given" ? tokens.token : await tokens.mint();
+    return connectRoomLink({
+      url: this.options.url,
+      token,
+      tokenExpiresAt: tokenExpiry(token),
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      targetIdentity: this.options.targetIdentity,
+      receive: { ...this.options.receive, channels: 1 },
+      handlers: {
+        onDisconnected: (disconnect) => this.onDisconnected(disconnect),
+        onData: (payload, origin) => this.onData(payload, origin),
+        onAudioFrame: (samples, _origin, receivedAt) =>
+          this.toCloud(
+            samples,
+            this.options.receive.sampleRate,
+            receivedAt - this.options.receive.frameMs,
+          ),
+        onRemoteTrack: (change, origin) =>
+          this.options.logger.info(`remote audio track ${change}`, {
+            userId: this.userId,
+            identity: origin.identity,
+            trackSid: origin.trackSid ?? "",
+          }),
+      },
+    });
+  }
+
+  private onData(payload: Uint8Array, _origin: AudioOrigin) {
+    const even = dropOddTrailingByte(payload);
+    this.counters.oddBytesDropped += payload.byteLength - even.byteLength;
+    const receivedAt = Date.now();
+    for (const samples of this.normaliser.push(even)) {
+      this.toCloud(samples, PACKET_RATE, receivedAt);
+    }
+  }
+
+  private toCloud(samples: Int16Array, sampleRate: number, timestampMs: number) {
+    if (samples.length === 0 || this.closed) return;
+    this.counters.chunksToCloud++;
+    this.cloudQueue.push({
+      pcm: int16ToLittleEndianBytes(samples),
+      sampleRate,
+      channels: 1,
+      timestampMs,
+    });
+  }
+
+  private onDisconnected(disconnect: Disconnect) {
+    this.link = undefined;
+    this.tracks.clear();
+    this.lastDisconnect = { at: Date.now(), disconnect };
+    const canRejoin = isRecoverable(disconnect.kind) && this.canRenewToken();
+    this.options.logger.warn("session lost its room", {
+      userId: this.userId,
+      room: this.roomName,
+      reason: disconnect.kind,
+      sdkReason: disconnect.sdkReason,
+      rejoining: canRejoin,
+    });
+    this.endStream(this.streamError(disconnect.kind, canRejoin ? "rejoining" : ""));
+    if (canRejoin) this.rejoin();
+    else void this.close(disconnect.kind);
+  }
+
+  private canRenewToken(): boolean {
+    const { tokens } = this.options;
+    if (tokens.kind === "minted") return true;
+    const expiry = tokenExpiry(tokens.token);
+    return expiry === undefined || expiry > Date.now();
+  }
+
+  private rejoin() {
+    let settle: () => void = () => {};
+    this.reconnected = new Promise((resolve) => {
+      settle = resolve;
+    });
+    const attempt = (index: number) => {
+      this.rejoinTimer = undefined;
+      if (this.closed) return settle();
+      this.counters.rejoins++;
+      this.connect().then(
+        (link) => {
+          if (this.closed) {
+            void link.close();
+          } else {
+            this.link = link;
+            this.options.logger.info("session rejoined its room", {
+              userId: this.userId,
+              attempt: index + 1,
+            });
+          }
+          this.reconnected = undefined;
+          settle();
+        },
+        (error: unknown) => {
+          const delay = REJOIN_BACKOFF_MS[index + 1];
+          this.options.logger.warn("rejoin failed", {
+            userId: this.userId,
+            attempt: index + 1,
+            error: String(error),
+          });
+          if (delay === undefined || this.closed || !this.canRenewToken()) {
+            this.reconnected = undefined;
+            settle();
+            const kind = this.canRenewToken()
+              ? (this.lastDisconnect?.disconnect.kind ?? "network")
+              : "token_expired";
+            void this.close(kind, "rejoin failed");
+            return;
+          }
+          this.rejoinTimer = setTimeout(() => attempt(index + 1), delay);
+        },
+      );
+    };
+    attempt(0);
+  }
+
+  private async whenConnected() {
+    if (this.reconnected !== undefined) await this.reconnected;
+    if (this.link === undefined || this.closed) throw this.notConnected();
+  }
+
+  private notConnected(): ConnectError {
+    const reason = this.lastDisconnect?.disconnect.kind ?? this.closeReason ?? "closed";
+    return new ConnectError(
+      `user ${this.userId} is not in room ${this.roomName} (${reason}); call JoinRoom again`,
+      Code.Unavailable,
+    );
+  }
+
+  private streamError(kind: DisconnectKind, detail: string): ConnectError {
+    const suffix = detail === "" ? "" : `; ${detail}`;
+    switch (kind) {
+      case "duplicate_identity":
+        return new ConnectError(
+          `another participant joined room ${this.roomName} with the bridge's identity ` +
+            `(duplicate identity): another instance owns user ${this.userId} now${suffix}`,
+          Code.Aborted,
+        );
+      case "left":
+        return new ConnectError(`the session of user ${this.userId} ended${suffix}`, Code.Canceled);
+      default:
+        return new ConnectError(
+          `lost room ${this.roomName} for user ${this.userId}: ${kind}${suffix}`,
+          Code.Unavailable,
+        );
+    }
+  }
+
+  /** Ends the attached stream, if any; `reason` undefined ends it with OK. */
+  private endStream(reason: ConnectError | undefined) {
+    const attachment = this.attachment;
+    if (attachment === undefined) return;
+    this.attachment = undefined;
+    attachment.controller.abort(reason);
+  }
+
+  private startGrace() {
+    this.stopGrace();
+    if (this.closed) return;
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      void this.close("left", `no StreamAudio stream for ${this.options.streamGraceMs} ms`);
+    }, this.options.streamGraceMs);
+  }
+
+  private stopGrace() {
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+  }
+}
