@@ -20,13 +20,20 @@ export interface AudioOrigin {
   readonly identity: string;
   /** Track SID for microphone audio; undefined for data packets. */
   readonly trackSid?: string;
+  /** A data packet from a participant LiveKit had not announced yet (see DataReceived). */
+  readonly unannounced?: boolean;
+  /** For an unannounced packet: false when it cannot be the target's and is dropped. */
+  readonly accepted?: boolean;
 }
 
 /** What a {@link RoomLink} reports; each callback is called synchronously from rtc-node events. */
 export interface RoomLinkHandlers {
   /** The room is lost for good (rtc-node gave up resuming) or was left. Called at most once. */
   onDisconnected(disconnect: Disconnect): void;
-  /** A data packet from a remote participant matching the target. */
+  /**
+   * A data packet from a remote participant matching the target, or from one not yet
+   * announced (`origin.unannounced`; drop it unless `origin.accepted`).
+   */
   onData(payload: Uint8Array, origin: AudioOrigin): void;
   /** One frame of a subscribed microphone track, at the link's receive format. */
   onAudioFrame(samples: Int16Array, origin: AudioOrigin, receivedAt: number): void;
@@ -134,8 +141,18 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
       if (publication.sid !== undefined) stopInbound(publication.sid);
     },
     [RoomEvent.DataReceived]: (payload: Uint8Array, participant?: RemoteParticipant) => {
-      if (participant === undefined || !wanted(participant.identity)) return;
-      handlers.onData(payload, { identity: participant.identity });
+      if (participant !== undefined) {
+        if (wanted(participant.identity))
+          handlers.onData(payload, { identity: participant.identity });
+        return;
+      }
+      // livekit-server announces a participant that publishes no track up to 3 s after
+      // it joined (it batches those updates), and until then rtc-node names no sender,
+      // not even in its FFI event. Glasses send PCM packets right after joining, so such
+      // packets are taken when they can only be the target's: when there is no target,
+      // or while the target itself has not been announced.
+      const known = targetIdentity !== "" && room.remoteParticipants.has(targetIdentity);
+      handlers.onData(payload, { identity: targetIdentity, unannounced: true, accepted: !known });
     },
     [RoomEvent.ParticipantConnected]: () => handlers.onParticipantsChanged?.(count()),
     [RoomEvent.ParticipantDisconnected]: (participant: RemoteParticipant) => {

@@ -90,6 +90,8 @@ export class Session {
     chunksToCloud: 0,
     chunksFromCloud: 0,
     oddBytesDropped: 0,
+    unannouncedAccepted: 0,
+    unannouncedDropped: 0,
     rejoins: 0,
     streamsAttached: 0,
   };
@@ -162,6 +164,8 @@ export class Session {
         cloud_dropped_ms: String(Math.round(this.cloudQueue.droppedWeight)),
         cloud_queued_ms: String(Math.round(this.cloudQueue.weight)),
         odd_bytes_dropped: String(this.counters.oddBytesDropped),
+        unannounced_packets_accepted: String(this.counters.unannouncedAccepted),
+        unannounced_packets_dropped: String(this.counters.unannouncedDropped),
         rejoins: String(this.counters.rejoins),
         last_disconnect_sdk_reason: this.lastDisconnect?.disconnect.sdkReason ?? "",
       },
@@ -299,7 +303,14 @@ export class Session {
     });
   }
 
-  private onData(payload: Uint8Array, _origin: AudioOrigin) {
+  private onData(payload: Uint8Array, origin: AudioOrigin) {
+    if (origin.unannounced === true) {
+      if (origin.accepted !== true) {
+        this.counters.unannouncedDropped++;
+        return;
+      }
+      this.counters.unannouncedAccepted++;
+    }
     const even = dropOddTrailingByte(payload);
     this.counters.oddBytesDropped += payload.byteLength - even.byteLength;
     const receivedAt = Date.now();

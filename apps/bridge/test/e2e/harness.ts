@@ -1,0 +1,108 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { LiveKitBridge } from "@mentra/bridge-proto";
+import { type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
+import type { LiveKitCredentials } from "@mentra/test-kit";
+import { type Config, loadConfig } from "../../src/config.js";
+import { createLogger, type Logger, silentLogger } from "../../src/logger.js";
+import { createBridgeRoutes } from "../../src/rpc/routes.js";
+import { type BridgeServer, createBridgeServer } from "../../src/server.js";
+import { SessionRegistry } from "../../src/session/registry.js";
+
+/** A real livekit-server in its namespace plus an in-process bridge talking to it. */
+export interface BridgeRig {
+  readonly livekit: LiveKitRig;
+  readonly creds: LiveKitCredentials;
+  readonly registry: SessionRegistry;
+  readonly server: BridgeServer;
+  readonly client: ReturnType<typeof createClient<typeof LiveKitBridge>>;
+  readonly config: Config;
+  /** Another bridge instance on the same LiveKit, e.g. with other settings. */
+  startBridge(env?: NodeJS.ProcessEnv): Promise<BridgeInstance>;
+  close(): Promise<void>;
+}
+
+/** One bridge server with its registry and a gRPC client for it. */
+export interface BridgeInstance {
+  readonly registry: SessionRegistry;
+  readonly server: BridgeServer;
+  readonly client: ReturnType<typeof createClient<typeof LiveKitBridge>>;
+  readonly config: Config;
+  close(): Promise<void>;
+}
+
+function testLogger(): Logger {
+  if (process.env.BRIDGE_TEST_LOG === undefined) return silentLogger;
+  return createLogger({ level: "debug", write: (text) => process.stderr.write(text) });
+}
+
+async function startInstance(livekit: LiveKitRig, env: NodeJS.ProcessEnv): Promise<BridgeInstance> {
+  const config = loadConfig({ BRIDGE_HOST: "127.0.0.1", BRIDGE_PORT: "0", ...env });
+  const logger = testLogger();
+  const registry = new SessionRegistry({
+    config,
+    livekit: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret },
+    logger,
+  });
+  const server = createBridgeServer({
+    host: config.host,
+    port: config.port,
+    shutdownTimeoutMs: 2_000,
+    logger,
+    routes: (shutdownSignal) =>
+      createBridgeRoutes({ registry, maxChunkBytes: config.maxChunkBytes, logger, shutdownSignal }),
+  });
+  const address = await server.listen();
+  const client = createClient(LiveKitBridge, createGrpcTransport({ baseUrl: address.url }));
+  let closing: Promise<void> | undefined;
+  return {
+    registry,
+    server,
+    client,
+    config,
+    close() {
+      closing ??= (async () => {
+        const sessions = registry.closeAll();
+        await server.close();
+        await sessions;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Starts LiveKit and one bridge; `env` holds bridge settings as environment variables. */
+export async function startBridgeRig(env: NodeJS.ProcessEnv = {}): Promise<BridgeRig> {
+  const livekit = await startLiveKit({ isolate: "on" });
+  const instances: BridgeInstance[] = [];
+  try {
+    const main = await startInstance(livekit, env);
+    instances.push(main);
+    return {
+      livekit,
+      creds: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret },
+      registry: main.registry,
+      server: main.server,
+      client: main.client,
+      config: main.config,
+      async startBridge(extraEnv = {}) {
+        const instance = await startInstance(livekit, { ...env, ...extraEnv });
+        instances.push(instance);
+        return instance;
+      },
+      async close() {
+        await Promise.allSettled(instances.map((instance) => instance.close()));
+        await livekit.close();
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(instances.map((instance) => instance.close()));
+    await livekit.close();
+    throw error;
+  }
+}
+
+/** A unique room name per test, so tests never share LiveKit state. */
+export function uniqueRoom(prefix: string): string {
+  return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
