@@ -11,7 +11,7 @@ import {
   type TestNetns,
 } from "./netns.js";
 import { livekitServerBinary } from "./paths.js";
-import { startServerProcess } from "./server-process.js";
+import { type ServerProcess, startServerProcess } from "./server-process.js";
 
 /** Whether livekit-server runs in a network namespace of its own. */
 export type IsolationMode = "auto" | "on" | "off";
@@ -38,7 +38,24 @@ export interface LiveKitRig {
   apiSecret: string;
   /** The namespace livekit-server runs in, when isolated. */
   namespace: string | undefined;
-  /** Stops livekit-server, then removes its namespace and config. Idempotent. */
+  /**
+   * Stops livekit-server but keeps its namespace, config, URL and keys, to
+   * make LiveKit unreachable for a while. SIGTERM first, so connected clients
+   * get a server-shutdown leave; SIGKILL after `graceMs` (default 3000).
+   * Resolves once it has exited; a no-op when already stopped. Rejects after close().
+   */
+  stopServer(graceMs?: number): Promise<void>;
+  /**
+   * Starts livekit-server again with the same config, namespace, URL, port and
+   * keys; resolves once it answers HTTP. A no-op when running. Rejects after close().
+   */
+  startServer(): Promise<void>;
+  /** {@link LiveKitRig.stopServer} then {@link LiveKitRig.startServer}: a LiveKit restart. */
+  restart(): Promise<void>;
+  /**
+   * Stops livekit-server, then removes its namespace and config. Idempotent,
+   * and the one teardown path whatever stopServer/startServer/restart did before.
+   */
   close(): Promise<void>;
 }
 
@@ -104,27 +121,61 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
     const [command, ...args] = netns
       ? ["ip", "netns", "exec", netns.name, ...guarded, binary, ...serverArgs]
       : [...guarded, binary, ...serverArgs];
-    const server = await startServerProcess({
-      command: command ?? binary,
-      args,
-      healthUrl: `http://${ip}:${port}/`,
-      startTimeoutMs: options.startTimeoutMs ?? 30_000,
-      logPrefix: options.logPrefix,
-    });
+    const launch = () =>
+      startServerProcess({
+        command: command ?? binary,
+        args,
+        healthUrl: `http://${ip}:${port}/`,
+        startTimeoutMs: options.startTimeoutMs ?? 30_000,
+        logPrefix: options.logPrefix,
+      });
+    let server: ServerProcess | undefined = await launch();
+    // stopServer, startServer, restart and close run one at a time, in call order.
+    let queue: Promise<unknown> = Promise.resolve();
+    const serialized = <T>(operation: () => Promise<T>): Promise<T> => {
+      const result = queue.then(operation);
+      queue = result.catch(() => {});
+      return result;
+    };
+    let closed = false;
     let closing: Promise<void> | undefined;
+    const assertOpen = () => {
+      if (closed) throw new Error("the LiveKit rig is closed; start a new one with startLiveKit()");
+    };
+    const stop = async (graceMs?: number) => {
+      await server?.stop(graceMs);
+      server = undefined;
+    };
+    const start = async () => {
+      assertOpen();
+      server ??= await launch();
+    };
     return {
       url: `ws://${ip}:${port}`,
       httpUrl: `http://${ip}:${port}`,
       apiKey,
       apiSecret,
       namespace: netns?.name,
+      stopServer: (graceMs) =>
+        serialized(async () => {
+          assertOpen();
+          await stop(graceMs);
+        }),
+      startServer: () => serialized(start),
+      restart: () =>
+        serialized(async () => {
+          assertOpen();
+          await stop();
+          await start();
+        }),
       close: () => {
-        closing ??= (async () => {
-          await server.stop();
+        closed = true;
+        closing ??= serialized(async () => {
+          await stop();
           await netns?.destroy();
           process.off("exit", cleanupSync);
           await rm(dir, { recursive: true, force: true });
-        })();
+        });
         return closing;
       },
     };

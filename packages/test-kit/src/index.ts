@@ -1,4 +1,5 @@
 /** Helpers for end-to-end tests against a real livekit-server: participants, tokens, audio analysis. */
+export { DisconnectReason } from "@livekit/rtc-node";
 export { audibleMs, concatPcm, dominantFrequency, sineTone, trimSilence } from "./audio.js";
 export {
   type AudioRecorder,
@@ -6,4 +7,21 @@ export {
   type ReceivedData,
   type TestParticipant,
 } from "./participant.js";
+export {
+  deleteRoom,
+  httpUrlOf,
+  listParticipantIdentities,
+  removeParticipant,
+} from "./room-admin.js";
+export {
+  type Alignment,
+  type ChirpOptions,
+  chirp,
+  findOffset,
+  findToneGlitches,
+  indexOfSequence,
+  type ToneGlitch,
+  type ToneGlitchOptions,
+} from "./signal.js";
 export { type LiveKitCredentials, mintToken } from "./token.js";
+export { type WaitForOptions, waitFor } from "./wait-for.js";

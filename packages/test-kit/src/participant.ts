@@ -2,6 +2,7 @@ import {
   AudioFrame,
   AudioSource,
   AudioStream,
+  type DisconnectReason,
   LocalAudioTrack,
   type RemoteParticipant,
   type RemoteTrack,
@@ -33,6 +34,11 @@ export interface AudioRecorder {
 export interface TestParticipant {
   identity: string;
   room: Room;
+  /**
+   * Resolves with the reason once the room disconnects, however that happens:
+   * server shutdown, removal, room deletion, or {@link TestParticipant.close}.
+   */
+  disconnected: Promise<DisconnectReason>;
   /** Publishes a microphone track and plays `pcm` into it in real time, then unpublishes. */
   publishPcm(pcm: Int16Array, options: { sampleRate: number; channels?: number }): Promise<void>;
   /** Starts recording audio tracks of `fromIdentity`, resampled to `sampleRate` mono. */
@@ -68,6 +74,9 @@ export async function joinParticipant(
     else data.push(item);
   };
   room.on(RoomEvent.DataReceived, onData);
+  const disconnected = new Promise<DisconnectReason>((resolve) => {
+    room.once(RoomEvent.Disconnected, resolve);
+  });
   await room.connect(creds.url, await mintToken(creds, roomName, identity), {
     autoSubscribe: true,
     dynacast: false,
@@ -77,6 +86,7 @@ export async function joinParticipant(
   return {
     identity,
     room,
+    disconnected,
     async publishPcm(pcm, { sampleRate, channels = 1 }) {
       const source = new AudioSource(sampleRate, channels);
       const track = LocalAudioTrack.createAudioTrack(`${identity}-mic`, source);
