@@ -17,7 +17,9 @@ export type DisconnectKind =
   | "token_expired"
   /** Network or signalling failure that the SDK could not resume from. */
   | "network"
-  /** The bridge left on purpose (LeaveRoom, replacement, shutdown). */
+  /** A new JoinRoom for the same user replaced the session. */
+  | "replaced"
+  /** The bridge left on purpose (LeaveRoom, no stream within the grace period). */
   | "left";
 
 /** A classified disconnect. */

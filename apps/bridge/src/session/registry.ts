@@ -86,7 +86,7 @@ export class SessionRegistry {
   join(params: JoinParams): Promise<Session> {
     return this.serialise(params.userId, async () => {
       if (this.shuttingDown) throw new JoinError("the bridge is shutting down");
-      await this.sessions.get(params.userId)?.close("left", "replaced by a new JoinRoom");
+      await this.sessions.get(params.userId)?.close("replaced", "replaced by a new JoinRoom");
       const { config, logger } = this.options;
       const session = await Session.open({
         userId: params.userId,

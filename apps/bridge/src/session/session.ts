@@ -330,11 +330,15 @@ export class Session {
     });
   }
 
-  private onDisconnected(disconnect: Disconnect) {
+  private onDisconnected(lost: Disconnect) {
     this.link = undefined;
     this.tracks.clear();
+    // A recoverable loss that cannot be recovered because the cloud's token has expired
+    // is reported as such: that is what the cloud has to fix (JoinRoom with a new token).
+    const expired = isRecoverable(lost.kind) && !this.canRenewToken();
+    const disconnect: Disconnect = expired ? { ...lost, kind: "token_expired" } : lost;
     this.lastDisconnect = { at: Date.now(), disconnect };
-    const canRejoin = isRecoverable(disconnect.kind) && this.canRenewToken();
+    const canRejoin = isRecoverable(disconnect.kind) && !expired;
     this.options.logger.warn("session lost its room", {
       userId: this.userId,
       room: this.roomName,
@@ -342,7 +346,12 @@ export class Session {
       sdkReason: disconnect.sdkReason,
       rejoining: canRejoin,
     });
-    this.endStream(this.streamError(disconnect.kind, canRejoin ? "rejoining" : ""));
+    const detail = canRejoin
+      ? "rejoining"
+      : expired
+        ? `${lost.kind}; the token has expired, call JoinRoom with a fresh one`
+        : "";
+    this.endStream(this.streamError(disconnect.kind, detail));
     if (canRejoin) this.rejoin();
     else void this.close(disconnect.kind);
   }
@@ -420,6 +429,11 @@ export class Session {
         return new ConnectError(
           `another participant joined room ${this.roomName} with the bridge's identity ` +
             `(duplicate identity): another instance owns user ${this.userId} now${suffix}`,
+          Code.Aborted,
+        );
+      case "replaced":
+        return new ConnectError(
+          `the session of user ${this.userId} was replaced by a new JoinRoom${suffix}`,
           Code.Aborted,
         );
       case "left":
