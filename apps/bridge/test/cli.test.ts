@@ -121,6 +121,9 @@ describe("runBridge", () => {
         apiKey: "devkey",
         apiSecret: "devsecret",
         namespace: "mlk-test",
+        stopServer: () => Promise.reject(new Error("not in this test")),
+        startServer: () => Promise.reject(new Error("not in this test")),
+        restart: () => Promise.reject(new Error("not in this test")),
         close: async () => {
           events.push(`rig closed, port free=${await portIsFree(listeningPort)}`);
         },

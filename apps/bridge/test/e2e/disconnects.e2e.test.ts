@@ -1,0 +1,132 @@
+import { Code } from "@connectrpc/connect";
+import { e2eGate } from "@mentra/livekit-rig";
+import {
+  deleteRoom,
+  joinParticipant,
+  listParticipantIdentities,
+  mintToken,
+  removeParticipant,
+  sineTone,
+  waitFor,
+} from "@mentra/test-kit";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
+import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+
+const gate = await e2eGate();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(gate === "skip")("losing the room is reported at once (real LiveKit)", () => {
+  let rig: BridgeRig;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    // Minted tokens live 2 s, so any rejoin after a few seconds needs a fresh one.
+    rig = await startBridgeRig({ LIVEKIT_TOKEN_TTL_SECONDS: "2" });
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  async function joinWithStream(userId: string, token = "", room = uniqueRoom(userId)) {
+    const response = await rig.client.joinRoom({ userId, roomName: room, token });
+    expect(response.error).toBe("");
+    const session = rig.registry.get(userId);
+    const stream = openCloudStream(rig.client, userId);
+    cleanups.push(
+      () => stream.cancel(),
+      () => rig.client.leaveRoom({ userId }),
+    );
+    await waitFor(() => session?.hasStream === true);
+    return { room, session, stream };
+  }
+
+  it("a duplicate identity: stream Aborted, GetStatus says so, no rejoin", async () => {
+    const { room, session, stream } = await joinWithStream("u-dup");
+    const before = Date.now();
+    const intruder = await joinParticipant(rig.creds, room, "cloud-agent:u-dup");
+    cleanups.push(() => intruder.close());
+    const error = await stream.ended;
+    expect(error?.code).toBe(Code.Aborted);
+    expect(error?.rawMessage).toContain("duplicate identity");
+    const status = await rig.client.getStatus({ userId: "u-dup" });
+    expect(status.connected).toBe(false);
+    expect(status.lastDisconnectReason).toBe("duplicate_identity");
+    expect(status.metadata.last_disconnect_sdk_reason).toBe("DUPLICATE_IDENTITY");
+    expect(Number(status.lastDisconnectAt)).toBeGreaterThanOrEqual(before);
+    expect(session?.openResources()).toBe(0);
+    await sleep(1_500);
+    // The intruder keeps the identity: the bridge did not fight back.
+    expect(await listParticipantIdentities(rig.creds, room)).toEqual(["cloud-agent:u-dup"]);
+  });
+
+  it("a deleted room: stream Unavailable, reason room_deleted", async () => {
+    const { room, session, stream } = await joinWithStream("u-del");
+    await deleteRoom(rig.creds, room);
+    const error = await stream.ended;
+    expect(error?.code).toBe(Code.Unavailable);
+    expect(error?.rawMessage).toContain("room_deleted");
+    const status = await rig.client.getStatus({ userId: "u-del" });
+    expect([status.connected, status.lastDisconnectReason]).toEqual([false, "room_deleted"]);
+    expect(session?.openResources()).toBe(0);
+  });
+
+  it("removal by an admin: stream Unavailable, reason removed", async () => {
+    const { room, stream } = await joinWithStream("u-removed");
+    await removeParticipant(rig.creds, room, "cloud-agent:u-removed");
+    const error = await stream.ended;
+    expect(error?.code).toBe(Code.Unavailable);
+    expect((await rig.client.getStatus({ userId: "u-removed" })).lastDisconnectReason).toBe(
+      "removed",
+    );
+  });
+
+  it("a server restart after the token expired: rejoins with a fresh token, audio flows again", async () => {
+    const { room, session, stream } = await joinWithStream("u-restart");
+    await sleep(2_500); // the minted token has expired by now
+    const restartAt = Date.now();
+    await rig.livekit.restart();
+    const error = await stream.ended;
+    expect(error?.code).toBe(Code.Unavailable);
+    expect(error?.rawMessage).toContain("server_shutdown");
+    await waitFor(async () => (await rig.client.getStatus({ userId: "u-restart" })).connected, {
+      timeoutMs: 10_000,
+      description: "the bridge rejoined",
+    });
+    const rejoinMs = Date.now() - restartAt;
+    console.log(`[disconnects] rejoined ${rejoinMs} ms after the restart began`);
+    const status = await rig.client.getStatus({ userId: "u-restart" });
+    expect(status.lastDisconnectReason).toBe("server_shutdown");
+    expect(Number(status.metadata.rejoins)).toBeGreaterThanOrEqual(1);
+    expect(rig.registry.get("u-restart")).toBe(session);
+    expect(await listParticipantIdentities(rig.creds, room)).toEqual(["cloud-agent:u-restart"]);
+
+    // The resumed stream carries device audio again.
+    const resumed = openCloudStream(rig.client, "u-restart");
+    cleanups.push(() => resumed.cancel());
+    const device = await joinParticipant(rig.creds, room, "glasses");
+    cleanups.push(() => device.close());
+    const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 });
+    await device.sendData(leBytes(tone));
+    await resumed.waitForSamples(tone.length, 5_000);
+    expect(Array.from(samplesOf(resumed.received))).toEqual(Array.from(tone));
+  });
+
+  it("a server restart with the cloud's own token, expired: reported as token_expired", async () => {
+    const room = uniqueRoom("u-given");
+    const token = await mintToken(rig.creds, room, "cloud-agent:u-given", 2);
+    const { session, stream } = await joinWithStream("u-given", token, room);
+    await sleep(2_500);
+    await rig.livekit.restart();
+    const error = await stream.ended;
+    expect(error?.code).toBe(Code.Unavailable);
+    expect(error?.rawMessage).toContain("the token has expired, call JoinRoom with a fresh one");
+    const status = await rig.client.getStatus({ userId: "u-given" });
+    expect([status.connected, status.lastDisconnectReason]).toEqual([false, "token_expired"]);
+    expect(status.metadata.session).toBe("closed");
+    expect(session?.openResources()).toBe(0);
+  });
+});
