@@ -83,6 +83,23 @@ describe.skipIf(gate === "skip")("the bridge process with its embedded LiveKit",
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: "SERVING" });
 
+    // With the embedded LiveKit, a user and a room are all JoinRoom needs.
+    const call = (method: string, body: unknown) =>
+      fetch(`http://127.0.0.1:${port}/mentra.livekit.bridge.LiveKitBridge/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    expect(await call("JoinRoom", { userId: "u-main", roomName: "main-room" })).toMatchObject({
+      success: true,
+      metadata: { identity: "cloud-agent:u-main", room: "main-room" },
+    });
+    expect(await call("GetStatus", { userId: "u-main" })).toMatchObject({
+      connected: true,
+      participantCount: 1,
+    });
+    expect(await call("HealthCheck", {})).toMatchObject({ activeSessions: 1 });
+
     const exited = once(proc, "exit");
     proc.kill("SIGINT");
     const [code] = await exited;

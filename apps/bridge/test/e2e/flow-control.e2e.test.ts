@@ -1,0 +1,158 @@
+import { e2eGate } from "@mentra/livekit-rig";
+import {
+  audibleMs,
+  dominantFrequency,
+  joinParticipant,
+  sineTone,
+  trimSilence,
+  waitFor,
+} from "@mentra/test-kit";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
+import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { recordTrack } from "./track-recorder.js";
+
+const gate = await e2eGate();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () => {
+  let rig: BridgeRig;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    rig = await startBridgeRig({ CLOUD_QUEUE_MS: "200" });
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  async function setup(
+    userId: string,
+    extra: { receiveSampleRate?: number; receiveFrameMs?: number } = {},
+  ) {
+    const room = uniqueRoom(userId);
+    const join = await rig.client.joinRoom({
+      userId,
+      roomName: room,
+      targetIdentity: "glasses",
+      ...extra,
+    });
+    expect(join.success).toBe(true);
+    const device = await joinParticipant(rig.creds, room, "glasses");
+    cleanups.push(
+      () => device.close(),
+      () => rig.client.leaveRoom({ userId }),
+    );
+    return { room, device };
+  }
+
+  it("holds a fast sender back to real time instead of buffering (cloud → room)", async () => {
+    const { device } = await setup("u-pace");
+    const stream = openCloudStream(rig.client, "u-pace");
+    cleanups.push(() => stream.cancel());
+    const speaker = recordTrack(device, "cloud-agent:u-pace", "speaker", 48_000);
+    // 4 s of 48 kHz stereo (768 kB) offered at once, in 100 ms chunks.
+    const tone = sineTone({ frequencyHz: 500, sampleRate: 48_000, durationMs: 4_000, channels: 2 });
+    const perChunk = 4_800 * 2;
+    const started = Date.now();
+    for (let offset = 0; offset < tone.length; offset += perChunk) {
+      stream.send({
+        pcmData: leBytes(tone.subarray(offset, offset + perChunk)),
+        sampleRate: 48_000,
+        channels: 2,
+      });
+    }
+    const session = rig.registry.get("u-pace");
+    // The bridge takes chunks only as it plays them: well after the start, most of the
+    // audio still waits on the cloud's side (HTTP/2 flow control), not in the bridge.
+    await sleep(1_500);
+    const chunksIn = Number(session?.status().metadata.chunks_from_cloud);
+    expect(chunksIn).toBeLessThan(40);
+    expect(chunksIn).toBeGreaterThan(5);
+    await waitFor(() => Number(session?.status().metadata.chunks_from_cloud) === 40, {
+      timeoutMs: 8_000,
+    });
+    const acceptedAfter = Date.now() - started;
+    console.log(`[flow] 4 s of audio accepted over ${acceptedAfter} ms (real-time pacing)`);
+    expect(acceptedAfter).toBeGreaterThan(3_000);
+    await sleep(1_000);
+    const heard = await speaker.stop();
+    expect(Math.abs(dominantFrequency(trimSilence(heard, 48_000), 48_000) - 500)).toBeLessThan(3);
+    expect(audibleMs(heard, 48_000)).toBeGreaterThanOrEqual(3_800);
+  });
+
+  it("keeps only the newest CLOUD_QUEUE_MS for a stream that is away, and counts the rest", async () => {
+    const { device } = await setup("u-slow");
+    const session = rig.registry.get("u-slow");
+    // No stream attached: 1 s of packets arrive, only the last 200 ms may be kept.
+    const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 1_000 });
+    for (let offset = 0; offset < tone.length; offset += 320) {
+      await device.sendData(leBytes(tone.subarray(offset, offset + 320)));
+    }
+    await waitFor(() => {
+      const metadata = session?.status().metadata;
+      return Number(metadata?.cloud_dropped_ms) + Number(metadata?.cloud_queued_ms) === 1_000;
+    });
+    const status = session?.status().metadata;
+    expect(status?.cloud_dropped_ms).toBe("800");
+    expect(status?.cloud_queued_ms).toBe("200");
+    const stream = openCloudStream(rig.client, "u-slow");
+    cleanups.push(() => stream.cancel());
+    await stream.waitForSamples(3_200, 3_000);
+    await sleep(200);
+    expect(Array.from(samplesOf(stream.received))).toEqual(Array.from(tone.subarray(12_800)));
+  });
+
+  it("converts tracks to the rate and frame size JoinRoom asked for", async () => {
+    const { device } = await setup("u-rate", { receiveSampleRate: 48_000, receiveFrameMs: 10 });
+    const stream = openCloudStream(rig.client, "u-rate");
+    cleanups.push(() => stream.cancel());
+    await device.publishPcm(sineTone({ frequencyHz: 1_000, sampleRate: 24_000, durationMs: 500 }), {
+      sampleRate: 24_000,
+    });
+    await sleep(300);
+    expect(stream.received.length).toBeGreaterThan(30);
+    for (const chunk of stream.received) {
+      expect([chunk.sampleRate, chunk.channels, chunk.pcmData.byteLength]).toEqual([
+        48_000, 1, 960,
+      ]);
+    }
+    const heard = samplesOf(stream.received);
+    expect(Math.abs(dominantFrequency(trimSilence(heard, 48_000), 48_000) - 1_000)).toBeLessThan(3);
+  });
+
+  it("resumes a device's audio after it unpublishes and republishes, and after it rejoins", async () => {
+    const { room, device } = await setup("u-back");
+    const stream = openCloudStream(rig.client, "u-back");
+    cleanups.push(() => stream.cancel());
+    await device.publishPcm(sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 400 }), {
+      sampleRate: 16_000,
+    });
+    await sleep(300);
+    const firstCount = stream.received.length;
+    await device.publishPcm(sineTone({ frequencyHz: 880, sampleRate: 16_000, durationMs: 400 }), {
+      sampleRate: 16_000,
+    });
+    await sleep(300);
+    await device.close();
+    const again = await joinParticipant(rig.creds, room, "glasses");
+    cleanups.push(() => again.close());
+    const tone = sineTone({ frequencyHz: 660, sampleRate: 16_000, durationMs: 200 });
+    await again.sendData(leBytes(tone));
+    await sleep(500);
+
+    const all = stream.received;
+    const first = trimSilence(samplesOf(all.slice(0, firstCount)), 16_000);
+    const second = trimSilence(samplesOf(all.slice(firstCount, -10)), 16_000);
+    expect(Math.abs(dominantFrequency(first, 16_000) - 440)).toBeLessThan(3);
+    expect(Math.abs(dominantFrequency(second, 16_000) - 880)).toBeLessThan(3);
+    // No duplicate: each tone is heard once, for about its length.
+    expect(audibleMs(samplesOf(all.slice(0, firstCount)), 16_000)).toBeLessThanOrEqual(420);
+    expect(audibleMs(samplesOf(all.slice(firstCount, -10)), 16_000)).toBeLessThanOrEqual(420);
+    const tail = samplesOf(all.slice(-10));
+    expect(Array.from(tail.subarray(tail.length - tone.length))).toEqual(Array.from(tone));
+  });
+});

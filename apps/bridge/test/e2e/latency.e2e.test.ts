@@ -1,0 +1,268 @@
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  LocalAudioTrack,
+  type RemoteTrack,
+  type RemoteTrackPublication,
+  RoomEvent,
+  TrackKind,
+  TrackPublishOptions,
+  TrackSource,
+} from "@livekit/rtc-node";
+import { e2eGate } from "@mentra/livekit-rig";
+import { chirp, concatPcm, findOffset, joinParticipant, type TestParticipant } from "@mentra/test-kit";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
+import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+
+const gate = await e2eGate();
+const RATE = 16_000;
+/** Every source is fed in 20 ms chunks on a real-time schedule, like the deployed cloud. */
+const CHUNK_SAMPLES = 320;
+/** Silence before the chirp, long enough for every subscription to be up when it starts. */
+const LEAD_IN_MS = 2_000;
+const TAIL_MS = 600;
+/** 300 → 3000 Hz over 1 s survives Opus with a correlation peak above 0.8. */
+const REFERENCE = chirp({ sampleRate: RATE, durationMs: 1_000, fromHz: 300, toHz: 3_000 });
+const LEAD_IN = (RATE * LEAD_IN_MS) / 1000;
+const SIGNAL = concatPcm([new Int16Array(LEAD_IN), REFERENCE, new Int16Array((RATE * TAIL_MS) / 1000)]);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A received block of samples and the wall-clock time it became available to its reader. */
+interface TimedFrame {
+  readonly samples: Int16Array;
+  readonly at: number;
+}
+
+/**
+ * Hands `signal` to `deliver` in 20 ms chunks, chunk i at start + 20·i ms; returns the
+ * wall-clock time each chunk was actually handed over (later than planned when the loop lags).
+ */
+async function feedPaced(
+  signal: Int16Array,
+  deliver: (chunk: Int16Array) => unknown,
+): Promise<number[]> {
+  const handedAt: number[] = [];
+  const start = Date.now();
+  for (let i = 0; i * CHUNK_SAMPLES < signal.length; i++) {
+    const due = start + i * 20 - Date.now();
+    if (due > 0) await sleep(due);
+    handedAt.push(Date.now());
+    await deliver(signal.subarray(i * CHUNK_SAMPLES, (i + 1) * CHUNK_SAMPLES));
+  }
+  return handedAt;
+}
+
+/** A microphone track the test feeds itself, so it knows when each sample entered it. */
+async function publishMic(participant: TestParticipant) {
+  const source = new AudioSource(RATE, 1);
+  const track = LocalAudioTrack.createAudioTrack(`${participant.identity}-mic`, source);
+  const local = participant.room.localParticipant;
+  const options = new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE });
+  const publication = await local?.publishTrack(track, options);
+  const perFrame = RATE / 100;
+  return {
+    name: `${participant.identity}-mic`,
+    async write(samples: Int16Array) {
+      for (let offset = 0; offset < samples.length; offset += perFrame) {
+        const frame = new Int16Array(perFrame);
+        frame.set(samples.subarray(offset, offset + perFrame));
+        await source.captureFrame(new AudioFrame(frame, RATE, 1, perFrame));
+      }
+    },
+    async close() {
+      if (publication?.sid !== undefined) await local?.unpublishTrack(publication.sid).catch(() => {});
+      await track.close().catch(() => {});
+      await source.close().catch(() => {});
+    },
+  };
+}
+
+/** Records one named track of `fromIdentity` at 16 kHz mono in 10 ms frames, with arrival times. */
+function recordTimed(listener: TestParticipant, fromIdentity: string, trackName: string) {
+  const frames: TimedFrame[] = [];
+  const readers: Promise<void>[] = [];
+  const streams: ReadableStreamDefaultReader<AudioFrame>[] = [];
+  let markSubscribed: () => void = () => {};
+  const subscribed = new Promise<void>((resolve) => {
+    markSubscribed = resolve;
+  });
+  const attach = (track: RemoteTrack, publication: RemoteTrackPublication, identity: string) => {
+    if (identity !== fromIdentity || track.kind !== TrackKind.KIND_AUDIO) return;
+    if (publication.name !== trackName) return;
+    const reader = new AudioStream(track, {
+      sampleRate: RATE,
+      numChannels: 1,
+      frameSizeMs: 10,
+    }).getReader();
+    streams.push(reader);
+    readers.push(
+      (async () => {
+        for (;;) {
+          const { done, value } = await reader
+            .read()
+            .catch(() => ({ done: true, value: undefined }));
+          if (done || value === undefined) return;
+          frames.push({ samples: value.data.slice(), at: Date.now() });
+        }
+      })(),
+    );
+    markSubscribed();
+  };
+  const onTrack = (
+    track: RemoteTrack,
+    publication: RemoteTrackPublication,
+    participant: { identity: string },
+  ) => attach(track, publication, participant.identity);
+  listener.room.on(RoomEvent.TrackSubscribed, onTrack);
+  for (const participant of listener.room.remoteParticipants.values()) {
+    for (const publication of participant.trackPublications.values()) {
+      if (publication.track) attach(publication.track, publication, participant.identity);
+    }
+  }
+  return {
+    subscribed,
+    async stop(): Promise<TimedFrame[]> {
+      listener.room.off(RoomEvent.TrackSubscribed, onTrack);
+      await Promise.all(streams.map((reader) => reader.cancel().catch(() => {})));
+      await Promise.allSettled(readers);
+      return frames;
+    },
+  };
+}
+
+/** The wall-clock time each room→cloud chunk reached the cloud, in `stream.received` order. */
+function stampArrivals(stream: CloudStream): number[] {
+  const times: number[] = [];
+  const received = stream.received;
+  const push = received.push.bind(received);
+  received.push = (...chunks) => {
+    for (const _ of chunks) times.push(Date.now());
+    return push(...chunks);
+  };
+  return times;
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/**
+ * One path's latency: the chirp is found in the recording by cross-correlation; every
+ * recorded frame inside it is matched to the 20 ms source chunk its middle sample came
+ * from, and the latency is the median of (frame arrival − chunk hand-over).
+ */
+function pathLatency(frames: readonly TimedFrame[], handedAt: readonly number[]) {
+  const recording = concatPcm(frames.map((f) => f.samples));
+  const alignment = findOffset(REFERENCE, recording, RATE);
+  const latencies: number[] = [];
+  let start = 0;
+  for (const frame of frames) {
+    const inChirp = Math.floor(start + frame.samples.length / 2) - alignment.offsetSamples;
+    start += frame.samples.length;
+    if (inChirp < 0 || inChirp >= REFERENCE.length) continue;
+    const handed = handedAt[Math.floor((LEAD_IN + inChirp) / CHUNK_SAMPLES)];
+    if (handed !== undefined) latencies.push(frame.at - handed);
+  }
+  return { latencyMs: median(latencies), peak: alignment.peak, frames: latencies.length };
+}
+
+function report(direction: string, direct: { latencyMs: number }, bridged: { latencyMs: number }) {
+  console.log(
+    `[latency] ${direction}: direct ${direct.latencyMs.toFixed(1)} ms, via bridge ${bridged.latencyMs.toFixed(1)} ms, added ${(bridged.latencyMs - direct.latencyMs).toFixed(1)} ms`,
+  );
+}
+
+describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () => {
+  let rig: BridgeRig;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    rig = await startBridgeRig();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  async function setup(userId: string) {
+    const room = uniqueRoom(userId);
+    const join = await rig.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
+    expect(join.success).toBe(true);
+    const device = await joinParticipant(rig.creds, room, "glasses");
+    cleanups.push(
+      () => device.close(),
+      () => rig.client.leaveRoom({ userId }),
+    );
+    const stream = openCloudStream(rig.client, userId);
+    const arrivals = stampArrivals(stream);
+    cleanups.push(() => stream.cancel());
+    const peer = await joinParticipant(rig.creds, room, "peer");
+    cleanups.push(() => peer.close());
+    return { device, peer, stream, arrivals, bridgeIdentity: `cloud-agent:${userId}` };
+  }
+
+  it("adds little latency from the device's microphone to the cloud", async () => {
+    const { device, peer, stream, arrivals } = await setup("u-latency-up");
+    const mic = await publishMic(device);
+    cleanups.push(() => mic.close());
+    // The peer listens to the very track the bridge forwards: same source, same moment.
+    const direct = recordTimed(peer, "glasses", mic.name);
+    const handedAt = await feedPaced(SIGNAL, (chunk) => mic.write(chunk));
+    await sleep(300);
+    const directFrames = await direct.stop();
+    const bridgedFrames = stream.received.map((chunk, i) => ({
+      samples: samplesOf([chunk]),
+      at: arrivals[i] ?? Number.NaN,
+    }));
+
+    const viaPeer = pathLatency(directFrames, handedAt);
+    const viaBridge = pathLatency(bridgedFrames, handedAt);
+    report("device → cloud", viaPeer, viaBridge);
+    expect(viaPeer.peak).toBeGreaterThan(0.6);
+    expect(viaBridge.peak).toBeGreaterThan(0.6);
+    expect(viaPeer.frames).toBeGreaterThan(50);
+    expect(viaBridge.frames).toBeGreaterThan(25);
+    expect(viaPeer.latencyMs).toBeGreaterThan(0);
+    expect(viaPeer.latencyMs).toBeLessThan(500);
+    const added = viaBridge.latencyMs - viaPeer.latencyMs;
+    expect(added).toBeGreaterThan(-50);
+    expect(added).toBeLessThan(150);
+  }, 30_000);
+
+  it("adds little latency from the cloud to the device's speaker", async () => {
+    const { device, peer, stream, bridgeIdentity } = await setup("u-latency-down");
+    const mic = await publishMic(peer);
+    cleanups.push(() => mic.close());
+    const bridged = recordTimed(device, bridgeIdentity, "speaker");
+    const direct = recordTimed(device, "peer", mic.name);
+    // Both sources play the same schedule at once: the cloud over StreamAudio on track 0,
+    // the peer into its own microphone track.
+    const [bridgeHandedAt, peerHandedAt] = await Promise.all([
+      feedPaced(SIGNAL, (chunk) =>
+        stream.send({ pcmData: leBytes(chunk), sampleRate: RATE, channels: 1, trackId: 0 }),
+      ),
+      feedPaced(SIGNAL, (chunk) => mic.write(chunk)),
+    ]);
+    await sleep(300);
+    const [bridgedFrames, directFrames] = await Promise.all([bridged.stop(), direct.stop()]);
+
+    const viaPeer = pathLatency(directFrames, peerHandedAt);
+    const viaBridge = pathLatency(bridgedFrames, bridgeHandedAt);
+    report("cloud → device", viaPeer, viaBridge);
+    expect(viaPeer.peak).toBeGreaterThan(0.6);
+    expect(viaBridge.peak).toBeGreaterThan(0.6);
+    expect(viaPeer.frames).toBeGreaterThan(50);
+    expect(viaBridge.frames).toBeGreaterThan(50);
+    expect(viaPeer.latencyMs).toBeGreaterThan(0);
+    expect(viaPeer.latencyMs).toBeLessThan(500);
+    const added = viaBridge.latencyMs - viaPeer.latencyMs;
+    expect(added).toBeGreaterThan(-50);
+    expect(added).toBeLessThan(150);
+  }, 30_000);
+});
