@@ -1,3 +1,4 @@
+import * as net from "node:net";
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -5,6 +6,10 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus, LiveKitBridge } from "@mentra/bridge-proto";
+import type { BackoffOptions } from "./backoff.js";
+import { toBridgeError } from "./errors.js";
+import { type JoinRequest, joinRoom } from "./rpc-calls.js";
+import { type BridgeSession, openSession, type SessionSettings } from "./session.js";
 
 /** Wire protocols the bridge speaks on its one port. */
 export type BridgeProtocol = "grpc" | "connect" | "grpc-web";
@@ -12,13 +17,29 @@ export type BridgeProtocol = "grpc" | "connect" | "grpc-web";
 /** Options of {@link createBridgeClient}. */
 export interface BridgeClientOptions {
   /** The bridge's base URL, e.g. `http://localhost:9090`. */
-  baseUrl: string;
+  readonly baseUrl: string;
   /** Default "grpc" (HTTP/2), as the deployed cloud calls it. */
-  protocol?: BridgeProtocol;
+  readonly protocol?: BridgeProtocol;
+  /** Connect to this Unix socket instead of baseUrl's host and port. */
+  readonly socketPath?: string;
   /** Sent as `authorization: Bearer …` when set. */
-  apiKey?: string;
-  /** A ready transport (tests, custom sockets); replaces baseUrl and protocol. */
-  transport?: Transport;
+  readonly apiKey?: string;
+  /** A ready transport (tests, custom sockets); replaces baseUrl, protocol and socketPath. */
+  readonly transport?: Transport;
+  /** HTTP/2 PING interval that finds dead connections; default 5000 ms. */
+  readonly keepaliveMs?: number;
+  /** Reconnect backoff: full jitter, first retry ≤ 300 ms, capped at 5 s by default. */
+  readonly backoff?: BackoffOptions;
+  /** Audio sent during an outage waits up to this long (default 2000 ms); older is dropped. */
+  readonly sendBufferMs?: number;
+  /** Received audio not yet read is kept up to this long (default 5000 ms). */
+  readonly receiveBufferMs?: number;
+  /** Silence with the device in the room that triggers a status check (default 0: off). */
+  readonly watchdogMs?: number;
+  /** Mints a fresh LiveKit token whenever a session must re-join. */
+  readonly getToken?: (userId: string, roomName: string) => Promise<string>;
+  /** Re-join after another participant took the bridge's identity (default false). */
+  readonly recoverFromIdentityTaken?: boolean;
 }
 
 /** The bridge's health as the client reports it. */
@@ -40,7 +61,11 @@ export interface CallOptions {
 export interface BridgeClient {
   /** Asks the bridge whether it serves, with its live figures. */
   health(options?: CallOptions): Promise<BridgeHealth>;
-  /** The generated Connect client, for RPCs this wrapper does not cover yet. */
+  /** Joins a room for a user and returns the live session. Rejects with a BridgeError. */
+  join(request: JoinRequest, options?: { signal?: AbortSignal }): Promise<BridgeSession>;
+  /** Leaves every session this client opened. */
+  close(): Promise<void>;
+  /** The generated Connect client, for anything this wrapper does not cover. */
   readonly rpc: Client<typeof LiveKitBridge>;
 }
 
@@ -54,38 +79,75 @@ const STATUS: Record<HealthCheckResponse_ServingStatus, BridgeHealth["status"]> 
 function transportFor(options: BridgeClientOptions): Transport {
   if (options.transport) return options.transport;
   const interceptors: Interceptor[] = [];
-  const { apiKey } = options;
+  const { apiKey, socketPath } = options;
   if (apiKey) {
     interceptors.push((next) => (req) => {
       req.header.set("authorization", `Bearer ${apiKey}`);
       return next(req);
     });
   }
-  const base = { baseUrl: options.baseUrl, interceptors };
+  const keepalive = options.keepaliveMs ?? 5_000;
+  const http2 = {
+    baseUrl: socketPath === undefined ? options.baseUrl : "http://localhost",
+    interceptors,
+    httpVersion: "2" as const,
+    pingIntervalMs: keepalive,
+    pingTimeoutMs: keepalive,
+    ...(socketPath === undefined
+      ? {}
+      : { nodeOptions: { createConnection: () => net.connect(socketPath) } }),
+  };
   switch (options.protocol ?? "grpc") {
     case "grpc":
-      return createGrpcTransport(base);
+      return createGrpcTransport(http2);
     case "connect":
-      return createConnectTransport({ ...base, httpVersion: "2" });
+      return createConnectTransport(http2);
     case "grpc-web":
-      return createGrpcWebTransport({ ...base, httpVersion: "2" });
+      return createGrpcWebTransport(http2);
   }
 }
 
-/** Creates a client for the bridge at `options.baseUrl`. */
+/** Creates a client for the bridge at `options.baseUrl` (or `options.socketPath`). */
 export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
   const rpc = createClient(LiveKitBridge, transportFor(options));
+  const sessions = new Set<BridgeSession>();
+  const settings: SessionSettings = {
+    backoff: options.backoff ?? {},
+    sendBufferMs: options.sendBufferMs ?? 2_000,
+    receiveBufferMs: options.receiveBufferMs ?? 5_000,
+    watchdogMs: options.watchdogMs ?? 0,
+    getToken: options.getToken,
+    recoverFromIdentityTaken: options.recoverFromIdentityTaken ?? false,
+  };
   return {
     rpc,
     async health(call = {}) {
-      const res = await rpc.healthCheck({}, call);
-      return {
-        status: STATUS[res.status] ?? "unknown",
-        activeSessions: res.activeSessions,
-        activeStreams: res.activeStreams,
-        uptimeSeconds: Number(res.uptimeSeconds),
-        version: res.metadata.version,
-      };
+      try {
+        const res = await rpc.healthCheck({}, call);
+        return {
+          status: STATUS[res.status] ?? "unknown",
+          activeSessions: res.activeSessions,
+          activeStreams: res.activeStreams,
+          uptimeSeconds: Number(res.uptimeSeconds),
+          version: res.metadata.version,
+        };
+      } catch (error) {
+        throw toBridgeError(error);
+      }
+    },
+    async join(request, call = {}) {
+      const token =
+        request.token ??
+        (settings.getToken ? await settings.getToken(request.userId, request.roomName) : "");
+      const joinRequest = { ...request, token };
+      await joinRoom(rpc, joinRequest, call.signal);
+      const session = openSession(rpc, joinRequest, settings, (closed) => sessions.delete(closed));
+      sessions.add(session);
+      return session;
+    },
+    async close() {
+      await Promise.all([...sessions].map((session) => session.leave("client closed")));
+      sessions.clear();
     },
   };
 }

@@ -1,8 +1,10 @@
 /**
- * `@mentra/bridge-client`: what the MentraOS cloud imports to talk to the
- * LiveKit bridge. This first version covers health; sessions, audio and
- * playback follow with the client issue.
+ * `@mentra/bridge-client`: what the MentraOS cloud imports to talk to the LiveKit bridge.
+ * One client per bridge; `join()` returns a session that survives stream breaks and
+ * bridge restarts. See the package README.
  */
+export type { BackoffOptions } from "./backoff.js";
+export { backoffDelay } from "./backoff.js";
 export {
   type BridgeClient,
   type BridgeClientOptions,
@@ -11,3 +13,13 @@ export {
   type CallOptions,
   createBridgeClient,
 } from "./create-bridge-client.js";
+export { BridgeError, type BridgeErrorKind, toBridgeError } from "./errors.js";
+export type { Playback, PlaybackEvent, PlaybackOutcome, PlayOptions } from "./playback.js";
+export type { JoinRequest, SessionStatus } from "./rpc-calls.js";
+export type {
+  AudioFrame,
+  BridgeSession,
+  SendOptions,
+  SessionEvents,
+  SessionStats,
+} from "./session.js";

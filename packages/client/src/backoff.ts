@@ -1,0 +1,41 @@
+/** Settings of the reconnect backoff: exponential with full jitter. */
+export interface BackoffOptions {
+  /** Upper bound of the first delay; each attempt doubles it. Default 300 ms. */
+  readonly initialMs?: number;
+  /** Largest delay. Default 5000 ms. */
+  readonly maxMs?: number;
+  /** Source of randomness in [0, 1); tests pass a fixed one. */
+  readonly random?: () => number;
+}
+
+/**
+ * The delay before retry number `attempt` (0 for the first): a uniformly random time
+ * between 0 and min(maxMs, initialMs · 2^attempt) ("full jitter"), so many clients that
+ * lost the same bridge do not come back in lockstep.
+ */
+export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+  const initial = options.initialMs ?? 300;
+  const max = options.maxMs ?? 5_000;
+  const random = options.random ?? Math.random;
+  const ceiling = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

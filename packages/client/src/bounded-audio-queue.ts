@@ -1,0 +1,86 @@
+/** Something with a duration, queued until it can be delivered. */
+export interface Timed {
+  /** Duration in milliseconds. */
+  readonly durationMs: number;
+}
+
+/**
+ * A FIFO bounded by total duration: pushing beyond `capacityMs` drops the oldest items
+ * and counts them. Pull with `next()`, which waits; `close()` ends waiting pulls.
+ */
+export class BoundedAudioQueue<T extends Timed> {
+  private readonly items: T[] = [];
+  private queuedMs = 0;
+  private waiter: ((item: T | undefined) => void) | undefined;
+  private isClosed = false;
+  /** Items dropped to stay within the bound. */
+  droppedItems = 0;
+  /** Milliseconds of audio dropped to stay within the bound. */
+  droppedMs = 0;
+
+  constructor(private readonly capacityMs: number) {}
+
+  /** Milliseconds of audio waiting. */
+  get durationMs(): number {
+    return this.queuedMs;
+  }
+
+  /** Items waiting. */
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Adds an item (dropping the oldest beyond the bound); false once closed. */
+  push(item: T): boolean {
+    if (this.isClosed) return false;
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      this.waiter = undefined;
+      waiter(item);
+      return true;
+    }
+    this.items.push(item);
+    this.queuedMs += item.durationMs;
+    while (this.queuedMs > this.capacityMs && this.items.length > 1) {
+      const dropped = this.items.shift();
+      if (dropped === undefined) break;
+      this.queuedMs -= dropped.durationMs;
+      this.droppedItems++;
+      this.droppedMs += dropped.durationMs;
+    }
+    return true;
+  }
+
+  /** The oldest item, waiting for one; undefined once closed (or aborted). */
+  next(signal?: AbortSignal): Promise<T | undefined> {
+    const item = this.items.shift();
+    if (item !== undefined) {
+      this.queuedMs -= item.durationMs;
+      return Promise.resolve(item);
+    }
+    if (this.isClosed || signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        if (this.waiter === settle) this.waiter = undefined;
+        resolve(undefined);
+      };
+      const settle = (value: T | undefined) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(value);
+      };
+      this.waiter?.(undefined);
+      this.waiter = settle;
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Ends the queue: waiting pulls get undefined; queued items are discarded. */
+  close(): void {
+    this.isClosed = true;
+    this.items.length = 0;
+    this.queuedMs = 0;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.(undefined);
+  }
+}

@@ -1,0 +1,366 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import type { AudioChunkSchema, LiveKitBridge } from "@mentra/bridge-proto";
+import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
+import { BoundedAudioQueue } from "./bounded-audio-queue.js";
+import { BridgeError, toBridgeError } from "./errors.js";
+import { Listeners } from "./listeners.js";
+import { type Playback, type PlayOptions, startPlayback } from "./playback.js";
+import { type JoinRequest, joinRoom, type SessionStatus, toStatus } from "./rpc-calls.js";
+
+type ChunkInit = MessageInitShape<typeof AudioChunkSchema>;
+
+/** One frame of room audio as the cloud receives it. */
+export interface AudioFrame {
+  /** 16-bit samples, interleaved when `channels` > 1. */
+  readonly samples: Int16Array;
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** Wall-clock ms at which the bridge received the frame's first sample. */
+  readonly timestampMs: number;
+}
+
+/** Where and how {@link BridgeSession.send} plays audio. */
+export interface SendOptions {
+  /** 0 speaker (default), 1 app audio, 2 TTS, n > 2 "track_n". */
+  readonly trackId?: number;
+  /** Default 16000. */
+  readonly sampleRate?: number;
+  /** Default 1. */
+  readonly channels?: number;
+}
+
+/** Events of a session; subscribe with {@link BridgeSession.on}. */
+export interface SessionEvents {
+  /** The stream broke; the client is recovering. */
+  reconnecting: (info: { attempt: number; error: BridgeError }) => void;
+  /** The stream is back; `rejoined` when the bridge had lost the room and joined again. */
+  reconnected: (info: { attempts: number; rejoined: boolean; downtimeMs: number }) => void;
+  /** The session ended for good (left, replaced, identity taken); no more audio. */
+  disconnected: (error: BridgeError) => void;
+  /** A problem that did not end the session (e.g. the bridge refused a chunk). */
+  error: (error: BridgeError) => void;
+  /** No audio for `watchdogMs` although the device is in the room; `recovered` if it acted. */
+  watchdog: (info: { silentMs: number; connected: boolean; recovered: boolean }) => void;
+}
+
+/** Settings of a session, from {@link BridgeClientOptions} and join(). */
+export interface SessionSettings {
+  readonly backoff: BackoffOptions;
+  /** Audio sent during an outage waits up to this long; older audio is dropped and counted. */
+  readonly sendBufferMs: number;
+  /** Received audio not yet read from `audio` is kept up to this long. */
+  readonly receiveBufferMs: number;
+  /** Silence (with the device in the room) that triggers a status check; 0 disables. */
+  readonly watchdogMs: number;
+  /** Called for a fresh token whenever the client must re-join. */
+  readonly getToken: ((userId: string, roomName: string) => Promise<string>) | undefined;
+  /** Re-join after another participant took the bridge's identity (default false). */
+  readonly recoverFromIdentityTaken: boolean;
+}
+
+/** Counters of a session, for dashboards and leak checks. */
+export interface SessionStats {
+  readonly reconnects: number;
+  readonly rejoins: number;
+  readonly sendDroppedMs: number;
+  readonly receiveDroppedMs: number;
+  readonly sendQueuedMs: number;
+  /** Listeners, timers and open calls held; 0 once the session is closed. */
+  readonly openResources: number;
+}
+
+/** One user's session on the bridge, kept alive across stream breaks and bridge restarts. */
+export interface BridgeSession {
+  readonly userId: string;
+  /** Room audio; one reader at a time. Ends when the session ends. */
+  readonly audio: AsyncIterable<AudioFrame>;
+  /** Queues PCM for the room; never blocks (bounded by `sendBufferMs`). */
+  send(samples: Int16Array, options?: SendOptions): void;
+  /** Plays an MP3/WAV URL into the room, with live events. */
+  play(url: string, options?: PlayOptions): Playback;
+  /** Stops one playback (by request id) or all of the user's. */
+  stop(requestId?: string, options?: { signal?: AbortSignal }): Promise<string>;
+  /** The user's state on the bridge. */
+  status(options?: { signal?: AbortSignal }): Promise<SessionStatus>;
+  /** Leaves the room and releases everything. Idempotent. */
+  leave(reason?: string): Promise<void>;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): () => void;
+  stats(): SessionStats;
+  /** Whether the session has ended. */
+  readonly closed: boolean;
+}
+
+interface OutChunk {
+  readonly bytes: Uint8Array;
+  readonly trackId: number;
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly durationMs: number;
+}
+
+interface InFrame extends AudioFrame {
+  readonly durationMs: number;
+}
+
+function toBytes(samples: Int16Array): Uint8Array {
+  const bytes = new Uint8Array(samples.length * 2);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
+  return bytes;
+}
+
+function fromBytes(bytes: Uint8Array): Int16Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Int16Array(bytes.byteLength >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);
+  return out;
+}
+
+/** Starts the session's stream loop after a successful JoinRoom. */
+export function openSession(
+  rpc: Client<typeof LiveKitBridge>,
+  request: JoinRequest,
+  settings: SessionSettings,
+  onClosed: (session: BridgeSession) => void = () => {},
+): BridgeSession {
+  const { userId } = request;
+  const listeners = new Listeners<SessionEvents>();
+  const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
+  const incoming = new BoundedAudioQueue<InFrame>(settings.receiveBufferMs);
+  const life = new AbortController();
+  const playbacks = new Set<Playback>();
+  let stream: AbortController | undefined;
+  let watchdogTimer: ReturnType<typeof setInterval> | undefined;
+  let lastAudioAt = Date.now();
+  let reconnects = 0;
+  let rejoins = 0;
+  let closing: Promise<void> | undefined;
+
+  const emitClosed = (error: BridgeError) => {
+    listeners.emit("disconnected", error);
+    void close(error, false);
+  };
+
+  async function* requests(signal: AbortSignal): AsyncGenerator<ChunkInit> {
+    yield { userId, sampleRate: 16_000 };
+    for (;;) {
+      const chunk = await outgoing.next(signal);
+      if (chunk === undefined) return;
+      yield {
+        pcmData: chunk.bytes,
+        sampleRate: chunk.sampleRate,
+        channels: chunk.channels,
+        trackId: chunk.trackId,
+      };
+    }
+  }
+
+  /** Runs one StreamAudio call until it ends; resolves with its end (undefined for OK). */
+  async function runStream(): Promise<BridgeError | undefined> {
+    const controller = new AbortController();
+    stream = controller;
+    const onLife = () => controller.abort(life.signal.reason);
+    life.signal.addEventListener("abort", onLife, { once: true });
+    try {
+      for await (const chunk of rpc.streamAudio(requests(controller.signal), {
+        signal: controller.signal,
+      })) {
+        lastAudioAt = Date.now();
+        const samples = fromBytes(chunk.pcmData);
+        const channels = chunk.channels || 1;
+        const sampleRate = chunk.sampleRate || 16_000;
+        incoming.push({
+          samples,
+          sampleRate,
+          channels,
+          timestampMs: Number(chunk.timestampMs),
+          durationMs: (samples.length / channels / sampleRate) * 1000,
+        });
+      }
+      return undefined;
+    } catch (error) {
+      return toBridgeError(error);
+    } finally {
+      // Stops the request generator too, so it takes no more audio from the queue.
+      controller.abort();
+      life.signal.removeEventListener("abort", onLife);
+      if (stream === controller) stream = undefined;
+    }
+  }
+
+  /** Brings the session back: GetStatus first, JoinRoom only if the bridge lost it. */
+  async function recover(error: BridgeError): Promise<boolean> {
+    const started = Date.now();
+    for (let attempt = 0; !life.signal.aborted; attempt++) {
+      listeners.emit("reconnecting", { attempt: attempt + 1, error });
+      try {
+        await sleep(backoffDelay(attempt, settings.backoff), life.signal);
+        let rejoined = false;
+        const status = toStatus(await rpc.getStatus({ userId }, { signal: life.signal }));
+        if (!status.connected || status.session !== "open") {
+          const token = settings.getToken
+            ? await settings.getToken(userId, request.roomName)
+            : (request.token ?? "");
+          await joinRoom(rpc, { ...request, token }, life.signal);
+          rejoined = true;
+          rejoins++;
+        }
+        reconnects++;
+        listeners.emit("reconnected", {
+          attempts: attempt + 1,
+          rejoined,
+          downtimeMs: Date.now() - started,
+        });
+        return true;
+      } catch (caught) {
+        if (life.signal.aborted) return false;
+        error = toBridgeError(caught);
+        if (error.kind === "invalid-argument" || error.kind === "unauthenticated") {
+          emitClosed(error);
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+
+  const loop = (async () => {
+    for (;;) {
+      const ended = await runStream();
+      if (life.signal.aborted) return;
+      const error =
+        ended ?? new BridgeError("no-session", `the bridge ended the stream of user ${userId}`);
+      if (error.kind === "replaced" || error.kind === "cancelled") {
+        emitClosed(error);
+        return;
+      }
+      if (error.kind === "identity-taken" && !settings.recoverFromIdentityTaken) {
+        emitClosed(error);
+        return;
+      }
+      if (error.kind === "invalid-argument") {
+        // A chunk the bridge refused; the session itself is fine: report and go on.
+        listeners.emit("error", error);
+        continue;
+      }
+      if (!(await recover(error))) return;
+    }
+  })();
+
+  if (settings.watchdogMs > 0) {
+    watchdogTimer = setInterval(
+      () => {
+        const silentMs = Date.now() - lastAudioAt;
+        if (silentMs < settings.watchdogMs || life.signal.aborted) return;
+        lastAudioAt = Date.now();
+        rpc.getStatus({ userId }, { signal: life.signal }).then(
+          (response) => {
+            const status = toStatus(response);
+            if (status.participantCount < 2 && status.connected) return; // nobody to hear
+            const recovered = !status.connected && stream !== undefined;
+            listeners.emit("watchdog", { silentMs, connected: status.connected, recovered });
+            if (recovered) stream?.abort(new BridgeError("unavailable", "watchdog: room lost"));
+          },
+          () => {},
+        );
+      },
+      Math.max(50, Math.floor(settings.watchdogMs / 2)),
+    );
+  }
+
+  async function close(reason: BridgeError, callLeave: boolean, leaveReason = ""): Promise<void> {
+    closing ??= (async () => {
+      life.abort(reason);
+      if (watchdogTimer !== undefined) clearInterval(watchdogTimer);
+      watchdogTimer = undefined;
+      outgoing.close();
+      incoming.close();
+      for (const playback of playbacks) playback.cancel();
+      await loop.catch(() => {});
+      if (callLeave) {
+        await rpc.leaveRoom({ userId, reason: leaveReason }).catch(() => {});
+      }
+      listeners.clear();
+      onClosed(session);
+    })();
+    return closing;
+  }
+
+  const session: BridgeSession = {
+    userId,
+    audio: {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          const frame = await incoming.next();
+          if (frame === undefined) return;
+          yield frame;
+        }
+      },
+    },
+    send(samples, options = {}) {
+      if (life.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
+      const sampleRate = options.sampleRate ?? 16_000;
+      const channels = options.channels ?? 1;
+      outgoing.push({
+        bytes: toBytes(samples),
+        trackId: options.trackId ?? 0,
+        sampleRate,
+        channels,
+        durationMs: (samples.length / channels / sampleRate) * 1000,
+      });
+    },
+    play(url, options = {}) {
+      const playback = startPlayback(rpc, userId, url, options, life.signal);
+      playbacks.add(playback);
+      void playback.done.finally(() => playbacks.delete(playback));
+      return playback;
+    },
+    async stop(requestId = "", options = {}) {
+      try {
+        const response = await rpc.stopAudio(
+          { userId, requestId },
+          options.signal ? { signal: options.signal } : {},
+        );
+        if (!response.success) throw new BridgeError("invalid-argument", response.error);
+        return response.stoppedRequestId;
+      } catch (error) {
+        throw toBridgeError(error);
+      }
+    },
+    async status(options = {}) {
+      try {
+        return toStatus(
+          await rpc.getStatus({ userId }, options.signal ? { signal: options.signal } : {}),
+        );
+      } catch (error) {
+        throw toBridgeError(error);
+      }
+    },
+    leave(reason = "") {
+      return close(new BridgeError("closed", `user ${userId} left`), true, reason);
+    },
+    on(event, listener) {
+      return listeners.on(event, listener);
+    },
+    stats() {
+      return {
+        reconnects,
+        rejoins,
+        sendDroppedMs: Math.round(outgoing.droppedMs),
+        receiveDroppedMs: Math.round(incoming.droppedMs),
+        sendQueuedMs: Math.round(outgoing.durationMs),
+        openResources:
+          listeners.count() +
+          (watchdogTimer === undefined ? 0 : 1) +
+          (stream === undefined ? 0 : 1) +
+          playbacks.size,
+      };
+    },
+    get closed() {
+      return life.signal.aborted;
+    },
+  };
+  return session;
+}

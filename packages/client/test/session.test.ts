@@ -1,0 +1,214 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { type BridgeSession, createBridgeClient, type SessionEvents } from "../src/index.js";
+import { FakeBridge } from "./support/fake-bridge.js";
+
+const noJitter = { initialMs: 10, maxMs: 40, random: () => 0.5 };
+
+function le(samples: number[]): Uint8Array {
+  const bytes = new Uint8Array(samples.length * 2);
+  const view = new DataView(bytes.buffer);
+  samples.forEach((s, i) => {
+    view.setInt16(i * 2, s, true);
+  });
+  return bytes;
+}
+
+function collect<K extends keyof SessionEvents>(session: BridgeSession, event: K) {
+  const seen: Parameters<SessionEvents[K]>[] = [];
+  const listener = (...args: Parameters<SessionEvents[K]>) => {
+    seen.push(args);
+  };
+  session.on(event, listener as unknown as SessionEvents[K]);
+  return seen;
+}
+
+describe("a session against an in-memory bridge", () => {
+  const open: BridgeSession[] = [];
+  afterEach(async () => {
+    for (const session of open.splice(0)) await session.leave();
+  });
+
+  async function start(
+    bridge: FakeBridge,
+    options: Partial<Parameters<typeof createBridgeClient>[0]> = {},
+  ) {
+    const client = createBridgeClient({
+      baseUrl: "http://unused",
+      transport: bridge.transport,
+      backoff: noJitter,
+      ...options,
+    });
+    const session = await client.join({ userId: "u1", roomName: "r1", targetIdentity: "glasses" });
+    open.push(session);
+    return { client, session };
+  }
+
+  it("carries audio both ways: send() as LE chunks, room audio as Int16 frames", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const stream = await bridge.waitForStreams(1);
+    session.send(new Int16Array([1, -2, 300]), { trackId: 2, sampleRate: 48_000, channels: 1 });
+    await stream.waitForAudio(1);
+    expect(stream.received[0]?.userId).toBe("u1");
+    const chunk = stream.received.find((c) => c.pcmData.byteLength > 0);
+    expect([chunk?.trackId, chunk?.sampleRate, chunk?.channels]).toEqual([2, 48_000, 1]);
+    expect(Array.from(chunk?.pcmData ?? [])).toEqual(Array.from(le([1, -2, 300])));
+
+    stream.push({ pcmData: le([5, 6, -7, 8]), timestampMs: 1234n });
+    const iterator = session.audio[Symbol.asyncIterator]();
+    const frame = await iterator.next();
+    expect(frame.done).toBe(false);
+    expect(Array.from(frame.value?.samples ?? [])).toEqual([5, 6, -7, 8]);
+    expect([frame.value?.sampleRate, frame.value?.channels, frame.value?.timestampMs]).toEqual([
+      16_000, 1, 1234,
+    ]);
+  });
+
+  it("after a stream blip asks GetStatus and reopens the stream without re-joining", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const reconnected = collect(session, "reconnected");
+    const reconnecting = collect(session, "reconnecting");
+    (await bridge.waitForStreams(1)).end(new ConnectError("blip", Code.Unavailable));
+    await bridge.waitForStreams(2);
+    expect(bridge.calls).toEqual(["JoinRoom", "StreamAudio", "GetStatus", "StreamAudio"]);
+    expect(reconnecting[0]?.[0].error.kind).toBe("unavailable");
+    expect(reconnected[0]?.[0]).toMatchObject({ attempts: 1, rejoined: false });
+    expect(session.stats().reconnects).toBe(1);
+  });
+
+  it("re-joins with a fresh token from getToken when the bridge lost the room", async () => {
+    const bridge = new FakeBridge();
+    let minted = 0;
+    const { session } = await start(bridge, { getToken: async () => `token-${++minted}` });
+    const reconnected = collect(session, "reconnected");
+    bridge.connected = false;
+    (await bridge.waitForStreams(1)).end(
+      new ConnectError("lost room: server_shutdown", Code.Unavailable),
+    );
+    await bridge.waitForStreams(2);
+    expect(bridge.tokens).toEqual(["token-1", "token-2"]);
+    expect(reconnected[0]?.[0]).toMatchObject({ rejoined: true });
+    expect(session.stats().rejoins).toBe(1);
+  });
+
+  it("keeps retrying with backoff while the bridge is down, then recovers", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const reconnecting = collect(session, "reconnecting");
+    let failures = 3;
+    const original = bridge.transport;
+    void original;
+    bridge.connected = true;
+    // The first three GetStatus calls fail as if the bridge were unreachable.
+    const realCalls = bridge.calls;
+    const push = realCalls.push.bind(realCalls);
+    realCalls.push = (...items: string[]) => {
+      if (items[0] === "GetStatus" && failures-- > 0)
+        throw new ConnectError("down", Code.Unavailable);
+      return push(...items);
+    };
+    (await bridge.waitForStreams(1)).end(new ConnectError("gone", Code.Unavailable));
+    await bridge.waitForStreams(2);
+    expect(reconnecting.map(([info]) => info.attempt)).toEqual([1, 2, 3, 4]);
+    expect(session.closed).toBe(false);
+  });
+
+  it("buffers audio sent during an outage up to sendBufferMs, dropping and counting the oldest", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge, {
+      sendBufferMs: 100,
+      backoff: { initialMs: 200, maxMs: 200, random: () => 0.99 },
+    });
+    (await bridge.waitForStreams(1)).end(new ConnectError("gone", Code.Unavailable));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Ten 20 ms chunks at 16 kHz (320 samples each), marked by their first sample.
+    for (let i = 0; i < 10; i++) {
+      const samples = new Int16Array(320);
+      samples[0] = i;
+      session.send(samples);
+    }
+    expect(session.stats()).toMatchObject({ sendDroppedMs: 100, sendQueuedMs: 100 });
+    const second = await bridge.waitForStreams(2);
+    await second.waitForAudio(5);
+    const firsts = second.received
+      .filter((c) => c.pcmData.byteLength > 0)
+      .map((c) => new DataView(c.pcmData.buffer, c.pcmData.byteOffset).getInt16(0, true));
+    expect(firsts).toEqual([5, 6, 7, 8, 9]);
+  });
+
+  it("reports a duplicate identity as final, unless told to recover", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const disconnected = collect(session, "disconnected");
+    (await bridge.waitForStreams(1)).end(
+      new ConnectError("another participant joined … (duplicate identity)", Code.Aborted),
+    );
+    await expect.poll(() => session.closed).toBe(true);
+    expect(disconnected[0]?.[0].kind).toBe("identity-taken");
+    expect(bridge.calls).toEqual(["JoinRoom", "StreamAudio"]);
+    expect(session.stats().openResources).toBe(0);
+
+    const other = new FakeBridge();
+    const recovering = await start(other, { recoverFromIdentityTaken: true });
+    other.connected = false;
+    (await other.waitForStreams(1)).end(new ConnectError("(duplicate identity)", Code.Aborted));
+    await other.waitForStreams(2);
+    expect(other.calls).toEqual([
+      "JoinRoom",
+      "StreamAudio",
+      "GetStatus",
+      "JoinRoom",
+      "StreamAudio",
+    ]);
+    expect(recovering.session.closed).toBe(false);
+  });
+
+  it("reports a refused chunk as an error event and reopens the stream", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const errors = collect(session, "error");
+    (await bridge.waitForStreams(1)).end(
+      new ConnectError("pcm_data: odd length", Code.InvalidArgument),
+    );
+    await bridge.waitForStreams(2);
+    expect(errors[0]?.[0]).toMatchObject({ kind: "invalid-argument", code: Code.InvalidArgument });
+    expect(bridge.calls).toEqual(["JoinRoom", "StreamAudio", "StreamAudio"]);
+  });
+
+  it("leave() calls LeaveRoom, ends the audio iterator and releases every listener and timer", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge, { watchdogMs: 1_000 });
+    session.on("reconnecting", () => {});
+    session.on("error", () => {});
+    await bridge.waitForStreams(1);
+    expect(session.stats().openResources).toBe(4); // 2 listeners, the watchdog, the stream
+    const reading = (async () => {
+      const frames = [];
+      for await (const frame of session.audio) frames.push(frame);
+      return frames.length;
+    })();
+    await session.leave("done");
+    expect(await reading).toBe(0);
+    expect(bridge.calls.at(-1)).toBe("LeaveRoom");
+    expect(session.stats().openResources).toBe(0);
+    expect(session.closed).toBe(true);
+    expect(() => session.send(new Int16Array(2))).toThrow(/closed/);
+  });
+
+  it("turns success=false into a join-failed error and honours an aborted signal", async () => {
+    const bridge = new FakeBridge();
+    bridge.joinError = "could not join the room at ws://x: 401";
+    const client = createBridgeClient({ baseUrl: "http://unused", transport: bridge.transport });
+    await expect(client.join({ userId: "u1", roomName: "r1" })).rejects.toMatchObject({
+      name: "BridgeError",
+      kind: "join-failed",
+      message: "could not join the room at ws://x: 401",
+    });
+    const aborted = AbortSignal.abort();
+    await expect(
+      client.join({ userId: "u1", roomName: "r1" }, { signal: aborted }),
+    ).rejects.toMatchObject({ kind: "cancelled" });
+  });
+});
