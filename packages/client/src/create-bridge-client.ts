@@ -28,7 +28,7 @@ export interface BridgeClientOptions {
   readonly transport?: Transport;
   /** HTTP/2 PING interval that finds dead connections; default 5000 ms. */
   readonly keepaliveMs?: number;
-  /** Reconnect backoff: full jitter, first retry ≤ 300 ms, capped at 5 s by default. */
+  /** Reconnect backoff: full jitter, first retry ≤ 300 ms, capped at 1.5 s by default. */
   readonly backoff?: BackoffOptions;
   /** Audio sent during an outage waits up to this long (default 2000 ms); older is dropped. */
   readonly sendBufferMs?: number;

@@ -11,7 +11,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * | `join-failed`       | JoinRoom `success=false` (LiveKit said no) | with a fresh token |
  * | `identity-taken`    | Aborted: duplicate identity            | only if asked to      |
  * | `replaced`          | Aborted: another stream or JoinRoom took over | no             |
- * | `unavailable`       | Unavailable, DeadlineExceeded, network | yes, with backoff     |
+ * | `unavailable`       | Unavailable, DeadlineExceeded, other Aborted (reset), network | yes, with backoff |
  * | `unauthenticated`   | Unauthenticated, PermissionDenied      | no                    |
  * | `cancelled`         | Canceled, or the caller's AbortSignal  | no                    |
  * | `closed`            | the session was left or closed         | no                    |
@@ -37,7 +37,11 @@ export class BridgeError extends Error {
   /** The Connect code it came from, when it came from the bridge. */
   readonly code: Code | undefined;
 
-  constructor(kind: BridgeErrorKind, message: string, options?: { code?: Code; cause?: unknown }) {
+  constructor(
+    kind: BridgeErrorKind,
+    message: string,
+    options?: { code?: Code | undefined; cause?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.kind = kind;
     this.code = options?.code;
@@ -63,7 +67,10 @@ export function toBridgeError(error: unknown): BridgeError {
     case Code.FailedPrecondition:
       return make("no-session");
     case Code.Aborted:
-      return make(/duplicate identity/i.test(message) ? "identity-taken" : "replaced");
+      // The bridge says which; Node also reports a connection reset as Aborted.
+      if (/duplicate identity/i.test(message)) return make("identity-taken");
+      if (/replaced/i.test(message)) return make("replaced");
+      return make("unavailable");
     case Code.Unavailable:
     case Code.DeadlineExceeded:
     case Code.ResourceExhausted:

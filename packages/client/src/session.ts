@@ -181,7 +181,13 @@ export function openSession(
       }
       return undefined;
     } catch (error) {
-      return toBridgeError(error);
+      const mapped = toBridgeError(error);
+      // A server that dies resets its HTTP/2 streams with CANCEL, which Connect reports as
+      // Canceled; only a cancellation of our own is final.
+      if (mapped.kind === "cancelled" && !controller.signal.aborted) {
+        return new BridgeError("unavailable", mapped.message, { code: mapped.code, cause: error });
+      }
+      return mapped;
     } finally {
       // Stops the request generator too, so it takes no more audio from the queue.
       controller.abort();

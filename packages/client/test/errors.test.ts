@@ -9,6 +9,7 @@ describe("toBridgeError", () => {
     [Code.FailedPrecondition, "no session for user u1: call JoinRoom first", "no-session", true],
     [Code.Aborted, "… (duplicate identity) …", "identity-taken", false],
     [Code.Aborted, "replaced by a newer StreamAudio stream", "replaced", false],
+    [Code.Aborted, "read ECONNRESET", "unavailable", true],
     [Code.Unavailable, "lost room", "unavailable", true],
     [Code.DeadlineExceeded, "slow", "unavailable", true],
     [Code.Unauthenticated, "who", "unauthenticated", false],
@@ -36,13 +37,14 @@ describe("toBridgeError", () => {
 });
 
 describe("backoffDelay", () => {
-  it("doubles its ceiling from 300 ms up to the cap, with full jitter", () => {
+  it("doubles its ceiling from 300 ms up to the 1.5 s cap, with full jitter", () => {
     const top = { random: () => 0.999_999 };
     expect([0, 1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, top))).toEqual([
-      299, 599, 1_199, 2_399, 4_799, 4_999, 4_999,
+      299, 599, 1_199, 1_499, 1_499, 1_499, 1_499,
     ]);
     expect(backoffDelay(3, { random: () => 0 })).toBe(0);
     expect(backoffDelay(2, { initialMs: 100, maxMs: 250, random: () => 0.999_999 })).toBe(249);
+    expect(backoffDelay(9, { maxMs: 5_000, random: () => 0.999_999 })).toBe(4_999);
     for (let i = 0; i < 100; i++) expect(backoffDelay(0)).toBeLessThanOrEqual(300);
   });
 });

@@ -3,6 +3,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type BridgeSession, createBridgeClient, type SessionEvents } from "../src/index.js";
 import { FakeBridge } from "./support/fake-bridge.js";
 
+/** Polls `check` every 5 ms for up to 2 s (expect.poll is vitest-only; these tests also run on Bun). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(check()).toBe(true);
+}
+
 const noJitter = { initialMs: 10, maxMs: 40, random: () => 0.5 };
 
 function le(samples: number[]): Uint8Array {
@@ -145,7 +151,7 @@ describe("a session against an in-memory bridge", () => {
     (await bridge.waitForStreams(1)).end(
       new ConnectError("another participant joined … (duplicate identity)", Code.Aborted),
     );
-    await expect.poll(() => session.closed).toBe(true);
+    await until(() => session.closed);
     expect(disconnected[0]?.[0].kind).toBe("identity-taken");
     expect(bridge.calls).toEqual(["JoinRoom", "StreamAudio"]);
     expect(session.stats().openResources).toBe(0);

@@ -106,19 +106,25 @@ export async function joinParticipant(
     recordAudio(fromIdentity, sampleRate) {
       const chunks: Int16Array[] = [];
       const readers: Promise<void>[] = [];
-      const streams: AudioStream[] = [];
+      const streams: ReadableStreamDefaultReader<{ data: Int16Array }>[] = [];
       let markSubscribed: () => void = () => {};
       const subscribed = new Promise<void>((resolve) => {
         markSubscribed = resolve;
       });
-      const read = async (stream: AudioStream) => {
-        for await (const frame of stream) chunks.push(frame.data.slice());
+      // Read through an explicit reader: cancelling it ends the loop even while the
+      // track keeps playing (cancelling a stream locked by for-await would fail).
+      const read = async (reader: ReadableStreamDefaultReader<{ data: Int16Array }>) => {
+        for (;;) {
+          const next = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+          if (next.done || next.value === undefined) return;
+          chunks.push(next.value.data.slice());
+        }
       };
       const attach = (track: RemoteTrack, participant: RemoteParticipant) => {
         if (participant.identity !== fromIdentity || track.kind !== TrackKind.KIND_AUDIO) return;
-        const stream = new AudioStream(track, { sampleRate, numChannels: 1 });
-        streams.push(stream);
-        readers.push(read(stream));
+        const reader = new AudioStream(track, { sampleRate, numChannels: 1 }).getReader();
+        streams.push(reader);
+        readers.push(read(reader));
         markSubscribed();
       };
       const onTrack = (track: RemoteTrack, _pub: unknown, participant: RemoteParticipant) =>
