@@ -19,13 +19,24 @@ for (const group of ["packages", "apps"]) {
       missing++;
       continue;
     }
-    const r = JSON.parse(readFileSync(report, "utf8"));
-    passed += r.numPassedTests;
-    failed += r.numFailedTests;
-    skipped += r.numPendingTests + r.numTodoTests;
-    console.error(
-      `${group}/${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`,
-    );
+    const runs = [[name, report]];
+    // Packages that also run under Bun (the client) leave a second report.
+    const bunReport = join(dir, ".bun-test-results.json");
+    if (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).scripts?.["test:bun"]) {
+      if (!existsSync(bunReport)) {
+        console.error(`no Bun test report from ${group}/${name} (did test:bun run?)`);
+        missing++;
+      } else runs.push([`${name} (bun)`, bunReport]);
+    }
+    for (const [label, file] of runs) {
+      const r = JSON.parse(readFileSync(file, "utf8"));
+      passed += r.numPassedTests;
+      failed += r.numFailedTests;
+      skipped += r.numPendingTests + r.numTodoTests;
+      console.error(
+        `${group}/${label}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`,
+      );
+    }
   }
 }
 console.log(`Summary: ${passed} passed, ${failed + missing} failed, ${skipped} skipped`);

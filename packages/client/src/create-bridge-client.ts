@@ -40,6 +40,8 @@ export interface BridgeClientOptions {
   readonly getToken?: (userId: string, roomName: string) => Promise<string>;
   /** Re-join after another participant took the bridge's identity (default false). */
   readonly recoverFromIdentityTaken?: boolean;
+  /** A stream quiet this long is probed with GetStatus; a failed probe reconnects (default 5000 ms; 0: off). */
+  readonly livenessMs?: number;
 }
 
 /** The bridge's health as the client reports it. */
@@ -116,6 +118,7 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
     sendBufferMs: options.sendBufferMs ?? 2_000,
     receiveBufferMs: options.receiveBufferMs ?? 5_000,
     watchdogMs: options.watchdogMs ?? 0,
+    livenessMs: options.livenessMs ?? 5_000,
     getToken: options.getToken,
     recoverFromIdentityTaken: options.recoverFromIdentityTaken ?? false,
   };

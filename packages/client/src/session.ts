@@ -53,6 +53,12 @@ export interface SessionSettings {
   readonly receiveBufferMs: number;
   /** Silence (with the device in the room) that triggers a status check; 0 disables. */
   readonly watchdogMs: number;
+  /**
+   * A stream quiet this long is probed with GetStatus (deadline the same); a failed probe
+   * breaks the stream so it reconnects. Catches dead connections where HTTP/2 PINGs do
+   * not (Bun). 0 disables.
+   */
+  readonly livenessMs: number;
   /** Called for a fresh token whenever the client must re-join. */
   readonly getToken: ((userId: string, roomName: string) => Promise<string>) | undefined;
   /** Re-join after another participant took the bridge's identity (default false). */
@@ -126,6 +132,8 @@ export function openSession(
   onClosed: (session: BridgeSession) => void = () => {},
 ): BridgeSession {
   const { userId } = request;
+  // Calls made while recovering get a deadline, so a dead connection cannot stall them.
+  const recoveryTimeoutMs = settings.livenessMs > 0 ? settings.livenessMs : 5_000;
   const listeners = new Listeners<SessionEvents>();
   const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
   const incoming = new BoundedAudioQueue<InFrame>(settings.receiveBufferMs);
@@ -133,6 +141,9 @@ export function openSession(
   const playbacks = new Set<Playback>();
   let stream: AbortController | undefined;
   let watchdogTimer: ReturnType<typeof setInterval> | undefined;
+  let livenessTimer: ReturnType<typeof setInterval> | undefined;
+  let lastActivityAt = Date.now();
+  let probing = false;
   let lastAudioAt = Date.now();
   let reconnects = 0;
   let rejoins = 0;
@@ -168,6 +179,7 @@ export function openSession(
         signal: controller.signal,
       })) {
         lastAudioAt = Date.now();
+        lastActivityAt = lastAudioAt;
         const samples = fromBytes(chunk.pcmData);
         const channels = chunk.channels || 1;
         const sampleRate = chunk.sampleRate || 16_000;
@@ -204,7 +216,9 @@ export function openSession(
       try {
         await sleep(backoffDelay(attempt, settings.backoff), life.signal);
         let rejoined = false;
-        const status = toStatus(await rpc.getStatus({ userId }, { signal: life.signal }));
+        const status = toStatus(
+          await rpc.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs }),
+        );
         if (!status.connected || status.session !== "open") {
           const token = settings.getToken
             ? await settings.getToken(userId, request.roomName)
@@ -255,6 +269,35 @@ export function openSession(
     }
   })();
 
+  if (settings.livenessMs > 0) {
+    livenessTimer = setInterval(
+      () => {
+        const current = stream;
+        if (current === undefined || probing || life.signal.aborted) return;
+        if (Date.now() - lastActivityAt < settings.livenessMs) return;
+        probing = true;
+        rpc
+          .getStatus({ userId }, { signal: life.signal, timeoutMs: settings.livenessMs })
+          .then(
+            () => {
+              lastActivityAt = Date.now();
+            },
+            (error: unknown) => {
+              if (life.signal.aborted || stream !== current) return;
+              const reason = toBridgeError(error);
+              current.abort(
+                new BridgeError("unavailable", `liveness probe failed: ${reason.message}`),
+              );
+            },
+          )
+          .finally(() => {
+            probing = false;
+          });
+      },
+      Math.max(50, Math.floor(settings.livenessMs / 2)),
+    );
+  }
+
   if (settings.watchdogMs > 0) {
     watchdogTimer = setInterval(
       () => {
@@ -281,6 +324,8 @@ export function openSession(
       life.abort(reason);
       if (watchdogTimer !== undefined) clearInterval(watchdogTimer);
       watchdogTimer = undefined;
+      if (livenessTimer !== undefined) clearInterval(livenessTimer);
+      livenessTimer = undefined;
       outgoing.close();
       incoming.close();
       for (const playback of playbacks) playback.cancel();
@@ -360,6 +405,7 @@ export function openSession(
         openResources:
           listeners.count() +
           (watchdogTimer === undefined ? 0 : 1) +
+          (livenessTimer === undefined ? 0 : 1) +
           (stream === undefined ? 0 : 1) +
           playbacks.size,
       };

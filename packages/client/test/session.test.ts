@@ -189,7 +189,8 @@ describe("a session against an in-memory bridge", () => {
     session.on("reconnecting", () => {});
     session.on("error", () => {});
     await bridge.waitForStreams(1);
-    expect(session.stats().openResources).toBe(4); // 2 listeners, the watchdog, the stream
+    // 2 listeners, the watchdog, the liveness probe, the stream
+    expect(session.stats().openResources).toBe(5);
     const reading = (async () => {
       const frames = [];
       for await (const frame of session.audio) frames.push(frame);

@@ -177,7 +177,11 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
 
   it("leave() during a reconnect ends everything at once", async () => {
     const other = await spawnBridge(await freePort(), livekit);
-    const client = createBridgeClient({ baseUrl: other.url, backoff: { initialMs: 200 } });
+    const client = createBridgeClient({
+      baseUrl: other.url,
+      backoff: { initialMs: 200 },
+      livenessMs: 1_000,
+    });
     const session = await client.join({
       userId: "u-leave",
       roomName: `client-leave-${process.pid}`,
