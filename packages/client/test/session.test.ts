@@ -171,6 +171,18 @@ describe("a session against an in-memory bridge", () => {
     expect(recovering.session.closed).toBe(false);
   });
 
+  it("its audio watchdog notices a lost room during silence and re-joins", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge, { watchdogMs: 100, livenessMs: 0 });
+    const watchdog = collect(session, "watchdog");
+    await bridge.waitForStreams(1);
+    bridge.connected = false; // the bridge lost the room; the stream stays open and silent
+    await bridge.waitForStreams(2);
+    expect(watchdog[0]?.[0]).toMatchObject({ connected: false, recovered: true });
+    expect(watchdog[0]?.[0].silentMs).toBeGreaterThanOrEqual(100);
+    expect(bridge.calls.filter((c) => c === "JoinRoom")).toHaveLength(2);
+  });
+
   it("reports a refused chunk as an error event and reopens the stream", async () => {
     const bridge = new FakeBridge();
     const { session } = await start(bridge);
