@@ -5,7 +5,13 @@ import {
   type HealthCheckResponseSchema,
   LiveKitBridge,
 } from "@mentra/bridge-proto";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { BRIDGE_VERSION } from "../version.js";
+
+// Event-loop delay, reported as p99 and max since the previous HealthCheck (then reset),
+// so a poller (the benchmark, a dashboard) sees each interval on its own.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 /** Live counters the health check reports; the session layer provides the real ones. */
 export interface BridgeStats {
@@ -53,6 +59,9 @@ export function createHealthCheck(
       return { status: HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN };
     }
     const memory = process.memoryUsage();
+    const delayP99 = loopDelay.percentile(99);
+    const delayMax = loopDelay.max;
+    loopDelay.reset();
     return {
       status:
         options.shutdownSignal?.aborted === true
@@ -65,6 +74,12 @@ export function createHealthCheck(
         version,
         rss_bytes: String(memory.rss),
         heap_used_bytes: String(memory.heapUsed),
+        heap_total_bytes: String(memory.heapTotal),
+        external_bytes: String(memory.external),
+        array_buffers_bytes: String(memory.arrayBuffers),
+        active_handles: String(process.getActiveResourcesInfo().length),
+        event_loop_delay_p99_ms: (delayP99 / 1e6).toFixed(2),
+        event_loop_delay_max_ms: (delayMax / 1e6).toFixed(2),
         node_version: process.version,
       },
     };
