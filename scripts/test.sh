@@ -28,7 +28,7 @@ log "typecheck"
 turbo run typecheck --output-logs=errors-only
 log "tests (unit and e2e)"
 status=0
-turbo run test --concurrency=1 || status=$?
+turbo run test --concurrency=1 --continue || status=$?
 
 node scripts/test-summary.mjs || status=1
 exit "$status"

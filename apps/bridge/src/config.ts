@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isAllowEntry } from "./playback/url-policy.js";
 
 /** How much the bridge logs; each level includes the ones after it. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -56,6 +57,20 @@ export interface Config {
   readonly trackSourceQueueMs: number;
   /** Largest pcm_data accepted in one AudioChunk. */
   readonly maxChunkBytes: number;
+  /** PlayAudio: from sending a request (each redirect) to its response headers. */
+  readonly playbackConnectTimeoutMs: number;
+  /** PlayAudio: longest pause in the body of a download. */
+  readonly playbackIdleTimeoutMs: number;
+  /** PlayAudio: longest whole download, redirects included. */
+  readonly playbackTotalTimeoutMs: number;
+  /** PlayAudio: largest audio file. */
+  readonly playbackMaxBytes: number;
+  /** PlayAudio: redirects followed. */
+  readonly playbackMaxRedirects: number;
+  /** PlayAudio: spacing of PROGRESS events. */
+  readonly playbackProgressMs: number;
+  /** PlayAudio: host names, addresses and CIDR ranges allowed although internal. */
+  readonly playbackAllowHosts: readonly string[];
 }
 
 /** One setting that failed validation: which, what it should be, what it was. */
@@ -127,6 +142,22 @@ const envSchema = z.object({
   TRACK_BUFFER_MS: integer(10, 10_000).default(200),
   TRACK_SOURCE_QUEUE_MS: integer(10, 5_000).default(100),
   MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(1024 * 1024),
+  PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+  PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
+  PLAYBACK_MAX_BYTES: integer(1_024, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
+  PLAYBACK_MAX_REDIRECTS: integer(0, 20).default(5),
+  PLAYBACK_PROGRESS_MS: integer(20, 60_000).default(250),
+  PLAYBACK_ALLOW_HOSTS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ""),
+    )
+    .refine((entries) => entries.every(isAllowEntry))
+    .default([]),
 });
 
 type SettingName = keyof z.input<typeof envSchema>;
@@ -232,6 +263,42 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer number of bytes from 2 to 16777216",
     description: "Largest pcm_data accepted in one AudioChunk.",
   },
+  PLAYBACK_CONNECT_TIMEOUT_MS: {
+    defaultText: "5000",
+    expected: "an integer number of milliseconds from 100 to 120000",
+    description: "PlayAudio: how long a request (and each redirect) waits for response headers.",
+  },
+  PLAYBACK_IDLE_TIMEOUT_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 100 to 120000",
+    description: "PlayAudio: longest pause while the audio file downloads.",
+  },
+  PLAYBACK_TOTAL_TIMEOUT_MS: {
+    defaultText: "120000",
+    expected: "an integer number of milliseconds from 100 to 3600000",
+    description: "PlayAudio: longest whole download of an audio file, redirects included.",
+  },
+  PLAYBACK_MAX_BYTES: {
+    defaultText: "52428800",
+    expected: "an integer number of bytes from 1024 to 1073741824",
+    description: "PlayAudio: largest audio file; a larger one fails with too_large.",
+  },
+  PLAYBACK_MAX_REDIRECTS: {
+    defaultText: "5",
+    expected: "an integer from 0 to 20",
+    description: "PlayAudio: redirects followed (each target's address is checked again).",
+  },
+  PLAYBACK_PROGRESS_MS: {
+    defaultText: "250",
+    expected: "an integer number of milliseconds from 20 to 60000",
+    description: "PlayAudio: spacing of PROGRESS events.",
+  },
+  PLAYBACK_ALLOW_HOSTS: {
+    defaultText: "(none)",
+    expected: "a comma-separated list of host names, IP addresses and CIDR ranges",
+    description:
+      "PlayAudio: internal hosts audio may come from (loopback, private, link-local and metadata addresses are refused otherwise).",
+  },
 };
 
 const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
@@ -290,6 +357,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     trackBufferMs: values.TRACK_BUFFER_MS,
     trackSourceQueueMs: values.TRACK_SOURCE_QUEUE_MS,
     maxChunkBytes: values.MAX_CHUNK_BYTES,
+    playbackConnectTimeoutMs: values.PLAYBACK_CONNECT_TIMEOUT_MS,
+    playbackIdleTimeoutMs: values.PLAYBACK_IDLE_TIMEOUT_MS,
+    playbackTotalTimeoutMs: values.PLAYBACK_TOTAL_TIMEOUT_MS,
+    playbackMaxBytes: values.PLAYBACK_MAX_BYTES,
+    playbackMaxRedirects: values.PLAYBACK_MAX_REDIRECTS,
+    playbackProgressMs: values.PLAYBACK_PROGRESS_MS,
+    playbackAllowHosts: values.PLAYBACK_ALLOW_HOSTS,
   };
 }
 

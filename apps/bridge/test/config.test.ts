@@ -32,6 +32,13 @@ describe("loadConfig", () => {
       trackBufferMs: 200,
       trackSourceQueueMs: 100,
       maxChunkBytes: 1_048_576,
+      playbackConnectTimeoutMs: 5_000,
+      playbackIdleTimeoutMs: 10_000,
+      playbackTotalTimeoutMs: 120_000,
+      playbackMaxBytes: 52_428_800,
+      playbackMaxRedirects: 5,
+      playbackProgressMs: 250,
+      playbackAllowHosts: [],
     });
   });
 
@@ -61,6 +68,13 @@ describe("loadConfig", () => {
         TRACK_BUFFER_MS: "50",
         TRACK_SOURCE_QUEUE_MS: "40",
         MAX_CHUNK_BYTES: "4096",
+        PLAYBACK_CONNECT_TIMEOUT_MS: "700",
+        PLAYBACK_IDLE_TIMEOUT_MS: "800",
+        PLAYBACK_TOTAL_TIMEOUT_MS: "9000",
+        PLAYBACK_MAX_BYTES: "2048",
+        PLAYBACK_MAX_REDIRECTS: "0",
+        PLAYBACK_PROGRESS_MS: "100",
+        PLAYBACK_ALLOW_HOSTS: " 127.0.0.1, 10.0.0.0/8 ,audio.internal,",
       }),
     ).toEqual({
       port: 0,
@@ -81,6 +95,13 @@ describe("loadConfig", () => {
       trackBufferMs: 50,
       trackSourceQueueMs: 40,
       maxChunkBytes: 4096,
+      playbackConnectTimeoutMs: 700,
+      playbackIdleTimeoutMs: 800,
+      playbackTotalTimeoutMs: 9000,
+      playbackMaxBytes: 2048,
+      playbackMaxRedirects: 0,
+      playbackProgressMs: 100,
+      playbackAllowHosts: ["127.0.0.1", "10.0.0.0/8", "audio.internal"],
     });
   });
 
@@ -120,6 +141,16 @@ describe("loadConfig", () => {
         name: "LIVEKIT_IDENTITY_TEMPLATE",
         expected: "a template containing {userId}",
         given: '"cloud-agent"',
+      },
+    ]);
+  });
+
+  it("rejects an allow-list entry that is no host, address or range", () => {
+    expect(configErrorOf({ PLAYBACK_ALLOW_HOSTS: "127.0.0.1,10.0.0.0/40" }).issues).toEqual([
+      {
+        name: "PLAYBACK_ALLOW_HOSTS",
+        expected: "a comma-separated list of host names, IP addresses and CIDR ranges",
+        given: '"127.0.0.1,10.0.0.0/40"',
       },
     ]);
   });
@@ -168,6 +199,13 @@ describe("renderConfigHelp", () => {
       "TRACK_BUFFER_MS",
       "TRACK_SOURCE_QUEUE_MS",
       "MAX_CHUNK_BYTES",
+      "PLAYBACK_CONNECT_TIMEOUT_MS",
+      "PLAYBACK_IDLE_TIMEOUT_MS",
+      "PLAYBACK_TOTAL_TIMEOUT_MS",
+      "PLAYBACK_MAX_BYTES",
+      "PLAYBACK_MAX_REDIRECTS",
+      "PLAYBACK_PROGRESS_MS",
+      "PLAYBACK_ALLOW_HOSTS",
     ]);
     expect(help).toMatch(/BRIDGE_PORT +9090 /);
     expect(help).toMatch(/SHUTDOWN_TIMEOUT_MS +10000 /);

@@ -90,19 +90,13 @@ describe("HealthCheck (in memory)", () => {
   });
 });
 
-describe("RPCs not built yet (in memory)", () => {
-  const client = clientFor({ stats: noSessionStats });
+describe("PlayAudio and StopAudio without LiveKit (in memory)", () => {
+  const client = clientFor({});
 
-  it("StopAudio answers Unimplemented with its name", async () => {
-    expect(await codeOf(() => client.stopAudio({ userId: "u1" }))).toEqual({
-      code: Code.Unimplemented,
-      message: "StopAudio is not implemented yet in this build",
-    });
-  });
-
-  it("PlayAudio (server streaming) answers Unimplemented", async () => {
+  it("PlayAudio for a user without a session is FailedPrecondition", async () => {
     const result = await codeOf(async () => {
       for await (const _event of client.playAudio({
+        userId: "u1",
         requestId: "p1",
         audioUrl: "http://x/a.mp3",
       })) {
@@ -110,8 +104,22 @@ describe("RPCs not built yet (in memory)", () => {
       }
     });
     expect(result).toEqual({
-      code: Code.Unimplemented,
-      message: "PlayAudio is not implemented yet in this build",
+      code: Code.FailedPrecondition,
+      message: "no session for user u1: call JoinRoom first",
+    });
+  });
+
+  it("StopAudio for a user without a session is success=false", async () => {
+    expect(await client.stopAudio({ userId: "u1" })).toMatchObject({
+      success: false,
+      error: "no session for user u1",
+    });
+  });
+
+  it("StopAudio without user_id is InvalidArgument", async () => {
+    expect(await codeOf(() => client.stopAudio({}))).toEqual({
+      code: Code.InvalidArgument,
+      message: "user_id is required",
     });
   });
 });

@@ -40,9 +40,20 @@ export interface OutboundTrack {
   bufferedMs(): number;
   /** Audio in the AudioSource's own queue, in ms. */
   queuedMs(): number;
-  /** Drops everything not played yet; returns the dropped duration in ms. */
+  /**
+   * Audio played out since the track was published, in ms: handed to the AudioSource
+   * minus what still waits in its queue (cleared audio never counts).
+   */
+  playedOutMs(): number;
+  /**
+   * Drops everything not played yet, resampler state included, so the next write starts
+   * clean; returns the dropped duration in ms. The room hears silence within one frame.
+   */
   clear(): number;
-  /** Resolves when every written sample has been played out (or the track closed). */
+  /**
+   * Resolves when every written sample has been played out (or the track closed); the
+   * resamplers' tails are flushed first, so the last samples are not held back.
+   */
   drained(): Promise<void>;
   /** Unpublishes and releases the source. Idempotent; drops what was not played. */
   close(): Promise<void>;
@@ -73,6 +84,8 @@ export async function publishOutboundTrack(
   let drainWaiters: (() => void)[] = [];
   let pumping = false;
   let closed = false;
+  // Milliseconds handed to the AudioSource, less what clear() took back out of its queue.
+  let capturedMs = 0;
   let closing: Promise<void> | undefined;
 
   const bufferedMs = () =>
@@ -97,6 +110,7 @@ export async function publishOutboundTrack(
         const frame = pending.shift();
         if (frame === undefined) break;
         await source.captureFrame(new AudioFrame(frame, sampleRate, channels, samplesPerFrame));
+        capturedMs += FRAME_MS;
         wake();
       }
     } catch {
@@ -108,6 +122,11 @@ export async function publishOutboundTrack(
       await source.waitForPlayout().catch(() => {});
       if (pending.length === 0) wakeDrained();
     }
+  };
+
+  const closeResamplers = () => {
+    for (const resampler of resamplers.values()) resampler.close();
+    resamplers.clear();
   };
 
   const convert = (samples: Int16Array, rate: number, inChannels: number): Int16Array => {
@@ -134,16 +153,25 @@ export async function publishOutboundTrack(
     },
     bufferedMs,
     queuedMs: () => source.queuedDuration,
+    playedOutMs: () => Math.max(0, capturedMs - source.queuedDuration),
     clear() {
-      const dropped = bufferedMs() + source.queuedDuration;
+      const queued = source.queuedDuration;
+      const dropped = bufferedMs() + queued;
       pending.length = 0;
       framer.flush({ pad: false });
-      source.clearQueue();
+      capturedMs = Math.max(0, capturedMs - queued);
+      if (!closed) source.clearQueue();
+      closeResamplers();
       wake();
       return dropped;
     },
     drained() {
       if (closed) return Promise.resolve();
+      for (const resampler of resamplers.values()) {
+        const tail = concat(resampler.flush().map((f) => f.data));
+        for (const frame of framer.push(tail)) pending.push(frame);
+      }
+      closeResamplers();
       const tail = framer.flush({ pad: true });
       if (tail !== undefined) pending.push(tail);
       void pump();
@@ -155,8 +183,7 @@ export async function publishOutboundTrack(
         pending.length = 0;
         wake();
         wakeDrained();
-        for (const resampler of resamplers.values()) resampler.close();
-        resamplers.clear();
+        closeResamplers();
         if (publication.sid !== undefined) {
           await participant.unpublishTrack(publication.sid).catch(() => {});
         }

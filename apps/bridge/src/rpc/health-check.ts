@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type HealthCheckRequest,
@@ -5,7 +6,6 @@ import {
   type HealthCheckResponseSchema,
   LiveKitBridge,
 } from "@mentra/bridge-proto";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { BRIDGE_VERSION } from "../version.js";
 
 // Event-loop delay, reported as p99 and max since the previous HealthCheck (then reset),

@@ -6,12 +6,13 @@ import { createGetStatus } from "./get-status.js";
 import { type BridgeStats, createHealthCheck, type HealthCheckOptions } from "./health-check.js";
 import { createJoinRoom } from "./join-room.js";
 import { createLeaveRoom } from "./leave-room.js";
+import { createPlayAudio } from "./play-audio.js";
+import { createStopAudio } from "./stop-audio.js";
 import { createStreamAudio } from "./stream-audio.js";
-import { notImplemented } from "./unimplemented.js";
 
 /** Options of {@link createBridgeRoutes}. */
 export interface BridgeRoutesOptions {
-  /** The sessions JoinRoom, LeaveRoom, StreamAudio and GetStatus work on. */
+  /** The sessions JoinRoom, LeaveRoom, StreamAudio, PlayAudio, StopAudio and GetStatus work on. */
   readonly registry: SessionRegistry;
   /** Largest pcm_data accepted in one AudioChunk. */
   readonly maxChunkBytes: number;
@@ -26,8 +27,7 @@ export interface BridgeRoutesOptions {
 
 /**
  * Creates the routes of `mentra.livekit.bridge.LiveKitBridge` for a Connect router
- * (`connectNodeAdapter`, `createRouterTransport`). RPCs not built yet answer
- * Unimplemented with the method's name.
+ * (`connectNodeAdapter`, `createRouterTransport`).
  */
 export function createBridgeRoutes(options: BridgeRoutesOptions): (router: ConnectRouter) => void {
   const healthCheck = createHealthCheck({
@@ -41,12 +41,8 @@ export function createBridgeRoutes(options: BridgeRoutesOptions): (router: Conne
       streamAudio: createStreamAudio(options),
       joinRoom: createJoinRoom(options.registry),
       leaveRoom: createLeaveRoom(options.registry),
-      playAudio() {
-        throw notImplemented("PlayAudio");
-      },
-      stopAudio() {
-        throw notImplemented("StopAudio");
-      },
+      playAudio: createPlayAudio(options),
+      stopAudio: createStopAudio(options.registry),
       getStatus: createGetStatus(options.registry),
     });
 }

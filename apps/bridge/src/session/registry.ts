@@ -1,6 +1,8 @@
 import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
+import type { PlaybackSettings } from "../playback/playback.js";
+import { createAddressPolicy } from "../playback/url-policy.js";
 import { Session, type SessionStatus, type TokenSource } from "./session.js";
 
 /** Statuses of closed sessions kept for GetStatus, oldest forgotten first. */
@@ -48,6 +50,13 @@ export interface SessionRegistryOptions {
     | "cloudQueueMs"
     | "trackBufferMs"
     | "trackSourceQueueMs"
+    | "playbackConnectTimeoutMs"
+    | "playbackIdleTimeoutMs"
+    | "playbackTotalTimeoutMs"
+    | "playbackMaxBytes"
+    | "playbackMaxRedirects"
+    | "playbackProgressMs"
+    | "playbackAllowHosts"
   >;
   readonly livekit: LiveKitTarget;
   readonly logger: Logger;
@@ -59,8 +68,22 @@ export class SessionRegistry {
   private readonly pending = new Map<string, Promise<unknown>>();
   private readonly remembered = new Map<string, SessionStatus>();
   private shuttingDown = false;
+  private readonly playback: PlaybackSettings;
 
-  constructor(private readonly options: SessionRegistryOptions) {}
+  constructor(private readonly options: SessionRegistryOptions) {
+    const { config } = options;
+    this.playback = {
+      limits: {
+        connectTimeoutMs: config.playbackConnectTimeoutMs,
+        idleTimeoutMs: config.playbackIdleTimeoutMs,
+        totalTimeoutMs: config.playbackTotalTimeoutMs,
+        maxBytes: config.playbackMaxBytes,
+        maxRedirects: config.playbackMaxRedirects,
+      },
+      policy: createAddressPolicy({ allow: config.playbackAllowHosts }),
+      progressIntervalMs: config.playbackProgressMs,
+    };
+  }
 
   /** The user's open session. */
   get(userId: string): Session | undefined {
@@ -103,6 +126,7 @@ export class SessionRegistry {
         },
         cloudQueueMs: config.cloudQueueMs,
         track: { bufferMs: config.trackBufferMs, sourceQueueMs: config.trackSourceQueueMs },
+        playback: this.playback,
         logger,
         onClosed: (closed) => this.forget(closed),
       });

@@ -14,11 +14,19 @@ import {
   tokenExpiry,
 } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
+import {
+  type Playback,
+  type PlaybackRequest,
+  type PlaybackSettings,
+  startPlayback,
+} from "../playback/playback.js";
 import { type CloudChunk, chunkMs } from "./cloud-chunk.js";
 import { trackName } from "./track-names.js";
 
 /** Device PCM in data packets is 16 kHz mono, as deployed. */
 const PACKET_RATE = 16_000;
+/** Tracks that PlayAudio publishes itself play at LiveKit's native rate. */
+const PLAYBACK_TRACK_RATE = 48_000;
 /** Waits between rejoin attempts; their count bounds the attempts. */
 const REJOIN_BACKOFF_MS = [0, 250, 500, 1_000, 2_000, 4_000] as const;
 
@@ -42,6 +50,8 @@ export interface SessionOptions {
   readonly receive: { readonly sampleRate: number; readonly frameMs: number };
   readonly cloudQueueMs: number;
   readonly track: { readonly bufferMs: number; readonly sourceQueueMs: number };
+  /** How PlayAudio downloads, checks URLs and reports progress. */
+  readonly playback: PlaybackSettings;
   readonly logger: Logger;
   /** Called once, after the session closed, with why. */
   readonly onClosed: (session: Session) => void;
@@ -77,6 +87,7 @@ export class Session {
   readonly roomName: string;
   private link: RoomLink | undefined;
   private readonly tracks = new Map<number, Promise<OutboundTrack>>();
+  private readonly playbacks = new Map<string, Playback>();
   private readonly cloudQueue: DropOldestQueue<CloudChunk>;
   private readonly normaliser: EndiannessNormaliser;
   private attachment: { controller: AbortController } | undefined;
@@ -212,6 +223,58 @@ export class Session {
    */
   async writeAudio(trackId: number, samples: Int16Array, sampleRate: number, channels: number) {
     if (samples.length === 0) return;
+    const track = await this.trackFor(trackId, sampleRate, channels);
+    this.counters.chunksFromCloud++;
+    await track.write(samples, sampleRate, channels);
+  }
+
+  /**
+   * Starts a PlayAudio playback on `request.trackId`. `stopOther` stops every other
+   * playback of the user first; otherwise only the one on the same track (and one with
+   * the same request id) is replaced. Each stopped playback ends with STOPPED.
+   */
+  play(request: PlaybackRequest, stopOther: boolean): Playback {
+    if (this.closed) {
+      throw new ConnectError(
+        `the session of user ${this.userId} is closing`,
+        Code.FailedPrecondition,
+      );
+    }
+    for (const other of [...this.playbacks.values()]) {
+      if (stopOther) other.stop("stop_other", `stop_other by ${request.requestId}`);
+      else if (other.trackId === request.trackId || other.requestId === request.requestId) {
+        other.stop("replaced", `replaced by ${request.requestId}`);
+      }
+    }
+    const playback = startPlayback({
+      request,
+      settings: this.options.playback,
+      logger: this.options.logger,
+      track: (format) =>
+        this.trackFor(request.trackId, PLAYBACK_TRACK_RATE, Math.min(2, format.channels)),
+      onFinished: (done) => {
+        if (this.playbacks.get(done.requestId) === done) this.playbacks.delete(done.requestId);
+      },
+    });
+    this.playbacks.set(request.requestId, playback);
+    return playback;
+  }
+
+  /**
+   * Stops the playback `requestId`, or every playback of the user when it is empty;
+   * returns the request ids stopped (none for an unknown id).
+   */
+  stopPlayback(requestId: string, reason: string, detail = ""): string[] {
+    const chosen =
+      requestId === ""
+        ? [...this.playbacks.values()]
+        : [this.playbacks.get(requestId)].filter((p) => p !== undefined);
+    for (const playback of chosen) playback.stop(reason, detail);
+    return chosen.map((playback) => playback.requestId);
+  }
+
+  /** The published track for `trackId`, published now (at this format) on first use. */
+  private async trackFor(trackId: number, sampleRate: number, channels: number) {
     await this.whenConnected();
     let track = this.tracks.get(trackId);
     if (track === undefined) {
@@ -227,8 +290,14 @@ export class Session {
       this.tracks.set(trackId, track);
       track.catch(() => this.tracks.delete(trackId));
     }
-    this.counters.chunksFromCloud++;
-    await (await track).write(samples, sampleRate, channels);
+    return track;
+  }
+
+  /** Stops every playback (STOPPED with `reason`) and waits until they have let go. */
+  private async endPlaybacks(reason: string, detail: string) {
+    const all = [...this.playbacks.values()];
+    for (const playback of all) playback.stop(reason, detail);
+    await Promise.all(all.map((playback) => playback.finished));
   }
 
   /** Open handles of every kind; 0 once closed (the leak check tests read). */
@@ -236,6 +305,7 @@ export class Session {
     return (
       (this.link?.openHandles() ?? 0) +
       this.tracks.size +
+      this.playbacks.size +
       (this.graceTimer === undefined ? 0 : 1) +
       (this.rejoinTimer === undefined ? 0 : 1) +
       (this.attachment === undefined ? 0 : 1) +
@@ -254,6 +324,7 @@ export class Session {
       if (this.rejoinTimer !== undefined) clearTimeout(this.rejoinTimer);
       this.rejoinTimer = undefined;
       this.endStream(kind === "left" ? undefined : this.streamError(kind, detail));
+      await this.endPlaybacks(`session_${kind}`, detail);
       this.cloudQueue.close();
       this.cloudQueue.clear();
       const link = this.link;
@@ -333,6 +404,7 @@ export class Session {
   private onDisconnected(lost: Disconnect) {
     this.link = undefined;
     this.tracks.clear();
+    void this.endPlaybacks(`room_lost`, lost.kind);
     // A recoverable loss that cannot be recovered because the cloud's token has expired
     // is reported as such: that is what the cloud has to fix (JoinRoom with a new token).
     const expired = isRecoverable(lost.kind) && !this.canRenewToken();

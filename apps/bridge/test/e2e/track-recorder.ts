@@ -13,6 +13,14 @@ export interface TrackRecorder {
   readonly subscribed: Promise<void>;
   /** Stops and returns the mono samples at the requested rate. */
   stop(): Promise<Int16Array>;
+  /** Each block received so far with the wall-clock time (Date.now()) it arrived. */
+  timeline(): readonly TimedBlock[];
+}
+
+/** A block of samples as the device received it. */
+export interface TimedBlock {
+  readonly at: number;
+  readonly samples: Int16Array;
 }
 
 /** Starts recording `trackName` published by `fromIdentity`, resampled to `sampleRate` mono. */
@@ -23,6 +31,7 @@ export function recordTrack(
   sampleRate: number,
 ): TrackRecorder {
   const chunks: Int16Array[] = [];
+  const times: number[] = [];
   const readers: Promise<void>[] = [];
   const streams: ReadableStreamDefaultReader<{ data: Int16Array }>[] = [];
   let markSubscribed: () => void = () => {};
@@ -42,6 +51,7 @@ export function recordTrack(
             .catch(() => ({ done: true, value: undefined }));
           if (done || value === undefined) return;
           chunks.push(value.data.slice());
+          times.push(Date.now());
         }
       })(),
     );
@@ -66,5 +76,6 @@ export function recordTrack(
       await Promise.allSettled(readers);
       return concatPcm(chunks);
     },
+    timeline: () => chunks.map((samples, i) => ({ at: times[i] ?? 0, samples })),
   };
 }
