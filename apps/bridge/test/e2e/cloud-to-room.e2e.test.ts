@@ -7,9 +7,9 @@ import {
   sineTone,
   trimSilence,
 } from "@mentra/test-kit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CloudStream, leBytes, openCloudStream } from "./cloud-stream.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -34,16 +34,8 @@ function sendTone(
 
 describe.skipIf(gate === "skip")("cloud → room through the bridge (real LiveKit)", () => {
   let rig: BridgeRig;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    rig = await startBridgeRig();
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await rig?.close();
+  const cleanups = useBridgeRig({}, (started) => {
+    rig = started;
   });
 
   async function setup(userId: string) {

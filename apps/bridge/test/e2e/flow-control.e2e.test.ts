@@ -7,9 +7,9 @@ import {
   trimSilence,
   waitFor,
 } from "@mentra/test-kit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -17,16 +17,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () => {
   let rig: BridgeRig;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    rig = await startBridgeRig({ CLOUD_QUEUE_MS: "200" });
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await rig?.close();
+  const cleanups = useBridgeRig({ CLOUD_QUEUE_MS: "200" }, (started) => {
+    rig = started;
   });
 
   async function setup(

@@ -3,6 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 import { type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import type { LiveKitCredentials } from "@mentra/test-kit";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger, type Logger, silentLogger } from "../../src/logger.js";
 import { createBridgeRoutes } from "../../src/rpc/routes.js";
@@ -105,4 +106,28 @@ export async function startBridgeRig(env: NodeJS.ProcessEnv = {}): Promise<Bridg
 /** A unique room name per test, so tests never share LiveKit state. */
 export function uniqueRoom(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * Registers the hooks every e2e file needs: a rig for the whole file (passed to
+ * `onStart`), the returned cleanups run after each test (last first), the rig closed at
+ * the end.
+ */
+export function useBridgeRig(
+  env: NodeJS.ProcessEnv,
+  onStart: (rig: BridgeRig) => void,
+): (() => Promise<unknown>)[] {
+  let rig: BridgeRig | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    rig = await startBridgeRig(env);
+    onStart(rig);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+  return cleanups;
 }

@@ -13,9 +13,9 @@ import {
   trimSilence,
   waitFor,
 } from "@mentra/test-kit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -98,16 +98,8 @@ function expectOnlyTone(heard: Int16Array, own: User, other: User) {
 
 describe.skipIf(gate === "skip")("two users at once stay apart (real LiveKit)", () => {
   let rig: BridgeRig;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    rig = await startBridgeRig();
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await rig?.close();
+  const cleanups = useBridgeRig({}, (started) => {
+    rig = started;
   });
 
   /** Users a (440 Hz) and b (1000 Hz), each with a session targeting its own device. */

@@ -19,9 +19,9 @@ import {
   type TestParticipant,
   waitFor,
 } from "@mentra/test-kit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
 const RATE = 16_000;
@@ -232,16 +232,8 @@ function report(direction: string, direct: PathResult, bridged: PathResult) {
 
 describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () => {
   let rig: BridgeRig;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    rig = await startBridgeRig();
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await rig?.close();
+  const cleanups = useBridgeRig({}, (started) => {
+    rig = started;
   });
 
   async function setup(userId: string) {

@@ -8,9 +8,9 @@ import {
   type TestParticipant,
   trimSilence,
 } from "@mentra/test-kit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { beBytes, type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
 const PACKET_SAMPLES = 320; // 20 ms at 16 kHz
@@ -33,16 +33,8 @@ async function sendAsPackets(
 
 describe.skipIf(gate === "skip")("room → cloud through the bridge (real LiveKit)", () => {
   let rig: BridgeRig;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    rig = await startBridgeRig();
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await rig?.close();
+  const cleanups = useBridgeRig({}, (started) => {
+    rig = started;
   });
 
   async function setup(userId: string, byteOrder: PcmByteOrder, target = "glasses") {

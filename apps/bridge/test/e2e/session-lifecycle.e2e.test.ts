@@ -1,25 +1,17 @@
 import { Code } from "@connectrpc/connect";
 import { e2eGate } from "@mentra/livekit-rig";
 import { joinParticipant, listParticipantIdentities, sineTone, waitFor } from "@mentra/test-kit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(gate === "skip")("session lifecycle (real LiveKit)", () => {
   let rig: BridgeRig;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    rig = await startBridgeRig();
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await rig?.close();
+  const cleanups = useBridgeRig({}, (started) => {
+    rig = started;
   });
 
   const inRoom = (room: string) => listParticipantIdentities(rig.creds, room);
