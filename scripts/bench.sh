@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# `npm run bench`: reserved for the benchmark suite (memory, CPU and latency per
-# session, with a plot). It is not written yet; see the benchmark issue.
+# `npm run bench`: the bridge process under a ladder of concurrent real-time users (memory,
+# CPU, event-loop delay, handles, per-packet latency, gaps and drops), written as JSON,
+# Markdown and a PNG plot into --out (default bench-results/). `--help` lists the options.
 source "$(dirname "$0")/lib.sh"
-log "the benchmark suite is not implemented yet"
-exit 1
+cd "$ROOT"
+bash scripts/bootstrap.sh
+turbo run build --filter=@mentra/bench... --output-logs=errors-only >&2
+exec node apps/bench/dist/main.js "$@"

@@ -28,6 +28,14 @@ for (const group of ["packages", "apps"]) {
         missing++;
       } else runs.push([`${name} (bun)`, bunReport]);
     }
+    // Packages with a smoke under Node 24 (the bridge) leave another one.
+    const node24Report = join(dir, ".node24-test-results.json");
+    if (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).scripts?.["test:node24"]) {
+      if (!existsSync(node24Report)) {
+        console.error(`no Node 24 test report from ${group}/${name} (did test:node24 run?)`);
+        missing++;
+      } else runs.push([`${name} (node 24)`, node24Report]);
+    }
     for (const [label, file] of runs) {
       const r = JSON.parse(readFileSync(file, "utf8"));
       passed += r.numPassedTests;

@@ -16,7 +16,7 @@ if [[ "${MENTRA_SKIP_E2E:-}" == "1" ]]; then
 fi
 
 bash scripts/bootstrap.sh
-rm -f ./*/*/.test-results.json ./*/*/.bun-test-results.json
+rm -f ./*/*/.test-results.json ./*/*/.bun-test-results.json ./*/*/.node24-test-results.json
 
 log "build"
 turbo run build --output-logs=errors-only

@@ -1,10 +1,9 @@
+import { type BridgeApp, createBridgeApp } from "./app.js";
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
 import { disposeLiveKit } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
-import { createBridgeRoutes } from "./rpc/routes.js";
-import { type BridgeServerAddress, createBridgeServer } from "./server.js";
-import { SessionRegistry } from "./session/registry.js";
+import type { BridgeServerAddress } from "./server.js";
 
 /** Exit codes of the bridge process, for supervisors and scripts. */
 export const ExitCode = {
@@ -76,7 +75,8 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     options.stderr(`${error.message}\n`);
     return ExitCode.Usage;
   }
-  const logger = createLogger({ level: config.logLevel, write: options.stderr });
+  const secrets = [config.apiKey, config.livekitApiSecret, config.livekitApiKey];
+  const logger = createLogger({ level: config.logLevel, write: options.stderr, secrets });
 
   let forced: (signal: string) => void = () => {};
   const forcedStop = new Promise<number>((resolve) => {
@@ -96,23 +96,21 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     return undefined;
   });
   if (livekit === undefined) return ExitCode.Failure;
+  secrets.push(livekit.apiKey, livekit.apiSecret);
 
-  const registry = new SessionRegistry({ config, livekit, logger });
-  const server = createBridgeServer({
-    host: config.host,
-    port: config.port,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    readMaxBytes: readLimit(config.maxChunkBytes),
-    logger,
-    routes: (shutdownSignal) =>
-      createBridgeRoutes({ registry, maxChunkBytes: config.maxChunkBytes, logger, shutdownSignal }),
-  });
+  let app: BridgeApp;
+  try {
+    app = createBridgeApp({ config, livekit, logger });
+  } catch (error) {
+    // Unreadable TLS files, mostly.
+    logger.error("could not set the bridge up", { error: String(error) });
+    await livekit.close();
+    await disposeLiveKit();
+    return ExitCode.Failure;
+  }
   const shutdown = async (): Promise<number> => {
     try {
-      // Sessions first: their streams end with Unavailable, so draining does not wait on them.
-      const sessionsClosed = registry.closeAll();
-      await server.close();
-      await sessionsClosed;
+      await app.close();
       await livekit.close();
       await disposeLiveKit();
       logger.info("bridge stopped");
@@ -124,11 +122,12 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   };
 
   try {
-    const address = await server.listen();
+    const address = await app.listen();
     logger.info("bridge listening", {
       port: address.port,
       host: address.host,
       url: address.url,
+      socketPath: address.socketPath,
       livekit: livekit.url,
       embeddedLiveKit: livekit.embedded,
     });
@@ -149,13 +148,4 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   });
   return Promise.race([shutdown(), forcedStop]);
-}
-
-/**
- * The protocol-level message limit: twice the chunk limit, so a chunk somewhat over
- * MAX_CHUNK_BYTES gets the precise InvalidArgument, and anything far beyond is refused
- * (ResourceExhausted) before it is buffered.
- */
-function readLimit(maxChunkBytes: number): number {
-  return 2 * maxChunkBytes + 64 * 1024;
 }

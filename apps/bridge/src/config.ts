@@ -57,6 +57,20 @@ export interface Config {
   readonly trackSourceQueueMs: number;
   /** Largest pcm_data accepted in one AudioChunk. */
   readonly maxChunkBytes: number;
+  /** Bearer key every RPC but health and reflection must carry; undefined: no check. */
+  readonly apiKey: string | undefined;
+  /** Unix socket to serve on besides the TCP port; undefined: none. */
+  readonly unixSocket: string | undefined;
+  /** PEM certificate and key files for TLS on the TCP port; undefined: cleartext. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Most sessions at once; a JoinRoom for a new user beyond it is ResourceExhausted. */
+  readonly maxSessions: number;
+  /** HTTP/2 streams one connection may have open at once. */
+  readonly maxStreamsPerConnection: number;
+  /** JoinRoom calls one user may make per minute, sustained. */
+  readonly joinRatePerMinute: number;
+  /** JoinRoom calls one user may make in a burst. */
+  readonly joinBurst: number;
   /** PlayAudio: from sending a request (each redirect) to its response headers. */
   readonly playbackConnectTimeoutMs: number;
   /** PlayAudio: longest pause in the body of a download. */
@@ -142,6 +156,14 @@ const envSchema = z.object({
   TRACK_BUFFER_MS: integer(10, 10_000).default(200),
   TRACK_SOURCE_QUEUE_MS: integer(10, 5_000).default(100),
   MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(1024 * 1024),
+  BRIDGE_API_KEY: z.string().min(16).optional(),
+  BRIDGE_UNIX_SOCKET: z.string().startsWith("/").optional(),
+  BRIDGE_TLS_CERT: z.string().optional(),
+  BRIDGE_TLS_KEY: z.string().optional(),
+  MAX_SESSIONS: integer(1, 100_000).default(1_000),
+  MAX_STREAMS_PER_CONNECTION: integer(1, 100_000).default(1_000),
+  JOIN_RATE_PER_MINUTE: integer(1, 60_000).default(30),
+  JOIN_BURST: integer(1, 1_000).default(5),
   PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
   PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
@@ -211,7 +233,8 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
   SHUTDOWN_TIMEOUT_MS: {
     defaultText: "10000",
     expected: "an integer number of milliseconds from 0 to 600000",
-    description: "On SIGINT/SIGTERM, how long open calls may drain before they are cut.",
+    description:
+      "On SIGINT/SIGTERM, how long playbacks, then open calls, may finish before they are cut.",
   },
   LIVEKIT_IDENTITY_TEMPLATE: {
     defaultText: "cloud-agent:{userId}",
@@ -262,6 +285,48 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: "1048576",
     expected: "an integer number of bytes from 2 to 16777216",
     description: "Largest pcm_data accepted in one AudioChunk.",
+  },
+  BRIDGE_API_KEY: {
+    defaultText: "(none)",
+    expected: "a key of at least 16 characters",
+    description:
+      "When set, every RPC but health and reflection needs `authorization: Bearer <key>`.",
+    secret: true,
+  },
+  BRIDGE_UNIX_SOCKET: {
+    defaultText: "(none)",
+    expected: "an absolute path",
+    description: "Also serve every protocol on this Unix socket (removed on shutdown).",
+  },
+  BRIDGE_TLS_CERT: {
+    defaultText: "(none)",
+    expected: "a path to a PEM certificate, set together with BRIDGE_TLS_KEY",
+    description: "Serve TLS on BRIDGE_PORT (h2 and http/1.1 by ALPN) with this certificate.",
+  },
+  BRIDGE_TLS_KEY: {
+    defaultText: "(none)",
+    expected: "a path to a PEM private key, set together with BRIDGE_TLS_CERT",
+    description: "Private key of BRIDGE_TLS_CERT.",
+  },
+  MAX_SESSIONS: {
+    defaultText: "1000",
+    expected: "an integer from 1 to 100000",
+    description: "Most sessions at once; JoinRoom for another user is ResourceExhausted.",
+  },
+  MAX_STREAMS_PER_CONNECTION: {
+    defaultText: "1000",
+    expected: "an integer from 1 to 100000",
+    description: "HTTP/2 streams one connection may have open at once.",
+  },
+  JOIN_RATE_PER_MINUTE: {
+    defaultText: "30",
+    expected: "an integer from 1 to 60000",
+    description: "JoinRoom calls per user per minute, sustained (ResourceExhausted beyond).",
+  },
+  JOIN_BURST: {
+    defaultText: "5",
+    expected: "an integer from 1 to 1000",
+    description: "JoinRoom calls one user may make at once before the rate applies.",
   },
   PLAYBACK_CONNECT_TIMEOUT_MS: {
     defaultText: "5000",
@@ -329,6 +394,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((input.LIVEKIT_API_KEY === undefined) !== (input.LIVEKIT_API_SECRET === undefined)) {
     invalid.add(input.LIVEKIT_API_KEY === undefined ? "LIVEKIT_API_KEY" : "LIVEKIT_API_SECRET");
   }
+  if ((input.BRIDGE_TLS_CERT === undefined) !== (input.BRIDGE_TLS_KEY === undefined)) {
+    invalid.add(input.BRIDGE_TLS_CERT === undefined ? "BRIDGE_TLS_CERT" : "BRIDGE_TLS_KEY");
+  }
   if (!parsed.success || invalid.size > 0) {
     const issues = SETTING_NAMES.filter((name) => invalid.has(name)).map((name) => ({
       name,
@@ -357,6 +425,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     trackBufferMs: values.TRACK_BUFFER_MS,
     trackSourceQueueMs: values.TRACK_SOURCE_QUEUE_MS,
     maxChunkBytes: values.MAX_CHUNK_BYTES,
+    apiKey: values.BRIDGE_API_KEY,
+    unixSocket: values.BRIDGE_UNIX_SOCKET,
+    tls:
+      values.BRIDGE_TLS_CERT === undefined || values.BRIDGE_TLS_KEY === undefined
+        ? undefined
+        : { certFile: values.BRIDGE_TLS_CERT, keyFile: values.BRIDGE_TLS_KEY },
+    maxSessions: values.MAX_SESSIONS,
+    maxStreamsPerConnection: values.MAX_STREAMS_PER_CONNECTION,
+    joinRatePerMinute: values.JOIN_RATE_PER_MINUTE,
+    joinBurst: values.JOIN_BURST,
     playbackConnectTimeoutMs: values.PLAYBACK_CONNECT_TIMEOUT_MS,
     playbackIdleTimeoutMs: values.PLAYBACK_IDLE_TIMEOUT_MS,
     playbackTotalTimeoutMs: values.PLAYBACK_TOTAL_TIMEOUT_MS,

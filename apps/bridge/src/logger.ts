@@ -1,9 +1,10 @@
-import { LOG_LEVELS, type LogLevel } from "./config.js";
+import { pino } from "pino";
+import type { LogLevel } from "./config.js";
 
-/** Extra key/value pairs printed after a log message. */
+/** Extra key/value pairs logged with a message. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
-/** The bridge's logger: one line per event, filtered by level. */
+/** The bridge's logger: one JSON line per event, filtered by level. */
 export interface Logger {
   /** Detail useful only when chasing a problem. */
   debug(message: string, fields?: LogFields): void;
@@ -23,28 +24,79 @@ export interface LoggerOptions {
   readonly write?: (line: string) => void;
   /** Clock for the timestamp; tests pass a fixed one. */
   readonly now?: () => Date;
+  /**
+   * Values never to print (API keys, secrets): replaced wherever they appear. Read at each
+   * line, so a caller may add secrets learnt later (an embedded LiveKit's) to the array.
+   */
+  readonly secrets?: readonly (string | undefined)[];
 }
 
-function formatValue(value: string | number | boolean): string {
-  const text = String(value);
-  return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
+/** What replaces a secret in the log. */
+export const REDACTED = "[redacted]";
+
+// Field names whose values are secret whatever they hold.
+const SECRET_KEY = /token|secret|password|passwd|authorization|api_?key|^key$|credential/i;
+// LiveKit access tokens are JWTs; rtc-node error messages can quote the join URL with one.
+const JWT = /\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
+const TOKEN_PARAM = /((?:access_)?token=)[^&\s"']+/gi;
+const BEARER = /(bearer\s+)[^\s"']+/gi;
+
+/** Removes secrets from one string: the known values, JWTs, token= parameters, bearer keys. */
+function scrubText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) out = out.replaceAll(secret, REDACTED);
+  return out
+    .replace(JWT, REDACTED)
+    .replace(TOKEN_PARAM, `$1${REDACTED}`)
+    .replace(BEARER, `$1${REDACTED}`);
 }
 
-/** Creates a {@link Logger} writing `time LEVEL message key=value…` lines. */
+/**
+ * Creates a {@link Logger} writing pino JSON lines (`level` as a word, ISO `time`, `msg`,
+ * then the fields). Secret-named fields are redacted by name, and every string is scrubbed
+ * of known secrets and token-shaped values, so no token, key or secret reaches the log.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const now = options.now ?? (() => new Date());
-  const threshold = LOG_LEVELS.indexOf(options.level);
+  // Short values would redact ordinary words; the config requires long keys anyway.
+  const secrets = () =>
+    (options.secrets ?? []).filter(
+      (secret): secret is string => secret !== undefined && secret.length >= 6,
+    );
+  const base = pino(
+    {
+      level: options.level,
+      base: null,
+      messageKey: "msg",
+      timestamp: () => `,"time":"${now().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+      // Second line of defence for fields a caller nests: pino's own redaction by path.
+      redact: {
+        paths: ["token", "secret", "apiKey", "apiSecret", "authorization", "*.token", "*.secret"],
+        censor: REDACTED,
+      },
+    },
+    { write },
+  );
   const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    if (LOG_LEVELS.indexOf(level) < threshold) return;
-    const pairs = Object.entries(fields ?? {})
-      .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
-      .map(([key, value]) => ` ${key}=${formatValue(value)}`)
-      .join("");
-    write(`${now().toISOString()} ${level.toUpperCase()} ${message}${pairs}\n`);
+    if (!base.isLevelEnabled(level)) return;
+    const known = secrets();
+    const clean: Record<string, string | number | boolean> = {};
+    for (const [key, value] of Object.entries(fields ?? {})) {
+      if (value === undefined) continue;
+      if (SECRET_KEY.test(key)) clean[key] = REDACTED;
+      else clean[key] = typeof value === "string" ? scrubText(value, known) : value;
+    }
+    base[level](clean, scrubText(message, known));
   };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
 
 /** A logger that drops everything; the default where logging is optional. */
-export const silentLogger: Logger = createLogger({ level: "error", write: () => {} });
+export const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};

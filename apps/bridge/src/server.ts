@@ -1,10 +1,24 @@
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import * as tls from "node:tls";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { withSpecGrpcMessage } from "./grpc-message.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { registerGrpcHealth } from "./rpc/grpc-health.js";
+import { registerReflection } from "./rpc/reflection.js";
 import { sniffProtocol } from "./sniff-protocol.js";
+
+/** A plain HTTP handler, as connect-node hands non-RPC requests to it (either HTTP version). */
+export type HttpHandler = NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>;
+
+/** Certificate and key (PEM contents) for TLS; clients choose h2 or http/1.1 by ALPN. */
+export interface BridgeTlsOptions {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
 
 /** Options of {@link createBridgeServer}. */
 export interface BridgeServerOptions {
@@ -13,8 +27,8 @@ export interface BridgeServerOptions {
   /** TCP port; 0 picks a free one (see the address `listen()` resolves with). */
   readonly port: number;
   /**
-   * Registers the RPCs. Receives the server's shutdown signal, aborted when `close()`
-   * starts, so handlers can report draining and wind long streams down.
+   * Registers the RPCs. Receives the server's drain signal, aborted when `drain()` or
+   * `close()` starts, so handlers can report draining and wind long streams down.
    */
   readonly routes: (shutdownSignal: AbortSignal) => (router: ConnectRouter) => void;
   /** Largest message the server reads; larger ones fail with ResourceExhausted. */
@@ -25,6 +39,16 @@ export interface BridgeServerOptions {
   readonly firstBytesTimeoutMs?: number;
   /** Where connection problems are logged; default silent. */
   readonly logger?: Logger;
+  /** Run around every RPC, first to last (auth, limits, metrics). */
+  readonly interceptors?: readonly Interceptor[];
+  /** Serves requests that are not RPCs (/healthz, /metrics…); default answers 404. */
+  readonly http?: HttpHandler;
+  /** Also listen on this Unix socket (same protocols; never TLS). Removed on close. */
+  readonly unixSocket?: string;
+  /** Serve TLS on the TCP port instead of cleartext. */
+  readonly tls?: BridgeTlsOptions;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection; default 1000. */
+  readonly maxConcurrentStreams?: number;
 }
 
 /** Where a listening {@link BridgeServer} can be reached. */
@@ -33,8 +57,10 @@ export interface BridgeServerAddress {
   readonly host: string;
   /** The port bound; the real one when the options asked for 0. */
   readonly port: number;
-  /** A base URL clients on this machine can use, e.g. "http://127.0.0.1:9090". */
+  /** A base URL clients on this machine can use, e.g. "http://127.0.0.1:9090" ("https://…" with TLS). */
   readonly url: string;
+  /** The Unix socket also served, when configured. */
+  readonly socketPath?: string;
 }
 
 /**
@@ -54,11 +80,47 @@ export interface BridgeServer {
   readonly address: BridgeServerAddress | undefined;
   /** Aborted, with an Unavailable ConnectError, once `close()` starts. */
   readonly shutdownSignal: AbortSignal;
+  /**
+   * Starts draining without closing: health reports NOT_SERVING and `drainSignal` aborts,
+   * while every call and connection goes on. `close()` drains first. Idempotent.
+   */
+  drain(): void;
+  /** Aborted once `drain()` or `close()` is called. */
+  readonly drainSignal: AbortSignal;
 }
 
-function clientUrl(host: string, port: number): string {
+function clientUrl(host: string, port: number, secure: boolean): string {
   const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
-  return `http://${net.isIPv6(reachable) ? `[${reachable}]` : reachable}:${port}`;
+  const scheme = secure ? "https" : "http";
+  return `${scheme}://${net.isIPv6(reachable) ? `[${reachable}]` : reachable}:${port}`;
+}
+
+const notFound: HttpHandler = (_req, res) => {
+  res.writeHead(404, { "content-type": "text/plain" });
+  res.end("not found\n");
+};
+
+/**
+ * Removes a Unix socket file left by a process that died, so listen() can bind it; a
+ * socket something still answers on is left alone (listen() then fails EADDRINUSE).
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let stats: fs.Stats;
+  try {
+    stats = fs.lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!stats.isSocket()) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (!alive) fs.rmSync(path, { force: true });
 }
 
 /** Creates a {@link BridgeServer}; nothing is bound until `listen()`. */
@@ -67,14 +129,29 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
   const shutdown = new AbortController();
-  const handler = connectNodeAdapter({
-    routes: options.routes(shutdown.signal),
-    shutdownSignal: shutdown.signal,
-    ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
-    connect: true,
-    grpc: true,
-    grpcWeb: true,
-  });
+  const draining = new AbortController();
+  const drainNow = () => {
+    if (!draining.signal.aborted) {
+      draining.abort(new ConnectError("the bridge is draining", Code.Unavailable));
+    }
+  };
+  const appRoutes = options.routes(draining.signal);
+  const handler = withSpecGrpcMessage(
+    connectNodeAdapter({
+      routes(router) {
+        appRoutes(router);
+        registerGrpcHealth(router, { shutdownSignal: draining.signal });
+        registerReflection(router);
+      },
+      shutdownSignal: shutdown.signal,
+      ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
+      interceptors: [...(options.interceptors ?? [])],
+      fallback: options.http ?? notFound,
+      connect: true,
+      grpc: true,
+      grpcWeb: true,
+    }),
+  );
 
   const sockets = new Set<net.Socket>();
   const unsniffed = new Set<net.Socket>();
@@ -104,7 +181,10 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     }
   });
 
-  const http2Server = http2.createServer({}, handler);
+  const http2Server = http2.createServer(
+    { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 } },
+    handler,
+  );
   http2Server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -114,7 +194,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     logger.debug("HTTP/2 session error", { error: error.message });
   });
 
-  const netServer = net.createServer((socket) => {
+  function onConnection(socket: net.Socket): void {
     sockets.add(socket);
     socket.once("close", () => {
       sockets.delete(socket);
@@ -144,11 +224,39 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
         }
       },
     });
-  });
+  }
+
+  // With TLS, the decrypted socket is sniffed like a cleartext one: an HTTP/2 client sends
+  // the connection preface whether it chose h2 by ALPN or by prior knowledge.
+  const netServer: net.Server =
+    options.tls === undefined
+      ? net.createServer(onConnection)
+      : tls.createServer(
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ALPNProtocols: ["h2", "http/1.1"],
+            handshakeTimeout: firstBytesTimeoutMs,
+          },
+          onConnection,
+        );
+  if (options.tls !== undefined) {
+    // Sockets still in their handshake are not in `sockets` yet; close() must cut them too.
+    netServer.on("connection", (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+    netServer.on("tlsClientError", (error: NodeJS.ErrnoException) => {
+      logger.debug("TLS handshake failed", { error: error.code ?? error.message });
+    });
+  }
+  const unixServer = options.unixSocket === undefined ? undefined : net.createServer(onConnection);
   // Errors while binding reach the caller of listen(); later ones are only logged.
-  netServer.on("error", (error) => {
-    if (netServer.listening) logger.error("listener error", { error: error.message });
-  });
+  for (const server of [netServer, unixServer]) {
+    server?.on("error", (error) => {
+      if (server.listening) logger.error("listener error", { error: error.message });
+    });
+  }
 
   let listening: Promise<BridgeServerAddress> | undefined;
   let closing: Promise<void> | undefined;
@@ -156,30 +264,62 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   function currentAddress(): BridgeServerAddress | undefined {
     const bound = netServer.address();
     if (bound === null || typeof bound === "string") return undefined;
-    return { host: options.host, port: bound.port, url: clientUrl(options.host, bound.port) };
+    return {
+      host: options.host,
+      port: bound.port,
+      url: clientUrl(options.host, bound.port, options.tls !== undefined),
+      ...(unixServer?.listening === true && options.unixSocket !== undefined
+        ? { socketPath: options.unixSocket }
+        : {}),
+    };
+  }
+
+  function bind(server: net.Server, target: net.ListenOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      server.once("error", onError);
+      server.listen(target, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
   }
 
   function listen(): Promise<BridgeServerAddress> {
-    listening ??= new Promise((resolve, reject) => {
+    listening ??= (async () => {
       if (closing !== undefined) {
-        reject(new Error("the bridge server is closed and cannot listen again"));
-        return;
+        throw new Error("the bridge server is closed and cannot listen again");
       }
-      const onError = (error: Error) => reject(error);
-      netServer.once("error", onError);
-      netServer.listen({ host: options.host, port: options.port }, () => {
-        netServer.off("error", onError);
-        const address = currentAddress();
-        if (address === undefined) reject(new Error("the listener has no TCP address"));
-        else resolve(address);
-      });
-    });
+      await bind(netServer, { host: options.host, port: options.port });
+      if (unixServer !== undefined && options.unixSocket !== undefined) {
+        try {
+          await removeStaleSocket(options.unixSocket);
+          await bind(unixServer, { path: options.unixSocket });
+        } catch (error) {
+          await new Promise<void>((resolve) => netServer.close(() => resolve()));
+          throw error;
+        }
+      }
+      const address = currentAddress();
+      if (address === undefined) throw new Error("the listener has no TCP address");
+      return address;
+    })();
     return listening;
   }
 
   async function drain(): Promise<void> {
+    drainNow();
     shutdown.abort(new ConnectError("the bridge is shutting down", Code.Unavailable));
-    const closed = new Promise<void>((resolve) => netServer.close(() => resolve()));
+    // Closing the Unix socket's server also removes its file.
+    const closed = Promise.all(
+      [netServer, unixServer].map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (server?.listening === true) server.close(() => resolve());
+            else resolve();
+          }),
+      ),
+    );
     for (const socket of unsniffed) socket.destroy();
     // GOAWAY: open HTTP/2 streams finish, new ones go elsewhere.
     for (const session of sessions) session.close();
@@ -213,5 +353,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       return currentAddress();
     },
     shutdownSignal: shutdown.signal,
+    drain: drainNow,
+    drainSignal: draining.signal,
   };
 }

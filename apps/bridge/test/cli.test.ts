@@ -46,6 +46,14 @@ function run(
 
 const LOCAL = { BRIDGE_HOST: "127.0.0.1", BRIDGE_PORT: "0" };
 
+/** The bridge's log: one JSON object per line. */
+function logLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 async function health(url: string): Promise<string> {
   const response = await fetch(`${url}${HEALTH_PATH}`, {
     method: "POST",
@@ -88,8 +96,13 @@ describe("runBridge", () => {
     const bridge = run({ ...LOCAL, LIVEKIT_URL: "ws://127.0.0.1:7880" });
     const address = await bridge.listening;
     expect(await health(address.url)).toContain('"status":"SERVING"');
-    expect(bridge.stderr()).toMatch(
-      new RegExp(`INFO bridge listening port=${address.port} .*livekit=ws://127.0.0.1:7880`),
+    expect(logLines(bridge.stderr())).toContainEqual(
+      expect.objectContaining({
+        level: "info",
+        msg: "bridge listening",
+        port: address.port,
+        livekit: "ws://127.0.0.1:7880",
+      }),
     );
     bridge.signals.emit("SIGINT", "SIGINT");
     expect(await bridge.exit).toBe(ExitCode.Ok);
@@ -132,10 +145,29 @@ describe("runBridge", () => {
     };
     const bridge = run({ ...LOCAL, LIVEKIT_EMBEDDED_ISOLATE: "off" }, [], { startRig });
     listeningPort = (await bridge.listening).port;
-    expect(bridge.stderr()).toContain("livekit=ws://10.1.2.3:7880 embeddedLiveKit=true");
+    expect(logLines(bridge.stderr())).toContainEqual(
+      expect.objectContaining({ livekit: "ws://10.1.2.3:7880", embeddedLiveKit: true }),
+    );
     bridge.signals.emit("SIGTERM", "SIGTERM");
     expect(await bridge.exit).toBe(ExitCode.Ok);
     expect(events).toEqual(["start isolate=off", "rig closed, port free=true"]);
+  });
+
+  it("exits 1 naming the file when the TLS certificate cannot be read", async () => {
+    const bridge = run({
+      ...LOCAL,
+      LIVEKIT_URL: "ws://127.0.0.1:7880",
+      BRIDGE_TLS_CERT: "/nonexistent/cert.pem",
+      BRIDGE_TLS_KEY: "/nonexistent/key.pem",
+    });
+    expect(await bridge.exit).toBe(ExitCode.Failure);
+    expect(logLines(bridge.stderr())).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        msg: "could not set the bridge up",
+        error: expect.stringContaining("/nonexistent/cert.pem"),
+      }),
+    );
   });
 
   it("exits 1 when the embedded LiveKit cannot start", async () => {

@@ -32,6 +32,13 @@ describe("loadConfig", () => {
       trackBufferMs: 200,
       trackSourceQueueMs: 100,
       maxChunkBytes: 1_048_576,
+      apiKey: undefined,
+      unixSocket: undefined,
+      tls: undefined,
+      maxSessions: 1_000,
+      maxStreamsPerConnection: 1_000,
+      joinRatePerMinute: 30,
+      joinBurst: 5,
       playbackConnectTimeoutMs: 5_000,
       playbackIdleTimeoutMs: 10_000,
       playbackTotalTimeoutMs: 120_000,
@@ -68,6 +75,14 @@ describe("loadConfig", () => {
         TRACK_BUFFER_MS: "50",
         TRACK_SOURCE_QUEUE_MS: "40",
         MAX_CHUNK_BYTES: "4096",
+        BRIDGE_API_KEY: "0123456789abcdef",
+        BRIDGE_UNIX_SOCKET: "/run/bridge.sock",
+        BRIDGE_TLS_CERT: "/etc/bridge/cert.pem",
+        BRIDGE_TLS_KEY: "/etc/bridge/key.pem",
+        MAX_SESSIONS: "7",
+        MAX_STREAMS_PER_CONNECTION: "64",
+        JOIN_RATE_PER_MINUTE: "12",
+        JOIN_BURST: "2",
         PLAYBACK_CONNECT_TIMEOUT_MS: "700",
         PLAYBACK_IDLE_TIMEOUT_MS: "800",
         PLAYBACK_TOTAL_TIMEOUT_MS: "9000",
@@ -95,6 +110,13 @@ describe("loadConfig", () => {
       trackBufferMs: 50,
       trackSourceQueueMs: 40,
       maxChunkBytes: 4096,
+      apiKey: "0123456789abcdef",
+      unixSocket: "/run/bridge.sock",
+      tls: { certFile: "/etc/bridge/cert.pem", keyFile: "/etc/bridge/key.pem" },
+      maxSessions: 7,
+      maxStreamsPerConnection: 64,
+      joinRatePerMinute: 12,
+      joinBurst: 2,
       playbackConnectTimeoutMs: 700,
       playbackIdleTimeoutMs: 800,
       playbackTotalTimeoutMs: 9000,
@@ -173,6 +195,23 @@ describe("loadConfig", () => {
     expect(error.issues.map((i) => i.name)).toEqual(["BRIDGE_PORT", "LIVEKIT_API_KEY"]);
     expect(error.message).not.toContain("s3cr3t-value");
   });
+
+  it("requires the TLS key with the certificate and a long API key, hiding the key", () => {
+    const error = configErrorOf({ BRIDGE_TLS_CERT: "/c.pem", BRIDGE_API_KEY: "short-key" });
+    expect(error.issues).toEqual([
+      {
+        name: "BRIDGE_API_KEY",
+        expected: "a key of at least 16 characters",
+        given: "(hidden, 9 characters)",
+      },
+      {
+        name: "BRIDGE_TLS_KEY",
+        expected: "a path to a PEM private key, set together with BRIDGE_TLS_CERT",
+        given: "(unset)",
+      },
+    ]);
+    expect(error.message).not.toContain("short-key");
+  });
 });
 
 describe("renderConfigHelp", () => {
@@ -199,6 +238,14 @@ describe("renderConfigHelp", () => {
       "TRACK_BUFFER_MS",
       "TRACK_SOURCE_QUEUE_MS",
       "MAX_CHUNK_BYTES",
+      "BRIDGE_API_KEY",
+      "BRIDGE_UNIX_SOCKET",
+      "BRIDGE_TLS_CERT",
+      "BRIDGE_TLS_KEY",
+      "MAX_SESSIONS",
+      "MAX_STREAMS_PER_CONNECTION",
+      "JOIN_RATE_PER_MINUTE",
+      "JOIN_BURST",
       "PLAYBACK_CONNECT_TIMEOUT_MS",
       "PLAYBACK_IDLE_TIMEOUT_MS",
       "PLAYBACK_TOTAL_TIMEOUT_MS",

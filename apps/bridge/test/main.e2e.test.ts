@@ -67,9 +67,10 @@ describe.skipIf(gate === "skip")("the bridge process with its embedded LiveKit",
     child = proc;
     const pid = proc.pid ?? 0;
     const line = await waitForLine(proc, /bridge listening/, 20_000);
-    const port = Number(/port=(\d+)/.exec(line)?.[1]);
+    const listening = JSON.parse(line) as { port: number; embeddedLiveKit: boolean };
+    const port = listening.port;
     expect(port).toBeGreaterThan(0);
-    expect(line).toContain("embeddedLiveKit=true");
+    expect(listening.embeddedLiveKit).toBe(true);
 
     const namespaces = namespacesOf(pid);
     expect(namespaces).toHaveLength(1);

@@ -1,0 +1,165 @@
+import type { LadderResult, StepResult } from "./bench.js";
+import type { MachineInfo } from "./machine.js";
+import { machineLabel } from "./machine.js";
+import type { PlotPanel } from "./plot.js";
+import { mib, round } from "./stats.js";
+import { type TargetCheck, targetsTable } from "./targets.js";
+
+/** Everything `npm run bench` writes to bench.json. */
+export interface BenchReport {
+  readonly kind: "bench";
+  readonly machine: MachineInfo;
+  readonly config: {
+    readonly ladder: readonly number[];
+    readonly stepSeconds: number;
+    readonly warmupSeconds: number;
+    readonly mp3Every: number;
+    readonly directions: string;
+  };
+  readonly result: LadderResult;
+  readonly targets: TargetCheck[];
+  readonly notes: string[];
+}
+
+const DIRECTIONS: Record<string, string> = {
+  both: "Every user's glasses send 20 ms PCM data packets (16 kHz) and its cloud session streams 20 ms TTS chunks back (24 kHz, track 2), both in real time",
+  "room-to-cloud": "Glasses → cloud only: 20 ms PCM data packets (16 kHz) in real time, no TTS",
+  "cloud-to-room":
+    "Cloud → glasses only: 20 ms TTS chunks (24 kHz, track 2) in real time, no device packets",
+};
+
+const trio = (p: { p50: number; p95: number; p99: number }) => `${p.p50} / ${p.p95} / ${p.p99}`;
+
+/** Judges a ladder against the issue's targets. */
+export function judgeLadder(result: LadderResult): TargetCheck[] {
+  const { steps, perSession } = result;
+  const last = steps.at(-1);
+  const top = last?.users ?? 0;
+  const multi = steps.length >= 2;
+  const worstP99 = Math.max(0, ...steps.map((s) => s.latency.bridgeAddedMs.p99));
+  const gaps = steps.reduce((n, s) => n + s.packets.gaps + s.packets.duplicates, 0);
+  const drops = steps.reduce(
+    (n, s) =>
+      n +
+      s.drops.bridgeCloudDroppedMs +
+      s.drops.clientReceiveDroppedMs +
+      s.drops.clientSendDroppedMs,
+    0,
+  );
+  const worstPerUser = Math.max(0, ...steps.map((s) => s.bridge.cpuPctPerUser));
+  return [
+    {
+      target: "≤ 3 MB RSS per added session",
+      measured: multi ? `${perSession.rssMB} MB/session (RSS−heap ${perSession.nativeMB})` : "-",
+      met: multi ? perSession.rssMB <= 3 : null,
+      note: multi ? "least-squares slope of RSS over the ladder" : "needs two or more steps",
+    },
+    {
+      target: "≤ 5% of one core per active session",
+      measured: multi
+        ? `${perSession.cpuPctOfCore}%/session slope; worst ${worstPerUser}%/user`
+        : `${worstPerUser}%/user`,
+      met: multi ? perSession.cpuPctOfCore <= 5 && worstPerUser <= 5 : worstPerUser <= 5,
+      note: "real-time audio both ways; bridge process only (/proc utime+stime)",
+    },
+    {
+      target: "bridge-added latency p99 ≤ 10 ms, room→cloud",
+      measured: `worst p99 ${worstP99} ms`,
+      met: steps.length > 0 ? worstP99 <= 10 : null,
+      note: "cloud arrival − AudioChunk.timestampMs: includes gRPC, HTTP/2 and the client on the same machine",
+    },
+    {
+      target: "bridge-added latency p99 ≤ 10 ms, cloud→room",
+      measured: "-",
+      met: null,
+      note: "needs a timestamp at the FFI frame inside the bridge, or the chirp comparison (not built yet)",
+    },
+    {
+      target: "zero drops and gaps up to 50 users",
+      measured: `${gaps} gaps+duplicates, ${drops} ms dropped, up to ${top} users`,
+      met:
+        steps.length === 0 ? null : gaps === 0 && drops === 0 ? (top >= 50 ? true : null) : false,
+      note: top >= 50 ? "" : `the ladder stopped at ${top} users`,
+    },
+  ];
+}
+
+function stepRow(s: StepResult): string {
+  const b = s.bridge;
+  const p = s.packets;
+  const drops =
+    s.drops.bridgeCloudDroppedMs + s.drops.clientReceiveDroppedMs + s.drops.clientSendDroppedMs;
+  return `| ${s.users} | ${b.rssMB} | ${b.nativeMB} | ${b.activeHandles} | ${b.cpuPctOfCore} | ${b.cpuPctPerUser} | ${b.loopDelayP99Ms} | ${trio(s.latency.livekitPathMs)} | ${trio(s.latency.bridgeAddedMs)} | ${p.received}/${p.sent} | ${p.gaps}/${p.duplicates} | ${drops} | ${s.playback.completed} | ${s.load.machineCpuPct} | ${s.load.benchCpuPctOfCore} / ${s.load.livekitCpuPctOfCore} / ${s.load.otherCpuPctOfCore} |`;
+}
+
+/** The Markdown of a bench report: the steps, the targets, the notes. */
+export function benchMarkdown(report: BenchReport): string {
+  const r = report.result;
+  const c = report.config;
+  const after = r.afterLeave;
+  return [
+    `### Bench: ${machineLabel(report.machine)}`,
+    "",
+    `Steps of ${c.stepSeconds} s (after ${c.warmupSeconds} s warm-up). ${DIRECTIONS[c.directions] ?? c.directions}; ${c.mp3Every > 0 ? `every ${c.mp3Every}th user (the 1st, ${c.mp3Every + 1}th, …) also loops a 3 s MP3 through PlayAudio (track 1)` : "no MP3 playback"}. Latency is room→cloud, per packet, ms (p50 / p95 / p99).`,
+    "",
+    "| users | RSS MB | RSS−heap MB | handles | bridge CPU % core | % per user | loop p99 ms | LiveKit path | bridge-added | packets recv/sent | gaps/dup | dropped ms | MP3s played | machine CPU % | CPU % core: load gen / LiveKit / other |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...r.steps.map(stepRow),
+    "",
+    `Idle bridge before: RSS ${round(mib(r.baseline.rssBytes))} MB, ${r.baseline.activeHandles} handles.` +
+      (after
+        ? ` After everyone left: RSS ${round(mib(after.rssBytes))} MB, RSS−heap ${round(mib(after.nativeBytes))} MB, ${after.activeHandles} handles, ${after.activeSessions} sessions.`
+        : ""),
+    `Per added session (least squares): RSS ${r.perSession.rssMB} MB, RSS−heap ${r.perSession.nativeMB} MB, CPU ${r.perSession.cpuPctOfCore}% of a core.`,
+    ...r.steps.map(
+      (s) =>
+        `Bridge CPU by thread at ${s.users} users (% of a core): ${Object.entries(
+          s.bridge.threadsPctOfCore,
+        )
+          .map(([name, pct]) => `${name.trim()} ${pct}`)
+          .join(", ")}.`,
+    ),
+    "",
+    targetsTable(report.targets),
+    ...(report.notes.length > 0 ? ["", ...report.notes.map((n) => `- ${n}`)] : []),
+    "",
+  ].join("\n");
+}
+
+/** The bench figure: memory, CPU and latency against users. */
+export function benchPanels(result: LadderResult): PlotPanel[] {
+  const steps = result.steps;
+  const series = (name: string, y: (s: StepResult) => number) =>
+    steps.map((s) => ({ x: s.users, y: y(s), series: name }));
+  return [
+    {
+      title: "Bridge memory",
+      xTitle: "users",
+      yTitle: "MB",
+      points: [
+        ...series("RSS", (s) => s.bridge.rssMB),
+        ...series("RSS − heap", (s) => s.bridge.nativeMB),
+      ],
+    },
+    {
+      title: "CPU (% of one core)",
+      xTitle: "users",
+      yTitle: "% of one core",
+      points: [
+        ...series("bridge", (s) => s.bridge.cpuPctOfCore),
+        ...series("load generator", (s) => s.load.benchCpuPctOfCore),
+      ],
+    },
+    {
+      title: "Room→cloud latency",
+      xTitle: "users",
+      yTitle: "ms",
+      points: [
+        ...series("bridge-added p50", (s) => s.latency.bridgeAddedMs.p50),
+        ...series("bridge-added p99", (s) => s.latency.bridgeAddedMs.p99),
+        ...series("LiveKit path p50", (s) => s.latency.livekitPathMs.p50),
+        ...series("LiveKit path p99", (s) => s.latency.livekitPathMs.p99),
+      ],
+    },
+  ];
+}

@@ -1,0 +1,174 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BridgeClient, createBridgeClient } from "@mentra/bridge-client";
+import { startLiveKit } from "@mentra/livekit-rig";
+import type { LiveKitCredentials } from "@mentra/test-kit";
+import { type BridgeProbe, createBridgeProbe } from "./bridge-probe.js";
+import { sleep } from "./sleep.js";
+
+const BRIDGE_MAIN = fileURLToPath(new URL("../../bridge/dist/main.js", import.meta.url));
+const MP3 = fileURLToPath(
+  new URL("../../bridge/test/fixtures/mp3-16k-mono-3s-740.mp3", import.meta.url),
+);
+
+/** Everything a run needs: LiveKit, the bridge process, a client and an MP3 to play. */
+export interface BenchRig {
+  readonly creds: LiveKitCredentials;
+  readonly client: BridgeClient;
+  readonly bridgePid: number;
+  readonly probe: BridgeProbe;
+  /** A 3 s MP3 on a loopback HTTP server (the bridge runs with PLAYBACK_ALLOW_HOSTS=127.0.0.1). */
+  readonly mp3Url: string;
+  /**
+   * Makes the bridge run a full garbage collection, by asking it for a heap snapshot (V8
+   * collects first) and deleting the file: lazily collected garbage then no longer reads
+   * as a leak. Resolves when the snapshot is written (bounded at 60 s).
+   */
+  collectGarbage(): Promise<void>;
+  /** The last few kB of the bridge's stderr. */
+  bridgeLog(): string;
+  /** Stops the client, the bridge, the file server and LiveKit, in that order. Idempotent. */
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the rig; on any failure, tears down what had started and rethrows. */
+export async function startBenchRig(
+  say: (line: string) => void,
+  options: { readonly profileDir?: string } = {},
+): Promise<BenchRig> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    })();
+    return closed;
+  };
+  try {
+    const livekit = await startLiveKit({ isolate: "auto" });
+    cleanups.push(() => livekit.close());
+    say(`LiveKit at ${livekit.url}${livekit.namespace ? ` (namespace ${livekit.namespace})` : ""}`);
+
+    const mp3 = readFileSync(MP3);
+    const files = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "audio/mpeg", "content-length": mp3.length });
+      res.end(mp3);
+    });
+    await new Promise<void>((resolve) => files.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => {
+      files.closeAllConnections();
+      return new Promise((resolve) => files.close(resolve));
+    });
+    const mp3Url = `http://127.0.0.1:${(files.address() as net.AddressInfo).port}/loop.mp3`;
+
+    const snapshots = mkdtempSync(join(tmpdir(), "mentra-bench-heap-"));
+    cleanups.push(async () => rmSync(snapshots, { recursive: true, force: true }));
+    const port = await freePort();
+    // setpriv --pdeathsig: the bridge dies with the bench even if the bench is SIGKILLed.
+    const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
+    // --profile: a V8 CPU profile of the bridge's JS thread, written when it exits.
+    const node = [
+      process.execPath,
+      "--heapsnapshot-signal=SIGUSR2",
+      `--diagnostic-dir=${snapshots}`,
+      ...(options.profileDir ? ["--cpu-prof", "--cpu-prof-dir", options.profileDir] : []),
+      BRIDGE_MAIN,
+    ];
+    const [command, args] = setpriv
+      ? [setpriv, ["--pdeathsig", "SIGKILL", "--", ...node]]
+      : [process.execPath, node.slice(1)];
+    const bridge = spawn(command, args, {
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        BRIDGE_HOST: "127.0.0.1",
+        BRIDGE_PORT: String(port),
+        LIVEKIT_URL: livekit.url,
+        LIVEKIT_API_KEY: livekit.apiKey,
+        LIVEKIT_API_SECRET: livekit.apiSecret,
+        PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    bridge.stderr?.on("data", (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4_000);
+    });
+    const exited = new Promise((resolve) => bridge.once("exit", resolve));
+    cleanups.push(async () => {
+      if (bridge.exitCode === null && bridge.signalCode === null) bridge.kill("SIGTERM");
+      const force = setTimeout(() => bridge.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(force);
+    });
+    const client = createBridgeClient({ baseUrl: `http://127.0.0.1:${port}` });
+    cleanups.push(() => client.close());
+    for (let attempt = 0; ; attempt++) {
+      const up = await client.health({ timeoutMs: 1_000 }).then(
+        (h) => h.status === "serving",
+        () => false,
+      );
+      if (up) break;
+      if (bridge.exitCode !== null || attempt > 300) {
+        throw new Error(`the bridge did not come up within 15 s:\n${log}`);
+      }
+      await sleep(50);
+    }
+    const pid = bridge.pid ?? 0;
+    say(`bridge pid ${pid} on :${port}`);
+    return {
+      creds: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret },
+      client,
+      bridgePid: pid,
+      probe: createBridgeProbe(pid, client),
+      mp3Url,
+      bridgeLog: () => log,
+      async collectGarbage() {
+        const before = new Set(readdirSync(snapshots));
+        bridge.kill("SIGUSR2");
+        let lastSize = -1;
+        for (let i = 0; i < 240; i++) {
+          await sleep(250);
+          const file = readdirSync(snapshots).find((name) => !before.has(name));
+          if (file === undefined) continue;
+          const size = statSync(join(snapshots, file)).size;
+          // Written once the size holds still and the bridge answers again.
+          if (
+            size > 0 &&
+            size === lastSize &&
+            (await client.health().then(
+              () => true,
+              () => false,
+            ))
+          ) {
+            rmSync(join(snapshots, file), { force: true });
+            return;
+          }
+          lastSize = size;
+        }
+        throw new Error("the bridge wrote no heap snapshot within 60 s");
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

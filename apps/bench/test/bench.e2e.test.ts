@@ -1,0 +1,77 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { e2eGate } from "@mentra/livekit-rig";
+import { afterAll, describe, expect, it } from "vitest";
+import type { BenchReport } from "../src/bench-report.js";
+import type { SoakReport } from "../src/soak-report.js";
+
+const gate = await e2eGate();
+const dist = (name: string) => fileURLToPath(new URL(`../dist/${name}`, import.meta.url));
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const run = promisify(execFile);
+
+// Only proves the commands work and report sane figures: the numbers live in the bench.
+describe.skipIf(gate === "skip")("npm run bench / npm run soak", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mentra-bench-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("bench --quick measures 2 users and writes JSON, Markdown and a PNG plot", async () => {
+    const out = join(dir, "bench");
+    const { stdout } = await run(process.execPath, [dist("main.js"), "--quick", "--out", out], {
+      timeout: 60_000,
+    });
+    expect(stdout).toContain("| users | RSS MB |");
+    const report = JSON.parse(readFileSync(join(out, "bench.json"), "utf8")) as BenchReport;
+    const [step] = report.result.steps;
+    expect(report.result.steps).toHaveLength(1);
+    expect(step?.users).toBe(2);
+    expect(step?.bridge.rssMB).toBeGreaterThan(0);
+    expect(step?.bridge.cpuPctOfCore).toBeGreaterThan(0);
+    expect(step?.packets.sent).toBeGreaterThan(100);
+    expect(step?.packets.received).toBe(step?.packets.sent);
+    expect(step?.packets.gaps).toBe(0);
+    expect(step?.packets.duplicates).toBe(0);
+    expect(step?.latency.bridgeAddedMs.count).toBe(step?.packets.received);
+    expect(step?.latency.endToEndMs.p50).toBeGreaterThanOrEqual(0);
+    expect(report.result.afterLeave?.activeSessions).toBe(0);
+    expect(report.targets.map((t) => t.target)).toContain("≤ 3 MB RSS per added session");
+    expect(readFileSync(join(out, "bench.png")).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    expect(readFileSync(join(out, "bench.md"), "utf8")).toContain("bridge-added");
+  });
+
+  it("soak runs a short load and join/leave churn, and reports the slope and the baseline", async () => {
+    const out = join(dir, "soak");
+    await run(
+      process.execPath,
+      [
+        dist("soak-main.js"),
+        "--minutes",
+        "0.05",
+        "--users",
+        "2",
+        "--cycles",
+        "5",
+        "--warmup",
+        "1",
+        "--out",
+        out,
+      ],
+      { timeout: 150_000 },
+    );
+    const report = JSON.parse(readFileSync(join(out, "soak.json"), "utf8")) as SoakReport;
+    expect(report.result.samples.length).toBeGreaterThanOrEqual(2);
+    expect(report.result.baseline.rssBytes).toBeGreaterThan(0);
+    expect(report.result.packets.received).toBeGreaterThan(0);
+    expect(report.result.packets.gaps).toBe(0);
+    expect(report.result.churn.cycles).toBe(5);
+    expect(report.result.churn.failures).toBe(0);
+    expect(report.result.churn.final?.activeSessions).toBe(0);
+    expect(Number.isFinite(report.result.slopeMBPerHour.rss)).toBe(true);
+    expect(readFileSync(join(out, "soak.png")).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    // Three settles, each with a forced GC (a heap snapshot), dominate this smoke run.
+  }, 160_000);
+});

@@ -1,0 +1,260 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  type AudioChunk,
+  LiveKitBridge,
+  type PlayAudioEvent,
+  PlayAudioEvent_EventType,
+} from "@mentra/bridge-proto";
+import * as prom from "prom-client";
+
+/** What the metrics read from the sessions when Prometheus scrapes. */
+export interface SessionSource {
+  /** Live sessions and attached StreamAudio streams. */
+  counts(): { sessions: number; streams: number };
+  /** Status metadata of the user's session (live or last), as GetStatus shows it. */
+  status(userId: string): { readonly metadata: Readonly<Record<string, string>> } | undefined;
+  /** Whether the user has a live session now. */
+  isLive(userId: string): boolean;
+}
+
+/** Options of {@link createBridgeMetrics}. */
+export interface BridgeMetricsOptions {
+  readonly sessions: SessionSource;
+  /** Collect Node's default process metrics (CPU, heap, GC…); default true. */
+  readonly processMetrics?: boolean;
+}
+
+/** The bridge's Prometheus metrics, fed by an interceptor and read at scrape time. */
+export interface BridgeMetrics {
+  /** Counts every RPC by method and code, its latency, and the audio it carries. */
+  readonly interceptor: Interceptor;
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string>;
+  /** Content-Type of {@link render}'s output. */
+  readonly contentType: string;
+  /** The underlying registry, e.g. to add more metrics. */
+  readonly registry: prom.Registry;
+  /** Calls of a LiveKitBridge method open now, e.g. "PlayAudio" (shutdown waits on them). */
+  openCalls(method: string): number;
+}
+
+// Session status counters that count drops, and the reason each one stands for.
+const DROPS = {
+  cloud_dropped_ms: "cloud_queue_full_ms",
+  odd_bytes_dropped: "odd_trailing_byte",
+  unannounced_packets_dropped: "unannounced_sender",
+} as const;
+
+function codeName(error: unknown): string {
+  return Code[ConnectError.from(error).code] ?? "Unknown";
+}
+
+/**
+ * Creates the metrics. Session-level counters (drops) are summed from GetStatus metadata
+ * of the users the interceptor saw join, keeping the last figures of closed sessions, so
+ * the totals only grow as Prometheus counters should.
+ */
+export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetrics {
+  const registry = new prom.Registry();
+  if (options.processMetrics !== false) prom.collectDefaultMetrics({ register: registry });
+  const { sessions } = options;
+
+  new prom.Gauge({
+    name: "bridge_sessions",
+    help: "Users with a session (the bridge in their LiveKit room) now.",
+    registers: [registry],
+    collect() {
+      this.set(sessions.counts().sessions);
+    },
+  });
+  new prom.Gauge({
+    name: "bridge_streams",
+    help: "StreamAudio streams attached to a session now.",
+    registers: [registry],
+    collect() {
+      this.set(sessions.counts().streams);
+    },
+  });
+  new prom.Gauge({
+    name: "bridge_process_native_memory_bytes",
+    help: "Resident set size minus the V8 heap: native memory (rtc-node, buffers).",
+    registers: [registry],
+    collect() {
+      const memory = process.memoryUsage();
+      this.set(Math.max(0, memory.rss - memory.heapTotal));
+    },
+  });
+  const rpcs = new prom.Counter({
+    name: "bridge_rpcs_total",
+    help: "RPCs finished, by service, method and code.",
+    labelNames: ["service", "method", "code"],
+    registers: [registry],
+  });
+  const latency = new prom.Histogram({
+    name: "bridge_rpc_duration_seconds",
+    help: "Time from request to the end of the response (whole stream for streaming RPCs).",
+    labelNames: ["service", "method", "code"],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [registry],
+  });
+  const inFlight = new prom.Gauge({
+    name: "bridge_rpcs_in_flight",
+    help: "RPCs open now, by service and method.",
+    labelNames: ["service", "method"],
+    registers: [registry],
+  });
+  const chunks = new prom.Counter({
+    name: "bridge_audio_chunks_total",
+    help: "AudioChunk messages on StreamAudio, by direction (to_room, to_cloud).",
+    labelNames: ["direction"],
+    registers: [registry],
+  });
+  const bytes = new prom.Counter({
+    name: "bridge_audio_bytes_total",
+    help: "PCM bytes on StreamAudio, by direction (to_room, to_cloud).",
+    labelNames: ["direction"],
+    registers: [registry],
+  });
+  const playbacks = new prom.Counter({
+    name: "bridge_playbacks_total",
+    help: "PlayAudio calls by outcome (completed, failed, stopped, error).",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+
+  // Drops: per user, the last figures seen, plus what closed sessions left behind.
+  const users = new Set<string>();
+  const closed: Record<string, number> = {};
+  const last = new Map<string, Record<string, number>>();
+  new prom.Counter({
+    name: "bridge_dropped_total",
+    help: "Audio dropped by the bridge, by reason (cloud_queue_full_ms counts milliseconds).",
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      for (const userId of users) {
+        const metadata = sessions.status(userId)?.metadata ?? {};
+        const figures: Record<string, number> = {};
+        for (const [key, reason] of Object.entries(DROPS)) {
+          figures[reason] = Number(metadata[key] ?? 0) || 0;
+        }
+        // A replacing JoinRoom starts from zero: keep what the old session had.
+        const previous = last.get(userId);
+        for (const reason of Object.values(DROPS)) {
+          if ((figures[reason] ?? 0) < (previous?.[reason] ?? 0)) {
+            closed[reason] = (closed[reason] ?? 0) + (previous?.[reason] ?? 0);
+          }
+        }
+        last.set(userId, figures);
+        if (!sessions.isLive(userId)) {
+          for (const [reason, value] of Object.entries(figures)) {
+            closed[reason] = (closed[reason] ?? 0) + value;
+          }
+          users.delete(userId);
+          last.delete(userId);
+        }
+      }
+      this.reset();
+      for (const reason of Object.values(DROPS)) {
+        let sum = closed[reason] ?? 0;
+        for (const figures of last.values()) sum += figures[reason] ?? 0;
+        this.inc({ reason }, sum);
+      }
+    },
+  });
+
+  const open = new Map<string, number>();
+  const interceptor: Interceptor = (next) => async (req) => {
+    const labels = { service: req.service.typeName, method: req.method.name };
+    const started = performance.now();
+    let finished = false;
+    inFlight.inc(labels);
+    open.set(labels.method, (open.get(labels.method) ?? 0) + 1);
+    const finish = (code: string) => {
+      if (finished) return;
+      finished = true;
+      inFlight.dec(labels);
+      open.set(labels.method, (open.get(labels.method) ?? 1) - 1);
+      rpcs.inc({ ...labels, code });
+      latency.observe({ ...labels, code }, (performance.now() - started) / 1000);
+    };
+    const isBridge = req.service.typeName === LiveKitBridge.typeName;
+    if (isBridge && req.method.name === "StreamAudio" && req.stream) {
+      req = {
+        ...req,
+        message: countChunks(req.message as AsyncIterable<AudioChunk>, "to_room"),
+      } as typeof req;
+    }
+    try {
+      const res = await next(req);
+      if (isBridge && req.method.name === "JoinRoom" && !res.stream) {
+        const userId = (req.message as { userId?: string }).userId;
+        if (userId !== undefined && userId !== "") users.add(userId);
+      }
+      if (!res.stream) {
+        finish("OK");
+        return res;
+      }
+      let outcome: string | undefined;
+      const message = res.message;
+      const wrapped = async function* () {
+        try {
+          for await (const item of message) {
+            if (isBridge && req.method.name === "StreamAudio") {
+              const chunk = item as AudioChunk;
+              chunks.inc({ direction: "to_cloud" });
+              bytes.inc({ direction: "to_cloud" }, chunk.pcmData.byteLength);
+            }
+            if (isBridge && req.method.name === "PlayAudio") {
+              outcome = playbackOutcome(item as PlayAudioEvent) ?? outcome;
+            }
+            yield item;
+          }
+          finish("OK");
+        } catch (error) {
+          finish(codeName(error));
+          throw error;
+        } finally {
+          if (isBridge && req.method.name === "PlayAudio") {
+            playbacks.inc({ outcome: outcome ?? "error" });
+          }
+          // A client that went away ends the generator without an error.
+          finish("Canceled");
+        }
+      };
+      return { ...res, message: wrapped() } as typeof res;
+    } catch (error) {
+      finish(codeName(error));
+      throw error;
+    }
+  };
+
+  async function* countChunks(source: AsyncIterable<AudioChunk>, direction: string) {
+    for await (const chunk of source) {
+      chunks.inc({ direction });
+      bytes.inc({ direction }, chunk.pcmData.byteLength);
+      yield chunk;
+    }
+  }
+
+  return {
+    interceptor,
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+    registry,
+    openCalls: (method) => open.get(method) ?? 0,
+  };
+}
+
+function playbackOutcome(event: PlayAudioEvent): string | undefined {
+  switch (event.type) {
+    case PlayAudioEvent_EventType.COMPLETED:
+      return "completed";
+    case PlayAudioEvent_EventType.FAILED:
+      return "failed";
+    case PlayAudioEvent_EventType.STOPPED:
+      return "stopped";
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { LiveKitBridge } from "@mentra/bridge-proto";
+
+/** What the limits need to know about sessions. */
+export interface SessionCount {
+  /** Live sessions now. */
+  count(): number;
+  /** Whether the user has a live session (a JoinRoom for them replaces it). */
+  has(userId: string): boolean;
+}
+
+/** Options of {@link createJoinLimits}. */
+export interface JoinLimitsOptions {
+  readonly sessions: SessionCount;
+  /** Most sessions at once. */
+  readonly maxSessions: number;
+  /** JoinRoom calls per user per minute, sustained. */
+  readonly ratePerMinute: number;
+  /** JoinRoom calls a user may make at once. */
+  readonly burst: number;
+  /** True while the bridge drains: JoinRoom is Unavailable then. */
+  readonly isDraining: () => boolean;
+  /** Clock in milliseconds; tests pass a fake one. */
+  readonly now?: () => number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+// Buckets of users idle long enough to be full again are forgotten past this many.
+const MAX_BUCKETS = 10_000;
+
+/**
+ * Guards JoinRoom: Unavailable while draining (the cloud should join another instance),
+ * ResourceExhausted when a new user would exceed `maxSessions`, and ResourceExhausted with
+ * a retry hint (`retry-after-ms` and `grpc-retry-pushback-ms` metadata) when a user joins
+ * faster than a token bucket of `burst` tokens refilled at `ratePerMinute` allows.
+ */
+export function createJoinLimits(options: JoinLimitsOptions): Interceptor {
+  const now = options.now ?? (() => performance.now());
+  const refillPerMs = options.ratePerMinute / 60_000;
+  const buckets = new Map<string, Bucket>();
+  let joining = 0;
+
+  function take(userId: string): number {
+    const at = now();
+    const bucket = buckets.get(userId) ?? { tokens: options.burst, at };
+    bucket.tokens = Math.min(options.burst, bucket.tokens + (at - bucket.at) * refillPerMs);
+    bucket.at = at;
+    buckets.delete(userId);
+    buckets.set(userId, bucket);
+    if (buckets.size > MAX_BUCKETS) {
+      const oldest = buckets.keys().next().value;
+      if (oldest !== undefined) buckets.delete(oldest);
+    }
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - bucket.tokens) / refillPerMs);
+  }
+
+  return (next) => async (req) => {
+    if (req.service.typeName !== LiveKitBridge.typeName || req.method.name !== "JoinRoom") {
+      return next(req);
+    }
+    if (options.isDraining()) {
+      throw new ConnectError(
+        "the bridge is shutting down and takes no new sessions: join another instance",
+        Code.Unavailable,
+      );
+    }
+    const userId = (req.message as { userId?: unknown }).userId;
+    if (typeof userId !== "string" || userId === "") return next(req);
+    const waitMs = take(userId);
+    if (waitMs > 0) {
+      throw new ConnectError(
+        `JoinRoom rate for user ${userId} exceeded (${options.ratePerMinute}/min, burst ${options.burst}): retry in ${waitMs} ms`,
+        Code.ResourceExhausted,
+        { "retry-after-ms": String(waitMs), "grpc-retry-pushback-ms": String(waitMs) },
+      );
+    }
+    const isNew = !options.sessions.has(userId);
+    if (isNew && options.sessions.count() + joining >= options.maxSessions) {
+      throw new ConnectError(
+        `the bridge is at its limit of ${options.maxSessions} sessions (MAX_SESSIONS)`,
+        Code.ResourceExhausted,
+      );
+    }
+    if (isNew) joining++;
+    try {
+      return await next(req);
+    } finally {
+      if (isNew) joining--;
+    }
+  };
+}

@@ -1,0 +1,169 @@
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { grpcHealthV1 } from "@mentra/bridge-proto";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { noSessionStats } from "../src/rpc/health-check.js";
+import { createBridgeRoutes } from "../src/rpc/routes.js";
+import { type BridgeServer, createBridgeServer } from "../src/server.js";
+import { offlineRoutes } from "./support/offline-routes.js";
+import { runReadmeCommand } from "./support/tools.js";
+
+const { Health, HealthCheckResponse_ServingStatus: Status } = grpcHealthV1;
+
+function newServer(): BridgeServer {
+  return createBridgeServer({
+    host: "127.0.0.1",
+    port: 0,
+    shutdownTimeoutMs: 5_000,
+    routes: (shutdownSignal) =>
+      createBridgeRoutes({ ...offlineRoutes(), stats: noSessionStats, shutdownSignal }),
+  });
+}
+
+describe("grpc.health.v1.Health", () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function start() {
+    const server = newServer();
+    const { url } = await server.listen();
+    const sessionManager = new Http2SessionManager(url);
+    cleanups.push(
+      () => server.close(),
+      () => sessionManager.abort(),
+    );
+    const client = createClient(Health, createGrpcTransport({ baseUrl: url, sessionManager }));
+    return { server, client };
+  }
+
+  it("answers SERVING for the server and for each service, NotFound for others", async () => {
+    const { client } = await start();
+    expect((await client.check({})).status).toBe(Status.SERVING);
+    expect((await client.check({ service: "mentra.livekit.bridge.LiveKitBridge" })).status).toBe(
+      Status.SERVING,
+    );
+    expect((await client.check({ service: "grpc.health.v1.Health" })).status).toBe(Status.SERVING);
+    const error = await client.check({ service: "no.such.Service" }).catch(ConnectError.from);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).code).toBe(Code.NotFound);
+  });
+
+  it("lists every service with its status", async () => {
+    const { client } = await start();
+    const { statuses } = await client.list({});
+    expect(Object.keys(statuses).sort()).toEqual([
+      "",
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "mentra.livekit.bridge.LiveKitBridge",
+    ]);
+    expect(Object.values(statuses).map((s) => s.status)).toEqual(Array(5).fill(Status.SERVING));
+  });
+
+  it("Watch sends SERVING, then NOT_SERVING when draining starts, then ends", async () => {
+    const { server, client } = await start();
+    const seen: grpcHealthV1.HealthCheckResponse_ServingStatus[] = [];
+    const watching = (async () => {
+      for await (const response of client.watch({ service: "" })) {
+        seen.push(response.status);
+        if (seen.length === 1) void server.close();
+      }
+    })();
+    const started = Date.now();
+    await watching;
+    expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
+    await server.close();
+    // The watcher did not hold the drain up until shutdownTimeoutMs (5 s).
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("Watch reports SERVICE_UNKNOWN for a service the bridge lacks", async () => {
+    const { client } = await start();
+    const seen: grpcHealthV1.HealthCheckResponse_ServingStatus[] = [];
+    for await (const response of client.watch({ service: "no.such.Service" })) {
+      seen.push(response.status);
+      break;
+    }
+    expect(seen).toEqual([Status.SERVICE_UNKNOWN]);
+  }, 5_000);
+});
+
+describe("server reflection with the real tools, no proto files", () => {
+  let server: BridgeServer;
+  let target: string;
+
+  beforeAll(async () => {
+    server = newServer();
+    const { port } = await server.listen();
+    target = `127.0.0.1:${port}`;
+  });
+  afterAll(() => server.close());
+
+  it("grpcurl list shows our service, health and both reflection versions", async () => {
+    const result = await runReadmeCommand("grpcurl -plaintext localhost:9090 list", target);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout.trim().split("\n")).toEqual([
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "mentra.livekit.bridge.LiveKitBridge",
+    ]);
+  });
+
+  it("grpcurl describes a service and a message", async () => {
+    const service = await runReadmeCommand(
+      "grpcurl -plaintext localhost:9090 describe mentra.livekit.bridge.LiveKitBridge",
+      target,
+    );
+    expect(service.code).toBe(0);
+    expect(service.stdout).toContain(
+      "rpc StreamAudio ( stream .mentra.livekit.bridge.AudioChunk ) returns ( stream .mentra.livekit.bridge.AudioChunk );",
+    );
+    const message = await runReadmeCommand(
+      "grpcurl -plaintext localhost:9090 describe mentra.livekit.bridge.JoinRoomRequest",
+      target,
+    );
+    expect(message.stdout).toContain("string room_name = 2;");
+    const method = await runReadmeCommand(
+      "grpcurl -plaintext localhost:9090 describe mentra.livekit.bridge.LiveKitBridge.JoinRoom",
+      target,
+    );
+    expect(method.stdout).toContain("is a method");
+    const missing = await runReadmeCommand(
+      "grpcurl -plaintext localhost:9090 describe no.such.Thing",
+      target,
+    );
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("Symbol not found");
+  });
+
+  it("buf curl speaks Connect over HTTP/2 with reflection and over HTTP/1.1 with --schema", async () => {
+    const h2 = await runReadmeCommand(
+      "buf curl -v http://localhost:9090/mentra.livekit.bridge.LiveKitBridge/HealthCheck",
+      target,
+    );
+    expect(h2.stderr).toContain("POST /grpc.reflection.v1.ServerReflection/ServerReflectionInfo");
+    expect(h2.stderr).toContain("< (#2) HTTP/2.0 200 OK");
+    expect(JSON.parse(h2.stdout)).toMatchObject({ status: "SERVING" });
+    const h1 = await runReadmeCommand(
+      "buf curl -v --schema . http://localhost:9090/mentra.livekit.bridge.LiveKitBridge/HealthCheck",
+      target,
+    );
+    expect(h1.stderr).toContain("< (#1) HTTP/1.1 200 OK");
+    expect(h1.stderr).not.toContain("ServerReflection");
+    expect(JSON.parse(h1.stdout)).toMatchObject({ status: "SERVING" });
+  });
+
+  it("buf curl resolves the schema over reflection v1alpha too", async () => {
+    const result = await runReadmeCommand(
+      "buf curl -v --reflect-protocol grpc-v1alpha http://localhost:9090/grpc.health.v1.Health/Check",
+      target,
+    );
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("POST /grpc.reflection.v1alpha.ServerReflection/");
+    expect(JSON.parse(result.stdout)).toEqual({ status: "SERVING" });
+  });
+});
