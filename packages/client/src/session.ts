@@ -365,7 +365,10 @@ export function openSession(
     play(url, options = {}) {
       const playback = startPlayback(rpc, userId, url, options, life.signal);
       playbacks.add(playback);
-      void playback.done.finally(() => playbacks.delete(playback));
+      // then(f, f), not finally(): a failed or cancelled playback must not leave a
+      // rejected promise nobody handles.
+      const forget = () => playbacks.delete(playback);
+      playback.done.then(forget, forget);
       return playback;
     },
     async stop(requestId = "", options = {}) {

@@ -216,6 +216,27 @@ describe("a session against an in-memory bridge", () => {
     expect(() => session.send(new Int16Array(2))).toThrow(/closed/);
   });
 
+  it("a playback cancelled by leave() ends with a cancelled error and no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const bridge = new FakeBridge();
+      const { session } = await start(bridge);
+      const playback = session.play("https://example.invalid/a.mp3", { requestId: "p1" });
+      const first = await playback.events[Symbol.asyncIterator]().next();
+      expect(first.value).toMatchObject({ type: "started", requestId: "p1" });
+      expect(session.stats().openResources).toBeGreaterThan(0);
+      await session.leave();
+      await expect(playback.done).rejects.toMatchObject({ kind: "cancelled" });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+      expect(session.stats().openResources).toBe(0);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("turns success=false into a join-failed error and honours an aborted signal", async () => {
     const bridge = new FakeBridge();
     bridge.joinError = "could not join the room at ws://x: 401";

@@ -7,6 +7,8 @@ import {
   JoinRoomResponseSchema,
   LeaveRoomResponseSchema,
   LiveKitBridge,
+  PlayAudioEvent_EventType,
+  PlayAudioEventSchema,
 } from "@mentra/bridge-proto";
 
 /** One StreamAudio call as the fake bridge saw it. */
@@ -58,6 +60,7 @@ export class FakeBridge {
           });
         },
         streamAudio: (requests, context) => this.stream(requests, context.signal),
+        playAudio: (request, context) => this.play(request.requestId, context.signal),
       });
     });
   }
@@ -70,6 +73,14 @@ export class FakeBridge {
     const stream = this.streams[count - 1];
     if (stream === undefined) throw new Error("unreachable");
     return stream;
+  }
+
+  /** PlayAudio: STARTED, then nothing until the call is cancelled. */
+  private async *play(requestId: string, signal: AbortSignal) {
+    this.calls.push("PlayAudio");
+    yield create(PlayAudioEventSchema, { type: PlayAudioEvent_EventType.STARTED, requestId });
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+    throw new ConnectError("cancelled", Code.Canceled);
   }
 
   private async *stream(requests: AsyncIterable<AudioChunk>, signal: AbortSignal) {
