@@ -5,6 +5,7 @@ import { createHttpEndpoints } from "./http-endpoints.js";
 import type { Logger } from "./logger.js";
 import { type BridgeMetrics, createBridgeMetrics } from "./observability/metrics.js";
 import { createReadiness, type Readiness } from "./observability/readiness.js";
+import { requestContextInterceptor } from "./observability/request-context.js";
 import { createBridgeRoutes } from "./rpc/routes.js";
 import { createApiKeyInterceptor, isLoopbackHost } from "./security/api-key.js";
 import { createJoinLimits } from "./security/join-limits.js";
@@ -32,7 +33,7 @@ export interface BridgeApp {
   /**
    * Shuts down gracefully, in this order: readiness and health go NOT_SERVING and new
    * sessions are refused (Unavailable); open PlayAudio calls get up to
-   * `shutdownTimeoutMs` to finish; every session leaves its room; the server drains and
+   * `playbackDrainMs` to finish; every session leaves its room; the server drains and
    * closes. Idempotent.
    */
   close(): Promise<void>;
@@ -64,7 +65,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   // The server's drain signal exists only once the server does; the limits read it late.
   let server: BridgeServer | undefined;
   const isDraining = () => server?.drainSignal.aborted === true;
-  const interceptors: Interceptor[] = [metrics.interceptor];
+  const interceptors: Interceptor[] = [requestContextInterceptor, metrics.interceptor];
   if (config.apiKey !== undefined) {
     interceptors.push(createApiKeyInterceptor({ apiKey: config.apiKey, logger }));
   }
@@ -109,7 +110,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     bound.drain();
-    const deadline = performance.now() + config.shutdownTimeoutMs;
+    const deadline = performance.now() + config.playbackDrainMs;
     while (metrics.openCalls("PlayAudio") > 0 && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, PLAYBACK_POLL_MS));
     }

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import { z } from "zod";
 import { isAllowEntry } from "./playback/url-policy.js";
 
@@ -37,6 +39,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** How long a graceful shutdown waits for open calls before cutting them. */
   readonly shutdownTimeoutMs: number;
+  /** On shutdown, how long running playbacks may finish before sessions leave. */
+  readonly playbackDrainMs: number;
+  /** The settings file read besides the environment, if any. */
+  readonly configFile: string | undefined;
   /** Identity the bridge joins with when it mints tokens; `{userId}` is replaced. */
   readonly identityTemplate: string;
   /** Lifetime of tokens the bridge mints. */
@@ -146,6 +152,8 @@ const envSchema = z.object({
   LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  PLAYBACK_DRAIN_MS: integer(0, 600_000).default(10_000),
+  BRIDGE_CONFIG_FILE: z.string().optional(),
   LIVEKIT_IDENTITY_TEMPLATE: z.string().includes("{userId}").default("cloud-agent:{userId}"),
   LIVEKIT_TOKEN_TTL_SECONDS: integer(1, 7 * 86_400).default(3_600),
   LIVEKIT_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(10_000),
@@ -235,6 +243,16 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer number of milliseconds from 0 to 600000",
     description:
       "On SIGINT/SIGTERM, how long playbacks, then open calls, may finish before they are cut.",
+  },
+  PLAYBACK_DRAIN_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 0 to 600000",
+    description: "On SIGINT/SIGTERM, how long running playbacks may finish before sessions leave.",
+  },
+  BRIDGE_CONFIG_FILE: {
+    defaultText: "(none)",
+    expected: "a readable file of NAME=value lines naming only these settings",
+    description: "Settings file (dotenv format); environment variables override it.",
   },
   LIVEKIT_IDENTITY_TEMPLATE: {
     defaultText: "cloud-agent:{userId}",
@@ -379,10 +397,13 @@ function describeGiven(name: SettingName, value: string | undefined): string {
  * naming every invalid value at once, so one restart is enough to fix them all.
  */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const fileIssues: ConfigIssue[] = [];
+  const file = readSettingsFile(env.BRIDGE_CONFIG_FILE?.trim(), fileIssues);
   const input: Partial<Record<SettingName, string>> = {};
   for (const name of SETTING_NAMES) {
-    const value = env[name]?.trim();
-    if (value !== undefined && value !== "") input[name] = value;
+    // The environment wins over the file, so one variable can override a deployed file.
+    const value = (env[name]?.trim() || file[name]?.trim()) ?? "";
+    if (value !== "") input[name] = value;
   }
   const parsed = envSchema.safeParse(input);
   const invalid = new Set<SettingName>();
@@ -397,13 +418,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((input.BRIDGE_TLS_CERT === undefined) !== (input.BRIDGE_TLS_KEY === undefined)) {
     invalid.add(input.BRIDGE_TLS_CERT === undefined ? "BRIDGE_TLS_CERT" : "BRIDGE_TLS_KEY");
   }
-  if (!parsed.success || invalid.size > 0) {
+  if (!parsed.success || invalid.size > 0 || fileIssues.length > 0) {
     const issues = SETTING_NAMES.filter((name) => invalid.has(name)).map((name) => ({
       name,
       expected: SETTINGS[name].expected,
       given: describeGiven(name, input[name]),
     }));
-    throw new ConfigError(issues);
+    throw new ConfigError([...fileIssues, ...issues]);
   }
   const values = parsed.data;
   return {
@@ -415,6 +436,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     livekitEmbeddedIsolate: values.LIVEKIT_EMBEDDED_ISOLATE,
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    playbackDrainMs: values.PLAYBACK_DRAIN_MS,
+    configFile: values.BRIDGE_CONFIG_FILE,
     identityTemplate: values.LIVEKIT_IDENTITY_TEMPLATE,
     tokenTtlSeconds: values.LIVEKIT_TOKEN_TTL_SECONDS,
     connectTimeoutMs: values.LIVEKIT_CONNECT_TIMEOUT_MS,
@@ -443,6 +466,37 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     playbackProgressMs: values.PLAYBACK_PROGRESS_MS,
     playbackAllowHosts: values.PLAYBACK_ALLOW_HOSTS,
   };
+}
+
+/**
+ * Reads a settings file of `NAME=value` lines (dotenv syntax, parsed by Node's
+ * util.parseEnv). An unreadable file or a name that is no setting (a typo would otherwise
+ * be ignored silently) is added to `issues`.
+ */
+function readSettingsFile(path: string | undefined, issues: ConfigIssue[]): Record<string, string> {
+  if (path === undefined || path === "") return {};
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    issues.push({
+      name: "BRIDGE_CONFIG_FILE",
+      expected: SETTINGS.BRIDGE_CONFIG_FILE.expected,
+      given: `${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    });
+    return {};
+  }
+  const values = parseEnv(text) as Record<string, string>;
+  for (const name of Object.keys(values)) {
+    if (name === "BRIDGE_CONFIG_FILE" || !(SETTING_NAMES as string[]).includes(name)) {
+      issues.push({
+        name,
+        expected: "a setting listed by --help (in the settings file)",
+        given: `(in ${path})`,
+      });
+    }
+  }
+  return values;
 }
 
 /** Renders the settings table (name, default, meaning) that `--help` prints. */

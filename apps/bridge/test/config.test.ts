@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, renderConfigHelp } from "../src/config.js";
 
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
@@ -22,6 +25,8 @@ describe("loadConfig", () => {
       livekitEmbeddedIsolate: "auto",
       logLevel: "info",
       shutdownTimeoutMs: 10_000,
+      playbackDrainMs: 10_000,
+      configFile: undefined,
       identityTemplate: "cloud-agent:{userId}",
       tokenTtlSeconds: 3600,
       connectTimeoutMs: 10_000,
@@ -65,6 +70,7 @@ describe("loadConfig", () => {
         LIVEKIT_EMBEDDED_ISOLATE: "OFF",
         LOG_LEVEL: "debug",
         SHUTDOWN_TIMEOUT_MS: "2500",
+        PLAYBACK_DRAIN_MS: "1500",
         LIVEKIT_IDENTITY_TEMPLATE: "bridge-{userId}",
         LIVEKIT_TOKEN_TTL_SECONDS: "5",
         LIVEKIT_CONNECT_TIMEOUT_MS: "1500",
@@ -100,6 +106,8 @@ describe("loadConfig", () => {
       livekitEmbeddedIsolate: "off",
       logLevel: "debug",
       shutdownTimeoutMs: 2500,
+      playbackDrainMs: 1500,
+      configFile: undefined,
       identityTemplate: "bridge-{userId}",
       tokenTtlSeconds: 5,
       connectTimeoutMs: 1500,
@@ -214,6 +222,51 @@ describe("loadConfig", () => {
   });
 });
 
+describe("the settings file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bridge-config-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads NAME=value lines, with the environment winning", () => {
+    const file = join(dir, "bridge.env");
+    writeFileSync(
+      file,
+      "# deployed defaults\nBRIDGE_PORT=7000\nLOG_LEVEL=debug\nSTREAM_GRACE_MS='5000'\n",
+    );
+    const config = loadConfig({ BRIDGE_CONFIG_FILE: file, LOG_LEVEL: "warn" });
+    expect([config.port, config.logLevel, config.streamGraceMs, config.configFile]).toEqual([
+      7000,
+      "warn",
+      5000,
+      file,
+    ]);
+  });
+
+  it("reports a missing file, unknown names and invalid values at once", () => {
+    const file = join(dir, "typo.env");
+    writeFileSync(file, "BRIDGE_PROT=7000\nSTREAM_GRACE_MS=soon\n");
+    expect(configErrorOf({ BRIDGE_CONFIG_FILE: file }).issues).toEqual([
+      {
+        name: "BRIDGE_PROT",
+        expected: "a setting listed by --help (in the settings file)",
+        given: `(in ${file})`,
+      },
+      {
+        name: "STREAM_GRACE_MS",
+        expected: "an integer number of milliseconds from 0 to 3600000",
+        given: '"soon"',
+      },
+    ]);
+    const missing = join(dir, "missing.env");
+    expect(configErrorOf({ BRIDGE_CONFIG_FILE: missing }).issues).toEqual([
+      {
+        name: "BRIDGE_CONFIG_FILE",
+        expected: "a readable file of NAME=value lines naming only these settings",
+        given: `${JSON.stringify(missing)} (ENOENT)`,
+      },
+    ]);
+  });
+});
+
 describe("renderConfigHelp", () => {
   it("lists every setting with its default", () => {
     const help = renderConfigHelp();
@@ -228,6 +281,8 @@ describe("renderConfigHelp", () => {
       "LIVEKIT_EMBEDDED_ISOLATE",
       "LOG_LEVEL",
       "SHUTDOWN_TIMEOUT_MS",
+      "PLAYBACK_DRAIN_MS",
+      "BRIDGE_CONFIG_FILE",
       "LIVEKIT_IDENTITY_TEMPLATE",
       "LIVEKIT_TOKEN_TTL_SECONDS",
       "LIVEKIT_CONNECT_TIMEOUT_MS",
