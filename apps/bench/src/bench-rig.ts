@@ -1,13 +1,13 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
+import type * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BridgeClient, createBridgeClient } from "@mentra/bridge-client";
 import { startLiveKit } from "@mentra/livekit-rig";
-import type { LiveKitCredentials } from "@mentra/test-kit";
+import { freePort, type LiveKitCredentials } from "@mentra/test-kit";
 import { type BridgeProbe, createBridgeProbe } from "./bridge-probe.js";
 import { sleep } from "./sleep.js";
 
@@ -34,17 +34,6 @@ export interface BenchRig {
   bridgeLog(): string;
   /** Stops the client, the bridge, the file server and LiveKit, in that order. Idempotent. */
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts the rig; on any failure, tears down what had started and rethrows. */

@@ -1,4 +1,4 @@
-import { speechLike } from "@mentra/demo/dist/voices.js";
+import { speechLike } from "@mentra/test-kit";
 
 /** The looped audio every user sends: glasses speech at 16 kHz, TTS-like replies at 24 kHz. */
 export interface Voices {

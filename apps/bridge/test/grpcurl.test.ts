@@ -6,21 +6,10 @@ import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, createBridgeServer } from "../src/server.js";
 import { offlineRoutes } from "./support/offline-routes.js";
+import { grpcurlBinary } from "./support/tools.js";
 
 const execFileAsync = promisify(execFile);
 const PROTO_ROOT = fileURLToPath(new URL("../../../proto", import.meta.url));
-
-/** grpcurl is the deployed cloud's stand-in: a gRPC client that is not connect-es. */
-function grpcurlBinary(): string {
-  const bin = process.env.GRPCURL_BIN;
-  if (bin === undefined || bin === "") {
-    throw new Error(
-      "GRPCURL_BIN is not set: run the tests through `npm test` (scripts/lib.sh sets it), " +
-        "or point it at a grpcurl binary (scripts/bootstrap.sh builds one).",
-    );
-  }
-  return bin;
-}
 
 describe("grpcurl against the bridge (h2c, no TLS)", () => {
   let server: BridgeServer;

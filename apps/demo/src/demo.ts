@@ -1,14 +1,21 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
+import type * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AudioFrame, createBridgeClient } from "@mentra/bridge-client";
 import { startLiveKit } from "@mentra/livekit-rig";
-import { dominantFrequency, joinParticipant, sineTone, trimSilence } from "@mentra/test-kit";
-import { chime, speechLike } from "./voices.js";
+import {
+  chime,
+  dominantFrequency,
+  freePort,
+  joinParticipant,
+  sineTone,
+  speechLike,
+  trimSilence,
+} from "@mentra/test-kit";
 import { encodeWav } from "./wav.js";
 
 const BRIDGE_MAIN = fileURLToPath(new URL("../../bridge/dist/main.js", import.meta.url));
@@ -23,17 +30,6 @@ export interface DemoOptions {
   readonly write: (text: string) => void;
   /** Redraw meters in place (a terminal) rather than printing lines. */
   readonly tty: boolean;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function bar(fraction: number, width = 30): string {

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { e2eGate } from "@mentra/livekit-rig";
+import { speechLike } from "@mentra/test-kit";
 import { afterAll, describe, expect, it } from "vitest";
-import { speechLike } from "../src/voices.js";
 
 const gate = await e2eGate();
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));

@@ -7,6 +7,7 @@ export {
   type ReceivedData,
   type TestParticipant,
 } from "./participant.js";
+export { freePort } from "./ports.js";
 export {
   deleteRoom,
   httpUrlOf,
@@ -24,4 +25,5 @@ export {
   type ToneGlitchOptions,
 } from "./signal.js";
 export { type LiveKitCredentials, mintToken } from "./token.js";
+export { chime, speechLike } from "./voices.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";

@@ -16,17 +16,7 @@ export interface BridgeProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** A TCP port on loopback that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "@mentra/test-kit";
 
 /** Starts `node apps/bridge/dist/main.js` on `port` against the given LiveKit; resolves once it listens. */
 export async function spawnBridge(
