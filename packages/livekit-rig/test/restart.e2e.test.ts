@@ -47,7 +47,7 @@ describe.runIf(gate === "run")(
       await rig?.close();
     });
 
-    it("disconnects participants, then carries a tone for new ones", async () => {
+    it("cuts connected participants off, then carries a tone for new ones", async () => {
       const early = await joinParticipant(rig, "restart-room", "early");
       participants.push(early);
       await waitFor(
@@ -55,16 +55,22 @@ describe.runIf(gate === "run")(
         { timeoutMs: 5000, intervalMs: 50, description: "early to be listed" },
       );
 
+      // The participant notices the restart one of two ways: a server-shutdown leave
+      // (Disconnected), or, when the forced stop exits before that leave is flushed, a lost
+      // connection that rtc-node repairs by joining the restarted server again (Reconnecting).
+      const cutOff = new Promise<string>((resolve) => {
+        early.disconnected.then((reason) => resolve(`Disconnected (${DisconnectReason[reason]})`));
+        // RoomEvent.Reconnecting; the rig does not depend on rtc-node itself.
+        early.room.once("reconnecting" as Parameters<typeof early.room.once>[0], () =>
+          resolve("Reconnecting"),
+        );
+      });
       const started = performance.now();
       await rig.restart();
       const restartMs = Math.round(performance.now() - started);
-      // Usually a server-shutdown leave; on a busy machine the forced stop can exit before
-      // the leave is flushed, and the participant then gives up resuming a little later.
-      const reason = await within(early.disconnected, 30_000, "Disconnected event");
-      console.log(
-        `[rig] restart took ${restartMs} ms; the participant saw Disconnected with reason ${reason} (${DisconnectReason[reason]})`,
-      );
-      expect(reason).not.toBe(DisconnectReason.CLIENT_INITIATED);
+      const seen = await within(cutOff, 30_000, "Disconnected or Reconnecting event");
+      console.log(`[rig] restart took ${restartMs} ms; the participant saw ${seen}`);
+      expect(seen).not.toContain("CLIENT_INITIATED");
       expect(rig.url).toMatch(/^ws:\/\/[\d.]+:7880$/);
 
       const sampleRate = 48_000;
