@@ -9,6 +9,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let missing = 0;
+const failures = [];
 for (const group of ["packages", "apps"]) {
   for (const name of readdirSync(join(root, group))) {
     const dir = join(root, group, name);
@@ -44,8 +45,23 @@ for (const group of ["packages", "apps"]) {
       console.error(
         `${group}/${label}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`,
       );
+      for (const file of r.testResults ?? []) {
+        const failedTests = (file.assertionResults ?? []).filter((t) => t.status === "failed");
+        for (const t of failedTests) failures.push({ label, file: file.name, test: t });
+        // A file that failed to load (import error, hook timeout) has no failed test.
+        if (file.status === "failed" && failedTests.length === 0) {
+          failures.push({ label, file: file.name, test: { fullName: "(file)", failureMessages: [file.message] } });
+        }
+      }
     }
   }
+}
+// Name every failure with the first lines of its error, so that a CI log that
+// shows only its tail still says what broke.
+for (const { label, file, test } of failures) {
+  console.error(`FAILED ${label} ${file.replace(root, "")} > ${test.fullName}`);
+  const message = String(test.failureMessages?.[0] ?? "").split("\n").slice(0, 6);
+  for (const line of message) console.error(`    ${line}`);
 }
 console.log(`Summary: ${passed} passed, ${failed + missing} failed, ${skipped} skipped`);
 process.exit(failed + missing > 0 || passed === 0 ? 1 : 0);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type { AudioChunkSchema, LiveKitBridge } from "@mentra/bridge-proto";
@@ -7,6 +8,9 @@ import { BridgeError, toBridgeError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import { type Playback, type PlayOptions, startPlayback } from "./playback.js";
 import { type JoinRequest, joinRoom, type SessionStatus, toStatus } from "./rpc-calls.js";
+
+/** Abort listeners a session's signal may hold before Node warns of a leak. */
+const MAX_CONCURRENT_CALLS = 256;
 
 type ChunkInit = MessageInitShape<typeof AudioChunkSchema>;
 
@@ -138,6 +142,10 @@ export function openSession(
   const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
   const incoming = new BoundedAudioQueue<InFrame>(settings.receiveBufferMs);
   const life = new AbortController();
+  // Every in-flight call of the session (each playback, the stream, a status probe,
+  // a backoff sleep) holds one abort listener on this signal and removes it when it
+  // ends. A busy session legitimately has more than Node's default 10 at once.
+  setMaxListeners(MAX_CONCURRENT_CALLS, life.signal);
   const playbacks = new Set<Playback>();
   let stream: AbortController | undefined;
   let watchdogTimer: ReturnType<typeof setInterval> | undefined;

@@ -237,6 +237,34 @@ describe("a session against an in-memory bridge", () => {
     }
   });
 
+  it("runs 40 playbacks at once without a listener-leak warning, and releases them all", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      const bridge = new FakeBridge();
+      const { session } = await start(bridge);
+      const idle = session.stats().openResources;
+      const playbacks = Array.from({ length: 40 }, (_, i) =>
+        session.play("https://example.invalid/a.mp3", { requestId: `p${i}` }),
+      );
+      for (const playback of playbacks) {
+        const first = await playback.events[Symbol.asyncIterator]().next();
+        expect(first.value).toMatchObject({ type: "started", requestId: playback.requestId });
+      }
+      expect(session.stats().openResources).toBe(idle + 40);
+      for (const playback of playbacks) playback.cancel();
+      for (const playback of playbacks) {
+        await expect(playback.done).rejects.toMatchObject({ kind: "cancelled" });
+      }
+      await until(() => session.stats().openResources === idle);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("turns success=false into a join-failed error and honours an aborted signal", async () => {
     const bridge = new FakeBridge();
     bridge.joinError = "could not join the room at ws://x: 401";
