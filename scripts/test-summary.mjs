@@ -50,7 +50,11 @@ for (const group of ["packages", "apps"]) {
         for (const t of failedTests) failures.push({ label, file: file.name, test: t });
         // A file that failed to load (import error, hook timeout) has no failed test.
         if (file.status === "failed" && failedTests.length === 0) {
-          failures.push({ label, file: file.name, test: { fullName: "(file)", failureMessages: [file.message] } });
+          failures.push({
+            label,
+            file: file.name,
+            test: { fullName: "(file)", failureMessages: [file.message] },
+          });
         }
       }
     }
@@ -60,7 +64,9 @@ for (const group of ["packages", "apps"]) {
 // shows only its tail still says what broke.
 for (const { label, file, test } of failures) {
   console.error(`FAILED ${label} ${file.replace(root, "")} > ${test.fullName}`);
-  const message = String(test.failureMessages?.[0] ?? "").split("\n").slice(0, 6);
+  const message = String(test.failureMessages?.[0] ?? "")
+    .split("\n")
+    .slice(0, 6);
   for (const line of message) console.error(`    ${line}`);
 }
 console.log(`Summary: ${passed} passed, ${failed + missing} failed, ${skipped} skipped`);
