@@ -17,6 +17,9 @@ fi
 
 bash scripts/bootstrap.sh
 rm -f ./*/*/.test-results.json ./*/*/.bun-test-results.json ./*/*/.node24-test-results.json
+# Tests record the faults they applied here (test-kit's recordFault) for docs/faults.md.
+export MENTRA_FAULT_REPORT_DIR="$ROOT/.fault-report"
+rm -rf "$MENTRA_FAULT_REPORT_DIR"
 
 log "build"
 turbo run build --output-logs=errors-only
@@ -30,5 +33,6 @@ log "tests (unit and e2e)"
 status=0
 turbo run test --concurrency=1 --continue || status=$?
 
+node scripts/fault-report.mjs "$MENTRA_FAULT_REPORT_DIR"
 node scripts/test-summary.mjs || status=1
 exit "$status"

@@ -134,6 +134,7 @@ describe("runBridge", () => {
         apiKey: "devkey",
         apiSecret: "devsecret",
         namespace: "mlk-test",
+        network: undefined,
         stopServer: () => Promise.reject(new Error("not in this test")),
         startServer: () => Promise.reject(new Error("not in this test")),
         restart: () => Promise.reject(new Error("not in this test")),

@@ -1,3 +1,4 @@
+import * as http2 from "node:http2";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { grpcHealthV1 } from "@mentra/bridge-proto";
@@ -78,6 +79,31 @@ describe("grpc.health.v1.Health", () => {
     await server.close();
     // The watcher did not hold the drain up until shutdownTimeoutMs (5 s).
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("Watch ends with DEADLINE_EXCEEDED (not OK) when the caller's grpc-timeout passes", async () => {
+    // Raw HTTP/2, so that only the server's deadline is at work (grpcurl -max-time relies on it).
+    const { server } = await start();
+    const session = http2.connect(server.address?.url ?? "");
+    cleanups.push(() => session.close());
+    const request = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Watch",
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-timeout": "300m",
+    });
+    let messages = 0;
+    request.on("data", () => messages++);
+    const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) =>
+      request.on("trailers", resolve),
+    );
+    request.end(Buffer.from([0, 0, 0, 0, 0])); // an empty HealthCheckRequest
+    const started = Date.now();
+    const ended = await trailers;
+    expect(messages).toBeGreaterThan(0);
+    expect(ended["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
   it("Watch reports SERVICE_UNKNOWN for a service the bridge lacks", async () => {

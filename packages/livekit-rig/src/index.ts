@@ -5,6 +5,7 @@
 
 export { E2E_OPT_OUT_ENV, e2eGate } from "./e2e-gate.js";
 export { isolationUnavailableReason, NETNS_PREFIX, removeLeftoverNamespaces } from "./netns.js";
+export type { NetworkFaults } from "./network-faults.js";
 export { livekitServerBinary } from "./paths.js";
 export {
   type IsolationMode,

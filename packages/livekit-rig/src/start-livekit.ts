@@ -10,6 +10,7 @@ import {
   removeLeftoverNamespaces,
   type TestNetns,
 } from "./netns.js";
+import { type NetworkFaults, networkFaults } from "./network-faults.js";
 import { livekitServerBinary } from "./paths.js";
 import { type ServerProcess, startServerProcess } from "./server-process.js";
 
@@ -38,6 +39,8 @@ export interface LiveKitRig {
   apiSecret: string;
   /** The namespace livekit-server runs in, when isolated. */
   namespace: string | undefined;
+  /** Trouble on the link to livekit-server; undefined when not isolated. */
+  network: NetworkFaults | undefined;
   /**
    * Stops livekit-server but keeps its namespace, config, URL and keys, to
    * make LiveKit unreachable for a while. SIGTERM first, so connected clients
@@ -156,6 +159,7 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
       apiKey,
       apiSecret,
       namespace: netns?.name,
+      network: netns ? networkFaults(netns) : undefined,
       stopServer: (graceMs) =>
         serialized(async () => {
           assertOpen();

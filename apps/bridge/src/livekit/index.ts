@@ -4,6 +4,7 @@
  */
 export { dispose as disposeLiveKit } from "@livekit/rtc-node";
 export { type Disconnect, type DisconnectKind, isRecoverable } from "./disconnect.js";
+export { type LinkStats, NO_LINK_STATS } from "./link-stats.js";
 export type { OutboundTrack, OutboundTrackOptions } from "./outbound-track.js";
 export {
   type AudioOrigin,

@@ -8,6 +8,7 @@ import {
 } from "@livekit/rtc-node";
 import { classifyDisconnect, type Disconnect } from "./disconnect.js";
 import { type InboundAudio, readRemoteAudio } from "./inbound-audio.js";
+import { createLinkStatsReader, type LinkStats, NO_LINK_STATS } from "./link-stats.js";
 import {
   type OutboundTrack,
   type OutboundTrackOptions,
@@ -74,6 +75,8 @@ export interface RoomLink {
   participantCount(): number;
   /** Publishes a new audio track (cloud to room). Closed with the link. */
   publishTrack(options: OutboundTrackOptions): Promise<OutboundTrack>;
+  /** WebRTC's media counters since the link joined; zeros once closed. Never rejects. */
+  stats(): Promise<LinkStats>;
   /** rtc-node listeners, streams and tracks still held; 0 after close(). */
   openHandles(): number;
   /** Leaves the room and releases everything. Idempotent; never rejects. */
@@ -201,6 +204,7 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
     await release();
     throw new RoomJoinError(describeJoinFailure(error, options));
   }
+  const readStats = createLinkStatsReader(room);
   const local = room.localParticipant;
   if (local === undefined) {
     await release();
@@ -222,6 +226,10 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
       outbound.add(track);
       if (closed) await track.close();
       return track;
+    },
+    async stats() {
+      if (closed) return NO_LINK_STATS;
+      return readStats().catch(() => NO_LINK_STATS);
     },
     openHandles() {
       const listenerCount = Object.keys(listeners).reduce(

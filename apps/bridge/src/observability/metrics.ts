@@ -45,6 +45,56 @@ const DROPS = {
   unannounced_packets_dropped: "unannounced_sender",
 } as const;
 
+// Session media counters (WebRTC statistics) and the labels each one stands for.
+const MEDIA: Record<string, Record<string, string>> = {
+  room_packets_received: { direction: "from_room", fate: "received" },
+  room_packets_lost: { direction: "from_room", fate: "lost" },
+  room_packets_sent: { direction: "to_room", fate: "sent" },
+  room_packets_lost_by_peer: { direction: "to_room", fate: "lost" },
+  room_concealed_ms: {},
+};
+
+/**
+ * Sums numeric GetStatus metadata over the users the interceptor saw join, keeping the
+ * last figures of closed or replaced sessions, so the totals only grow as Prometheus
+ * counters should. refresh() is cheap and may be called by every collector of a scrape.
+ */
+function createSessionTotals(sessions: SessionSource, keys: readonly string[]) {
+  const users = new Set<string>();
+  const closed: Record<string, number> = {};
+  const last = new Map<string, Record<string, number>>();
+  return {
+    users,
+    refresh(): Record<string, number> {
+      for (const userId of users) {
+        const metadata = sessions.status(userId)?.metadata ?? {};
+        const figures: Record<string, number> = {};
+        for (const key of keys) figures[key] = Number(metadata[key] ?? 0) || 0;
+        // A replacing JoinRoom starts from zero: keep what the old session had.
+        const previous = last.get(userId);
+        for (const key of keys) {
+          if ((figures[key] ?? 0) < (previous?.[key] ?? 0)) {
+            closed[key] = (closed[key] ?? 0) + (previous?.[key] ?? 0);
+          }
+        }
+        last.set(userId, figures);
+        if (!sessions.isLive(userId)) {
+          for (const key of keys) closed[key] = (closed[key] ?? 0) + (figures[key] ?? 0);
+          users.delete(userId);
+          last.delete(userId);
+        }
+      }
+      const sums: Record<string, number> = {};
+      for (const key of keys) {
+        let sum = closed[key] ?? 0;
+        for (const figures of last.values()) sum += figures[key] ?? 0;
+        sums[key] = sum;
+      }
+      return sums;
+    },
+  };
+}
+
 function codeName(error: unknown): string {
   return Code[ConnectError.from(error).code] ?? "Unknown";
 }
@@ -122,44 +172,39 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     registers: [registry],
   });
 
-  // Drops: per user, the last figures seen, plus what closed sessions left behind.
-  const users = new Set<string>();
-  const closed: Record<string, number> = {};
-  const last = new Map<string, Record<string, number>>();
+  // Session-level counters come from GetStatus metadata of every user seen to join.
+  const totals = createSessionTotals(sessions, [...Object.keys(DROPS), ...Object.keys(MEDIA)]);
   new prom.Counter({
     name: "bridge_dropped_total",
     help: "Audio dropped by the bridge, by reason (cloud_queue_full_ms counts milliseconds).",
     labelNames: ["reason"],
     registers: [registry],
     collect() {
-      for (const userId of users) {
-        const metadata = sessions.status(userId)?.metadata ?? {};
-        const figures: Record<string, number> = {};
-        for (const [key, reason] of Object.entries(DROPS)) {
-          figures[reason] = Number(metadata[key] ?? 0) || 0;
-        }
-        // A replacing JoinRoom starts from zero: keep what the old session had.
-        const previous = last.get(userId);
-        for (const reason of Object.values(DROPS)) {
-          if ((figures[reason] ?? 0) < (previous?.[reason] ?? 0)) {
-            closed[reason] = (closed[reason] ?? 0) + (previous?.[reason] ?? 0);
-          }
-        }
-        last.set(userId, figures);
-        if (!sessions.isLive(userId)) {
-          for (const [reason, value] of Object.entries(figures)) {
-            closed[reason] = (closed[reason] ?? 0) + value;
-          }
-          users.delete(userId);
-          last.delete(userId);
-        }
-      }
+      const sums = totals.refresh();
       this.reset();
-      for (const reason of Object.values(DROPS)) {
-        let sum = closed[reason] ?? 0;
-        for (const figures of last.values()) sum += figures[reason] ?? 0;
-        this.inc({ reason }, sum);
+      for (const [key, reason] of Object.entries(DROPS)) this.inc({ reason }, sums[key] ?? 0);
+    },
+  });
+  new prom.Counter({
+    name: "bridge_room_packets_total",
+    help: "RTP audio packets between the bridge and LiveKit (WebRTC statistics), by direction and fate.",
+    labelNames: ["direction", "fate"],
+    registers: [registry],
+    collect() {
+      const sums = totals.refresh();
+      this.reset();
+      for (const [key, labels] of Object.entries(MEDIA)) {
+        if (key !== "room_concealed_ms") this.inc(labels, sums[key] ?? 0);
       }
+    },
+  });
+  new prom.Counter({
+    name: "bridge_room_concealed_seconds_total",
+    help: "Room audio the bridge's decoder invented for lost or late packets (packet-loss concealment).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc((totals.refresh().room_concealed_ms ?? 0) / 1000);
     },
   });
 
@@ -189,7 +234,7 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
       const res = await next(req);
       if (isBridge && req.method.name === "JoinRoom" && !res.stream) {
         const userId = (req.message as { userId?: string }).userId;
-        if (userId !== undefined && userId !== "") users.add(userId);
+        if (userId !== undefined && userId !== "") totals.users.add(userId);
       }
       if (!res.stream) {
         finish("OK");

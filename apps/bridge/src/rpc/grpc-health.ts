@@ -42,6 +42,10 @@ export function registerGrpcHealth(router: ConnectRouter, options: GrpcHealthOpt
       }
       // Draining is not closing: stay open until the server closes or the client leaves.
       await untilAborted([ctx.signal]);
+      // The caller's deadline ends the stream as an error, as gRPC clients expect; had it
+      // ended with OK, `grpcurl -max-time` would report a clean end.
+      const reason = ConnectError.from(ctx.signal.reason);
+      if (reason.code === Code.DeadlineExceeded) throw reason;
     },
     list() {
       const names = new Set([""]);

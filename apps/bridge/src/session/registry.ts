@@ -48,6 +48,7 @@ export interface SessionRegistryOptions {
     | "pcmByteOrder"
     | "receiveFrameMs"
     | "cloudQueueMs"
+    | "roomStatsIntervalMs"
     | "trackBufferMs"
     | "trackSourceQueueMs"
     | "playbackConnectTimeoutMs"
@@ -125,6 +126,7 @@ export class SessionRegistry {
           frameMs: params.receiveFrameMs || config.receiveFrameMs,
         },
         cloudQueueMs: config.cloudQueueMs,
+        statsIntervalMs: config.roomStatsIntervalMs,
         track: { bufferMs: config.trackBufferMs, sourceQueueMs: config.trackSourceQueueMs },
         playback: this.playback,
         logger,

@@ -9,6 +9,8 @@ import {
   type Disconnect,
   type DisconnectKind,
   isRecoverable,
+  type LinkStats,
+  NO_LINK_STATS,
   type OutboundTrack,
   type RoomLink,
   tokenExpiry,
@@ -49,6 +51,8 @@ export interface SessionOptions {
   readonly byteOrder: ByteOrderSetting;
   readonly receive: { readonly sampleRate: number; readonly frameMs: number };
   readonly cloudQueueMs: number;
+  /** How often to read the room link's WebRTC statistics; 0 never. */
+  readonly statsIntervalMs: number;
   readonly track: { readonly bufferMs: number; readonly sourceQueueMs: number };
   /** How PlayAudio downloads, checks URLs and reports progress. */
   readonly playback: PlaybackSettings;
@@ -93,6 +97,10 @@ export class Session {
   private attachment: { controller: AbortController } | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private rejoinTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  /** The current link's last statistics, and the sum of earlier links' last ones. */
+  private linkStats: LinkStats = NO_LINK_STATS;
+  private pastLinkStats: LinkStats = NO_LINK_STATS;
   private reconnected: Promise<void> | undefined;
   private lastDisconnect: { at: number; disconnect: Disconnect } | undefined;
   private closing: Promise<void> | undefined;
@@ -131,6 +139,7 @@ export class Session {
     const session = new Session(options);
     session.link = await session.connect();
     session.startGrace();
+    session.startStats();
     return session;
   }
 
@@ -179,6 +188,7 @@ export class Session {
         unannounced_packets_dropped: String(this.counters.unannouncedDropped),
         rejoins: String(this.counters.rejoins),
         last_disconnect_sdk_reason: this.lastDisconnect?.disconnect.sdkReason ?? "",
+        ...this.mediaFigures(),
       },
     };
   }
@@ -308,6 +318,7 @@ export class Session {
       this.playbacks.size +
       (this.graceTimer === undefined ? 0 : 1) +
       (this.rejoinTimer === undefined ? 0 : 1) +
+      (this.statsTimer === undefined ? 0 : 1) +
       (this.attachment === undefined ? 0 : 1) +
       (this.cloudQueue.closed ? 0 : 1)
     );
@@ -323,6 +334,8 @@ export class Session {
       this.stopGrace();
       if (this.rejoinTimer !== undefined) clearTimeout(this.rejoinTimer);
       this.rejoinTimer = undefined;
+      if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
+      this.statsTimer = undefined;
       this.endStream(kind === "left" ? undefined : this.streamError(kind, detail));
       await this.endPlaybacks(`session_${kind}`, detail);
       this.cloudQueue.close();
@@ -403,6 +416,8 @@ export class Session {
 
   private onDisconnected(lost: Disconnect) {
     this.link = undefined;
+    this.pastLinkStats = addStats(this.pastLinkStats, this.linkStats);
+    this.linkStats = NO_LINK_STATS;
     this.tracks.clear();
     void this.endPlaybacks(`room_lost`, lost.kind);
     // A recoverable loss that cannot be recovered because the cloud's token has expired
@@ -526,6 +541,36 @@ export class Session {
     attachment.controller.abort(reason);
   }
 
+  /** Reads the link's statistics every statsIntervalMs, one read at a time. */
+  private startStats() {
+    const every = this.options.statsIntervalMs;
+    if (every <= 0 || this.closed) return;
+    let reading = false;
+    this.statsTimer = setInterval(() => {
+      const link = this.link;
+      if (reading || link === undefined) return;
+      reading = true;
+      void link.stats().then((stats) => {
+        reading = false;
+        if (this.link === link) this.linkStats = stats;
+      });
+    }, every);
+  }
+
+  /** Media figures for GetStatus: counters over every link of the session, and gauges now. */
+  private mediaFigures(): Record<string, string> {
+    const total = addStats(this.pastLinkStats, this.linkStats);
+    return {
+      room_packets_received: String(total.packetsReceived),
+      room_packets_lost: String(total.packetsLost),
+      room_concealed_ms: String(total.concealedMs),
+      room_jitter_ms: String(this.linkStats.jitterMs),
+      room_packets_sent: String(total.packetsSent),
+      room_packets_lost_by_peer: String(total.packetsLostByPeer),
+      room_round_trip_ms: String(this.linkStats.roundTripMs),
+    };
+  }
+
   private startGrace() {
     this.stopGrace();
     if (this.closed) return;
@@ -539,4 +584,17 @@ export class Session {
     if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
   }
+}
+
+/** Counters summed; gauges (jitter, round trip) from `b`, the newer. */
+function addStats(a: LinkStats, b: LinkStats): LinkStats {
+  return {
+    packetsReceived: a.packetsReceived + b.packetsReceived,
+    packetsLost: a.packetsLost + b.packetsLost,
+    concealedMs: a.concealedMs + b.concealedMs,
+    jitterMs: b.jitterMs,
+    packetsSent: a.packetsSent + b.packetsSent,
+    packetsLostByPeer: a.packetsLostByPeer + b.packetsLostByPeer,
+    roundTripMs: b.roundTripMs,
+  };
 }

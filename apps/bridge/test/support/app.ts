@@ -46,6 +46,8 @@ export interface StartAppOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** LiveKit URL sessions and the readiness probe use; default a closed loopback port. */
   readonly livekitUrl?: string;
+  /** Keys to mint join tokens with (a real LiveKit); default none. */
+  readonly livekitKeys?: { readonly apiKey: string; readonly apiSecret: string };
   /** Collects log lines instead of dropping them. */
   readonly logLines?: string[];
 }
@@ -66,8 +68,8 @@ export async function startApp(options: StartAppOptions = {}): Promise<{
     config,
     livekit: {
       url: options.livekitUrl ?? `ws://127.0.0.1:${await closedPort()}`,
-      apiKey: undefined,
-      apiSecret: undefined,
+      apiKey: options.livekitKeys?.apiKey,
+      apiSecret: options.livekitKeys?.apiSecret,
     },
     logger,
   });
