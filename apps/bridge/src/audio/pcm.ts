@@ -85,12 +85,18 @@ export function validateChunkFormat(input: ChunkFormatInput): ChunkFormat {
   return { sampleRate, channels };
 }
 
-/** Checks a `track_id` and returns it; a negative or fractional id throws {@link PcmFormatError}. */
+/** Highest `track_id`: each id is a published track, so the ids a user may use are bounded. */
+export const MAX_TRACK_ID = 15;
+
+/**
+ * Checks a `track_id` and returns it; a negative, fractional or too high id throws
+ * {@link PcmFormatError}.
+ */
 export function validateTrackId(trackId: number): number {
-  if (!Number.isSafeInteger(trackId) || trackId < 0) {
+  if (!Number.isSafeInteger(trackId) || trackId < 0 || trackId > MAX_TRACK_ID) {
     throw new PcmFormatError(
       "track_id",
-      `track_id ${trackId} is not valid: use a non-negative integer`,
+      `track_id ${trackId} is not valid: use an integer from 0 to ${MAX_TRACK_ID} (one track each)`,
     );
   }
   return trackId;

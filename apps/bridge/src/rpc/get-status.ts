@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { BridgeStatusRequest, BridgeStatusResponseSchema } from "@mentra/bridge-proto";
 import type { SessionRegistry } from "../session/registry.js";
 import { BRIDGE_VERSION } from "../version.js";
+import { requireId } from "./fields.js";
 
 type StatusReply = MessageInitShape<typeof BridgeStatusResponseSchema>;
 
@@ -12,9 +12,7 @@ type StatusReply = MessageInitShape<typeof BridgeStatusResponseSchema>;
  */
 export function createGetStatus(registry: SessionRegistry) {
   return (request: BridgeStatusRequest): StatusReply => {
-    if (request.userId === "") {
-      throw new ConnectError("user_id is required", Code.InvalidArgument);
-    }
+    requireId("user_id", request.userId);
     const status = registry.status(request.userId);
     if (status === undefined) {
       return { connected: false, serverVersion: BRIDGE_VERSION, metadata: { session: "none" } };

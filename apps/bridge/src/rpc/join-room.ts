@@ -7,6 +7,13 @@ import {
 } from "@mentra/bridge-proto";
 import type { ByteOrderSetting } from "../config.js";
 import { JoinError, type SessionRegistry } from "../session/registry.js";
+import {
+  boundedText,
+  MAX_TOKEN_BYTES,
+  optionalId,
+  optionalLiveKitUrl,
+  requireId,
+} from "./fields.js";
 
 type JoinRoomReply = MessageInitShape<typeof JoinRoomResponseSchema>;
 
@@ -27,8 +34,11 @@ function invalid(message: string): ConnectError {
  */
 export function createJoinRoom(registry: SessionRegistry) {
   return async (request: JoinRoomRequest): Promise<JoinRoomReply> => {
-    if (request.userId === "") throw invalid("user_id is required");
-    if (request.roomName === "") throw invalid("room_name is required");
+    requireId("user_id", request.userId);
+    requireId("room_name", request.roomName);
+    optionalId("target_identity", request.targetIdentity);
+    optionalLiveKitUrl("livekit_url", request.livekitUrl);
+    boundedText("token", request.token, MAX_TOKEN_BYTES);
     const rate = request.receiveSampleRate;
     if (rate !== 0 && (rate < 8_000 || rate > 48_000)) {
       throw invalid(`receive_sample_rate must be 0 or 8000..48000, got ${rate}`);

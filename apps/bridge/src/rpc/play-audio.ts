@@ -11,6 +11,7 @@ import type { Logger } from "../logger.js";
 import type { PlaybackEvent } from "../playback/playback-events.js";
 import { AudioUrlError, parseAudioUrl } from "../playback/url-policy.js";
 import type { SessionRegistry } from "../session/registry.js";
+import { boundedText, MAX_URL_BYTES, optionalId, requireId } from "./fields.js";
 
 type PlayAudioEventInit = MessageInitShape<typeof PlayAudioEventSchema>;
 
@@ -41,7 +42,9 @@ export function createPlayAudio(options: PlayAudioOptions) {
     request: PlayAudioRequest,
     context: HandlerContext,
   ): AsyncGenerator<PlayAudioEventInit> {
-    if (request.userId === "") throw invalid("user_id is required");
+    requireId("user_id", request.userId);
+    optionalId("request_id", request.requestId);
+    boundedText("audio_url", request.audioUrl, MAX_URL_BYTES);
     const { volume } = request;
     if (!Number.isFinite(volume) || volume < 0 || volume > MAX_VOLUME) {
       throw invalid(

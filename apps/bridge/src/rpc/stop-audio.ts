@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { StopAudioRequest, StopAudioResponseSchema } from "@mentra/bridge-proto";
 import type { SessionRegistry } from "../session/registry.js";
+import { boundedText, MAX_REASON_BYTES, optionalId, requireId } from "./fields.js";
 
 type StopAudioReply = MessageInitShape<typeof StopAudioResponseSchema>;
 
@@ -12,9 +12,9 @@ type StopAudioReply = MessageInitShape<typeof StopAudioResponseSchema>;
  */
 export function createStopAudio(registry: SessionRegistry) {
   return (request: StopAudioRequest): StopAudioReply => {
-    if (request.userId === "") {
-      throw new ConnectError("user_id is required", Code.InvalidArgument);
-    }
+    requireId("user_id", request.userId);
+    optionalId("request_id", request.requestId);
+    boundedText("reason", request.reason, MAX_REASON_BYTES);
     const session = registry.get(request.userId);
     if (session === undefined) {
       return { success: false, error: `no session for user ${request.userId}` };

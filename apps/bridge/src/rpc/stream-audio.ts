@@ -10,6 +10,7 @@ import {
 import type { Logger } from "../logger.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { Session } from "../session/session.js";
+import { optionalId } from "./fields.js";
 
 type AudioChunkInit = MessageInitShape<typeof AudioChunkSchema>;
 
@@ -66,6 +67,7 @@ export function createStreamAudio(options: StreamAudioOptions) {
     if (first.done === true) return;
     const userId = first.value.userId;
     if (userId === "") throw invalid("the first AudioChunk must carry user_id");
+    optionalId("user_id", userId);
     const session = registry.get(userId);
     if (session === undefined) {
       throw new ConnectError(

@@ -82,11 +82,11 @@ describe("validateChunkFormat", () => {
 
 describe("validateTrackId", () => {
   it("returns non-negative integers", () => {
-    expect([validateTrackId(0), validateTrackId(7)]).toEqual([0, 7]);
+    expect([validateTrackId(0), validateTrackId(7), validateTrackId(15)]).toEqual([0, 7, 15]);
   });
 
-  it("rejects negative and fractional ids naming track_id", () => {
-    for (const id of [-1, 1.5, Number.NaN]) {
+  it("rejects negative, fractional and too high ids naming track_id", () => {
+    for (const id of [-1, 1.5, Number.NaN, 16, 2 ** 31 - 1]) {
       expect(formatErrorOf(() => validateTrackId(id)).field).toBe("track_id");
     }
   });

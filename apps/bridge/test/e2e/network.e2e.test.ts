@@ -1,11 +1,8 @@
-import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { LiveKitBridge } from "@mentra/bridge-proto";
 import type { NetworkFaults } from "@mentra/livekit-rig";
 import { e2eGate } from "@mentra/livekit-rig";
 import { dominantFrequency, joinParticipant, recordFault, sineTone } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp } from "../support/app.js";
+import { type AppOnRig, startAppOnRig } from "./app-on-rig.js";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
 import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
@@ -68,21 +65,12 @@ describe.skipIf(gate === "skip")(
   () => {
     let rig: BridgeRig;
     // The whole app (as `npm start` wires it), for its /metrics, on the rig's LiveKit.
-    let app: { url: string; client: Client<typeof LiveKitBridge>; close(): Promise<void> };
+    let app: AppOnRig;
     const cleanups = useBridgeRig({}, (started) => {
       rig = started;
     });
     beforeAll(async () => {
-      const started = await startApp({
-        env: { ROOM_STATS_INTERVAL_MS: "250" },
-        livekitUrl: rig.livekit.url,
-        livekitKeys: rig.livekit,
-      });
-      app = {
-        url: started.url,
-        client: createClient(LiveKitBridge, createGrpcTransport({ baseUrl: started.url })),
-        close: () => started.app.close(),
-      };
+      app = await startAppOnRig(rig.livekit, { ROOM_STATS_INTERVAL_MS: "250" });
     });
     afterAll(async () => {
       await app?.close();
@@ -102,14 +90,14 @@ describe.skipIf(gate === "skip")(
         throw new Error("the e2e rig is isolated, so it has network faults");
       cleanups.push(() => network.clear());
       const room = uniqueRoom(userId);
-      const join = await app.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
+      const join = await app.grpc.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
       expect(join.success).toBe(true);
       const device = await joinParticipant(rig.creds, room, "glasses");
       cleanups.push(
         () => device.close(),
-        () => app.client.leaveRoom({ userId }),
+        () => app.grpc.leaveRoom({ userId }),
       );
-      const stream = openCloudStream(app.client, userId);
+      const stream = openCloudStream(app.grpc, userId);
       cleanups.push(() => stream.cancel());
       const speaker = recordTrack(device, `cloud-agent:${userId}`, "speaker", 16_000);
       const start = Date.now();
@@ -148,7 +136,7 @@ describe.skipIf(gate === "skip")(
         SPEAKER_HZ,
       );
       await speaker.stop();
-      const status = await app.client.getStatus({ userId });
+      const status = await app.grpc.getStatus({ userId });
       const metrics = await (await fetch(`${app.url}/metrics`)).text();
       return { faultAt, liftedAt, toCloud, toDevice, status, metrics };
     }

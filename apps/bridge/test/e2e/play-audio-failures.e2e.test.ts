@@ -283,7 +283,7 @@ describe.skipIf(gate === "skip")("PlayAudio bad input and session ends (real Liv
         "a negative track_id",
         { trackId: -1 },
         Code.InvalidArgument,
-        "track_id -1 is not valid: use a non-negative integer",
+        "track_id -1 is not valid: use an integer from 0 to 15 (one track each)",
       ],
       ["no user_id", { userId: "" }, Code.InvalidArgument, "user_id is required"],
       [
