@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
@@ -109,7 +110,7 @@ export class SessionRegistry {
    */
   join(params: JoinParams): Promise<Session> {
     return this.serialise(params.userId, async () => {
-      if (this.shuttingDown) throw new JoinError("the bridge is shutting down");
+      if (this.shuttingDown) throw shuttingDown();
       await this.sessions.get(params.userId)?.close("replaced", "replaced by a new JoinRoom");
       const { config, logger } = this.options;
       const session = await Session.open({
@@ -132,6 +133,11 @@ export class SessionRegistry {
         logger,
         onClosed: (closed) => this.forget(closed),
       });
+      if (this.shuttingDown) {
+        // Shutdown began while this join was connecting: leave again, say so.
+        await session.close("server_shutdown", "bridge shutting down");
+        throw shuttingDown();
+      }
       this.sessions.set(params.userId, session);
       this.remembered.delete(params.userId);
       logger.info("session joined", {
@@ -156,10 +162,15 @@ export class SessionRegistry {
   /** Closes every session (shutdown); later joins are refused. */
   async closeAll(): Promise<void> {
     this.shuttingDown = true;
+    const closeOpen = () =>
+      Promise.all(
+        [...this.sessions.values()].map((s) => s.close("server_shutdown", "bridge shutting down")),
+      );
+    // Open sessions first, at once: their streams end Unavailable and their clients move on.
+    await closeOpen();
+    // Joins in flight finish or fail; one that got in is closed with the rest.
     await Promise.allSettled([...this.pending.values()]);
-    await Promise.all(
-      [...this.sessions.values()].map((s) => s.close("server_shutdown", "bridge shutting down")),
-    );
+    await closeOpen();
   }
 
   private tokenSource(params: JoinParams): TokenSource {
@@ -207,4 +218,11 @@ export class SessionRegistry {
     });
     return next;
   }
+}
+
+function shuttingDown(): ConnectError {
+  return new ConnectError(
+    "the bridge is shutting down and takes no new sessions: join another instance",
+    Code.Unavailable,
+  );
 }

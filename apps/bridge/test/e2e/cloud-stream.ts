@@ -51,6 +51,10 @@ export function openCloudStream(client: Client, userId: string): CloudStream {
       return ConnectError.from(error);
     } finally {
       for (const waiter of waiters) waiter();
+      // As every real client does once the call is over: stop the request side too, so
+      // no half-open HTTP/2 stream is left behind (it would hold a graceful shutdown).
+      controller.abort();
+      wake?.();
     }
   })();
   const samples = () => received.reduce((sum, c) => sum + c.pcmData.byteLength / 2 / c.channels, 0);

@@ -1,10 +1,11 @@
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { e2eGate } from "@mentra/livekit-rig";
 import {
   deleteRoom,
   joinParticipant,
   listParticipantIdentities,
   mintToken,
+  recordFault,
   removeParticipant,
   sineTone,
   waitFor,
@@ -15,6 +16,8 @@ import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The name of the code a stream ended with ("OK" when it ended without an error). */
+const codeName = (error: ConnectError | undefined) => (error ? Code[error.code] : "OK");
 
 describe.skipIf(gate === "skip")("losing the room is reported at once (real LiveKit)", () => {
   let rig: BridgeRig;
@@ -42,6 +45,7 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
     const intruder = await joinParticipant(rig.creds, room, "cloud-agent:u-dup");
     cleanups.push(() => intruder.close());
     const error = await stream.ended;
+    const endedMs = Date.now() - before;
     expect(error?.code).toBe(Code.Aborted);
     expect(error?.rawMessage).toContain("duplicate identity");
     const status = await rig.client.getStatus({ userId: "u-dup" });
@@ -52,28 +56,52 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
     expect(session?.openResources()).toBe(0);
     await sleep(1_500);
     // The intruder keeps the identity: the bridge did not fight back.
-    expect(await listParticipantIdentities(rig.creds, room)).toEqual(["cloud-agent:u-dup"]);
+    const inRoomAfter = await listParticipantIdentities(rig.creds, room);
+    expect(inRoomAfter).toEqual(["cloud-agent:u-dup"]);
+    recordFault({
+      kind: "fault",
+      what: "Another participant joins the room with the bridge's own identity (cloud-agent:<user>)",
+      expected:
+        "StreamAudio ends Aborted (duplicate identity); GetStatus: not connected, reason duplicate_identity; session released; no rejoin, the intruder keeps the identity",
+      observed: `stream ended ${codeName(error)} ${endedMs} ms after the intruder joined; GetStatus connected=${status.connected}, reason ${status.lastDisconnectReason}; ${session?.openResources()} open resources; room 1.5 s later: [${inRoomAfter.join(", ")}]`,
+    });
   });
 
   it("a deleted room: stream Unavailable, reason room_deleted", async () => {
     const { room, session, stream } = await joinWithStream("u-del");
+    const deletedAt = Date.now();
     await deleteRoom(rig.creds, room);
     const error = await stream.ended;
+    const endedMs = Date.now() - deletedAt;
     expect(error?.code).toBe(Code.Unavailable);
     expect(error?.rawMessage).toContain("room_deleted");
     const status = await rig.client.getStatus({ userId: "u-del" });
     expect([status.connected, status.lastDisconnectReason]).toEqual([false, "room_deleted"]);
     expect(session?.openResources()).toBe(0);
+    recordFault({
+      kind: "fault",
+      what: "The LiveKit room is deleted (DeleteRoom) under a live session",
+      expected:
+        "StreamAudio ends Unavailable (room_deleted); GetStatus: not connected, reason room_deleted; session released",
+      observed: `stream ended ${codeName(error)} ${endedMs} ms after DeleteRoom was called; GetStatus connected=${status.connected}, reason ${status.lastDisconnectReason}; ${session?.openResources()} open resources`,
+    });
   });
 
   it("removal by an admin: stream Unavailable, reason removed", async () => {
     const { room, stream } = await joinWithStream("u-removed");
+    const removedAt = Date.now();
     await removeParticipant(rig.creds, room, "cloud-agent:u-removed");
     const error = await stream.ended;
+    const endedMs = Date.now() - removedAt;
     expect(error?.code).toBe(Code.Unavailable);
-    expect((await rig.client.getStatus({ userId: "u-removed" })).lastDisconnectReason).toBe(
-      "removed",
-    );
+    const reason = (await rig.client.getStatus({ userId: "u-removed" })).lastDisconnectReason;
+    expect(reason).toBe("removed");
+    recordFault({
+      kind: "fault",
+      what: "An admin removes the bridge's participant from the room (RemoveParticipant)",
+      expected: "StreamAudio ends Unavailable; GetStatus reason removed",
+      observed: `stream ended ${codeName(error)} ${endedMs} ms after RemoveParticipant was called; GetStatus reason ${reason}`,
+    });
   });
 
   it("a server restart after the token expired: rejoins with a fresh token, audio flows again", async () => {
@@ -96,7 +124,8 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
     expect(status.lastDisconnectReason).toMatch(/^(server_shutdown|network|token_expired)$/);
     expect(Number(status.metadata.rejoins)).toBeGreaterThanOrEqual(1);
     expect(rig.registry.get("u-restart")).toBe(session);
-    expect(await listParticipantIdentities(rig.creds, room)).toEqual(["cloud-agent:u-restart"]);
+    const inRoom = await listParticipantIdentities(rig.creds, room);
+    expect(inRoom).toEqual(["cloud-agent:u-restart"]);
 
     // The resumed stream carries device audio again.
     const resumed = openCloudStream(rig.client, "u-restart");
@@ -106,7 +135,16 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
     const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 });
     await device.sendData(leBytes(tone));
     await resumed.waitForSamples(tone.length, 5_000);
-    expect(Array.from(samplesOf(resumed.received))).toEqual(Array.from(tone));
+    const heard = samplesOf(resumed.received);
+    expect(Array.from(heard)).toEqual(Array.from(tone));
+    recordFault({
+      kind: "fault",
+      what: "livekit-server restarted after the bridge's minted token (2 s TTL) had expired",
+      expected:
+        "StreamAudio ends Unavailable; the same session rejoins within 30 s though its old token has expired (rejoins >= 1), one bridge participant in the room; a new stream carries device audio bit-exact",
+      observed: `stream ended ${codeName(error)}; rejoined ${rejoinMs} ms after the restart began (reason ${status.lastDisconnectReason}, ${status.metadata.rejoins} rejoin(s)); room after the rejoin [${inRoom.join(", ")}]; ${heard.length} samples of device audio bit-exact on the new stream`,
+      recoveryMs: rejoinMs,
+    });
   }, 45_000);
 
   it("a server restart with the cloud's own token, expired: reported as token_expired", async () => {
@@ -114,13 +152,22 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
     const token = await mintToken(rig.creds, room, "cloud-agent:u-given", 2);
     const { session, stream } = await joinWithStream("u-given", token, room);
     await sleep(2_500);
+    const restartAt = Date.now();
     await rig.livekit.restart();
     const error = await stream.ended;
+    const endedMs = Date.now() - restartAt;
     expect(error?.code).toBe(Code.Unavailable);
     expect(error?.rawMessage).toContain("the token has expired, call JoinRoom with a fresh one");
     const status = await rig.client.getStatus({ userId: "u-given" });
     expect([status.connected, status.lastDisconnectReason]).toEqual([false, "token_expired"]);
     expect(status.metadata.session).toBe("closed");
     expect(session?.openResources()).toBe(0);
+    recordFault({
+      kind: "fault",
+      what: "livekit-server restarted after the cloud's own token (given to JoinRoom, 2 s TTL) had expired",
+      expected:
+        "StreamAudio ends Unavailable asking for a fresh token; GetStatus: not connected, reason token_expired, session closed (no rejoin with the dead token) and released",
+      observed: `stream ended ${codeName(error)} ${endedMs} ms after the restart began ("${error?.rawMessage}"); GetStatus connected=${status.connected}, reason ${status.lastDisconnectReason}, session ${status.metadata.session}; ${session?.openResources()} open resources`,
+    });
   });
 });

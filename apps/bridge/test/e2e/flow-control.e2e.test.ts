@@ -3,6 +3,7 @@ import {
   audibleMs,
   dominantFrequency,
   joinParticipant,
+  recordFault,
   sineTone,
   trimSilence,
   waitFor,
@@ -72,8 +73,17 @@ describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () 
     expect(acceptedAfter).toBeGreaterThan(3_000);
     await sleep(1_000);
     const heard = await speaker.stop();
-    expect(Math.abs(dominantFrequency(trimSilence(heard, 48_000), 48_000) - 500)).toBeLessThan(3);
-    expect(audibleMs(heard, 48_000)).toBeGreaterThanOrEqual(3_800);
+    const heardHz = dominantFrequency(trimSilence(heard, 48_000), 48_000);
+    expect(Math.abs(heardHz - 500)).toBeLessThan(3);
+    const heardMs = audibleMs(heard, 48_000);
+    expect(heardMs).toBeGreaterThanOrEqual(3_800);
+    recordFault({
+      kind: "fault",
+      what: "The cloud offers 4 s of 48 kHz stereo audio at once (40 chunks of 100 ms) on StreamAudio",
+      expected:
+        "the bridge takes chunks only as it plays them (after 1.5 s more than 5 and fewer than 40 taken; all 40 taken after more than 3 s); the device hears the whole 500 Hz tone (>= 3.8 s)",
+      observed: `${chunksIn} of 40 chunks taken after 1.5 s, all 40 after ${acceptedAfter} ms; the device heard ${heardMs} ms at ${heardHz.toFixed(1)} Hz`,
+    });
   });
 
   it("keeps only the newest CLOUD_QUEUE_MS for a stream that is away, and counts the rest", async () => {
@@ -95,7 +105,15 @@ describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () 
     cleanups.push(() => stream.cancel());
     await stream.waitForSamples(3_200, 3_000);
     await sleep(200);
-    expect(Array.from(samplesOf(stream.received))).toEqual(Array.from(tone.subarray(12_800)));
+    const delivered = samplesOf(stream.received);
+    expect(Array.from(delivered)).toEqual(Array.from(tone.subarray(12_800)));
+    recordFault({
+      kind: "fault",
+      what: "No StreamAudio attached while the device sends 1 s of audio (CLOUD_QUEUE_MS 200)",
+      expected:
+        "only the newest 200 ms are kept and the other 800 ms counted as dropped; a stream opened afterwards gets exactly those 200 ms",
+      observed: `cloud_dropped_ms ${status?.cloud_dropped_ms}, cloud_queued_ms ${status?.cloud_queued_ms}; the late stream got ${delivered.length} samples (${delivered.length / 16} ms), equal to the tone's last 200 ms`,
+    });
   });
 
   it("converts tracks to the rate and frame size JoinRoom asked for", async () => {
@@ -139,12 +157,23 @@ describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () 
     const all = stream.received;
     const first = trimSilence(samplesOf(all.slice(0, firstCount)), 16_000);
     const second = trimSilence(samplesOf(all.slice(firstCount, -10)), 16_000);
-    expect(Math.abs(dominantFrequency(first, 16_000) - 440)).toBeLessThan(3);
-    expect(Math.abs(dominantFrequency(second, 16_000) - 880)).toBeLessThan(3);
+    const firstHz = dominantFrequency(first, 16_000);
+    const secondHz = dominantFrequency(second, 16_000);
+    expect(Math.abs(firstHz - 440)).toBeLessThan(3);
+    expect(Math.abs(secondHz - 880)).toBeLessThan(3);
     // No duplicate: each tone is heard once, for about its length.
-    expect(audibleMs(samplesOf(all.slice(0, firstCount)), 16_000)).toBeLessThanOrEqual(420);
-    expect(audibleMs(samplesOf(all.slice(firstCount, -10)), 16_000)).toBeLessThanOrEqual(420);
+    const firstMs = audibleMs(samplesOf(all.slice(0, firstCount)), 16_000);
+    const secondMs = audibleMs(samplesOf(all.slice(firstCount, -10)), 16_000);
+    expect(firstMs).toBeLessThanOrEqual(420);
+    expect(secondMs).toBeLessThanOrEqual(420);
     const tail = samplesOf(all.slice(-10));
     expect(Array.from(tail.subarray(tail.length - tone.length))).toEqual(Array.from(tone));
+    recordFault({
+      kind: "fault",
+      what: "The device unpublishes its audio track and publishes a new one, then leaves the room and rejoins",
+      expected:
+        "the stream carries each track once (440 Hz, then 880 Hz, each audible <= 420 ms, no duplicate) and, after the rejoin, the device's data packet bit-exact",
+      observed: `first track ${firstHz.toFixed(1)} Hz for ${firstMs} ms, second ${secondHz.toFixed(1)} Hz for ${secondMs} ms; after the rejoin ${tone.length} samples bit-exact; ${all.length} chunks in all`,
+    });
   });
 });

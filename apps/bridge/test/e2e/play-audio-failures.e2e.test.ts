@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { PlayAudioEvent_EventType as EventType } from "@mentra/bridge-proto";
 import { e2eGate } from "@mentra/livekit-rig";
-import { deleteRoom, joinParticipant, waitFor } from "@mentra/test-kit";
+import { deleteRoom, joinParticipant, recordFault, waitFor } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AudioServer, readFixture, startAudioServer } from "../support/audio-server.js";
 import { encodeWav, toneFloats } from "../support/wav.js";
@@ -340,38 +340,88 @@ describe.skipIf(gate === "skip")("PlayAudio bad input and session ends (real Liv
         expect(finalOf(events)?.metadata.reason).toBe(reason);
       }
     }
+    /** How the playbacks ended, and how long after `since` the last final event arrived. */
+    async function endings(calls: ReturnType<typeof playAudio>[], since: number) {
+      const ended = await Promise.all(calls.map((call) => call.ended));
+      const summary = ended
+        .map(({ events }) => {
+          const final = finalOf(events);
+          const type = final ? EventType[final.type] : "no event";
+          return `${final?.requestId} ${type} (${final?.metadata.reason}) at ${Number(final?.positionMs)} ms of audio`;
+        })
+        .join(", ");
+      const lastAt = Math.max(...ended.map(({ events }) => events.at(-1)?.at ?? Number.NaN));
+      return { summary, afterMs: lastAt - since };
+    }
 
     it("LeaveRoom", async () => {
       const { session, calls } = await playing("u-leave");
+      const leftAt = Date.now();
       await rig.client.leaveRoom({ userId: "u-leave" });
       await expectStopped(calls, "session_left");
       expect(session?.openResources()).toBe(0);
+      const { summary, afterMs } = await endings(calls, leftAt);
+      recordFault({
+        kind: "fault",
+        what: "LeaveRoom while two PlayAudio calls are playing",
+        expected:
+          "both calls end without error on STOPPED, reason session_left; the session releases everything",
+        observed: `${summary}; the last ${afterMs} ms after LeaveRoom was called; ${session?.openResources()} open resources`,
+      });
     });
 
     it("a replacing JoinRoom", async () => {
       const { room, session, calls } = await playing("u-rejoin");
+      const rejoinedAt = Date.now();
       expect((await rig.client.joinRoom({ userId: "u-rejoin", roomName: room })).success).toBe(
         true,
       );
       await expectStopped(calls, "session_replaced");
       expect(session?.openResources()).toBe(0);
       await rig.client.leaveRoom({ userId: "u-rejoin" });
+      const { summary, afterMs } = await endings(calls, rejoinedAt);
+      recordFault({
+        kind: "fault",
+        what: "A second JoinRoom for the same user replaces the session while two PlayAudio calls are playing",
+        expected:
+          "both calls end without error on STOPPED, reason session_replaced; the old session releases everything",
+        observed: `${summary}; the last ${afterMs} ms after the new JoinRoom was called; ${session?.openResources()} open resources in the old session`,
+      });
     });
 
     it("losing the room", async () => {
       const { room, session, calls } = await playing("u-lost");
+      const deletedAt = Date.now();
       await deleteRoom(rig.creds, room);
       await expectStopped(calls, "room_lost");
       await waitFor(() => session?.openResources() === 0, { timeoutMs: 5_000 });
+      const releasedMs = Date.now() - deletedAt;
+      const { summary, afterMs } = await endings(calls, deletedAt);
+      recordFault({
+        kind: "fault",
+        what: "The LiveKit room is deleted while two PlayAudio calls are playing",
+        expected:
+          "both calls end without error on STOPPED, reason room_lost; the session releases everything within 5 s",
+        observed: `${summary}; the last ${afterMs} ms after DeleteRoom was called; ${session?.openResources()} open resources after ${releasedMs} ms`,
+      });
     });
 
     it("shutdown", async () => {
       const instance = await rig.startBridge();
       const bridge = { ...rig, client: instance.client, registry: instance.registry };
       const { session, calls } = await playing("u-shutdown", bridge);
+      const closedAt = Date.now();
       await instance.close();
       await expectStopped(calls, "session_server_shutdown");
       expect(session?.openResources()).toBe(0);
+      const { summary, afterMs } = await endings(calls, closedAt);
+      recordFault({
+        kind: "fault",
+        what: "The bridge shuts down (close()) while two PlayAudio calls are playing",
+        expected:
+          "both calls end without error on STOPPED, reason session_server_shutdown; the session releases everything",
+        observed: `${summary}; the last ${afterMs} ms after the shutdown began; ${session?.openResources()} open resources`,
+      });
     });
   });
 });

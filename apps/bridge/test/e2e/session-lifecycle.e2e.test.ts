@@ -1,6 +1,12 @@
 import { Code } from "@connectrpc/connect";
 import { e2eGate } from "@mentra/livekit-rig";
-import { joinParticipant, listParticipantIdentities, sineTone, waitFor } from "@mentra/test-kit";
+import {
+  joinParticipant,
+  listParticipantIdentities,
+  recordFault,
+  sineTone,
+  waitFor,
+} from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
 import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
@@ -106,16 +112,26 @@ describe.skipIf(gate === "skip")("session lifecycle (real LiveKit)", () => {
       await device.sendData(leBytes(tone.subarray(offset, offset + 320)));
     }
     await sleep(300);
-    expect(await inRoom(room)).toEqual(["cloud-agent:u-resume", "glasses"]);
-    expect((await rig.client.getStatus({ userId: "u-resume" })).connected).toBe(true);
+    const whileAway = await inRoom(room);
+    expect(whileAway).toEqual(["cloud-agent:u-resume", "glasses"]);
+    const connected = (await rig.client.getStatus({ userId: "u-resume" })).connected;
+    expect(connected).toBe(true);
 
+    const reopenedAt = Date.now();
     const second = openCloudStream(rig.client, "u-resume");
     cleanups.push(() => second.cancel());
     await second.waitForSamples(tone.length, 3_000);
-    expect(Buffer.from(samplesOf(second.received).buffer).equals(Buffer.from(tone.buffer))).toBe(
-      true,
-    );
+    const deliveredMs = Date.now() - reopenedAt;
+    const delivered = samplesOf(second.received);
+    expect(Buffer.from(delivered.buffer).equals(Buffer.from(tone.buffer))).toBe(true);
     expect(rig.registry.get("u-resume")).toBe(session);
+    recordFault({
+      kind: "fault",
+      what: "The cloud's StreamAudio breaks (cancelled) while the device sends 400 ms of audio; a new stream opens within the grace period",
+      expected:
+        "session and bridge participant stay, still connected; the new stream gets all 400 ms sent meanwhile, bit-exact; same session, no rejoin",
+      observed: `room while away [${whileAway.join(", ")}], connected=${connected}; the new stream got ${delivered.length} samples (${delivered.length / 16} ms) bit-exact ${deliveredMs} ms after it opened; same session`,
+    });
   });
 
   it("closes a session whose stream stays away past the grace period", async () => {
@@ -132,11 +148,20 @@ describe.skipIf(gate === "skip")("session lifecycle (real LiveKit)", () => {
     await stream.cancel();
     const closedAt = Date.now();
     await waitFor(() => session?.closed === true, { timeoutMs: 3_000 });
-    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(350);
+    const closedAfterMs = Date.now() - closedAt;
+    expect(closedAfterMs).toBeGreaterThanOrEqual(350);
     await waitFor(async () => (await inRoom(room)).length === 0, { description: "bridge left" });
+    const leftAfterMs = Date.now() - closedAt;
     expect(session?.openResources()).toBe(0);
     const status = await bridge.client.getStatus({ userId: "u-grace" });
     expect([status.connected, status.lastDisconnectReason]).toEqual([false, "left"]);
     await bridge.close();
+    recordFault({
+      kind: "fault",
+      what: "The cloud's StreamAudio goes away and does not come back (STREAM_GRACE_MS 400)",
+      expected:
+        "the session stays while a stream is attached, closes no sooner than the grace period (>= 350 ms) after the stream left, within 3 s; the bridge leaves the room, releases everything, reason left",
+      observed: `session closed ${closedAfterMs} ms after the stream was cancelled; room empty after ${leftAfterMs} ms; ${session?.openResources()} open resources; GetStatus connected=${status.connected}, reason ${status.lastDisconnectReason}`,
+    });
   });
 });

@@ -11,6 +11,7 @@ import {
   type LiveKitCredentials,
   listParticipantIdentities,
   mintToken,
+  recordFault,
   waitFor,
 } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -138,6 +139,7 @@ describe.skipIf(gate === "skip")("graceful shutdown on the real rig", () => {
         timeoutMs: 10_000,
         description: "the bridge to leave the room",
       });
+      const roomEmptyMs = Date.now() - signalledAt;
 
       const lines = log
         .split("\n")
@@ -155,6 +157,13 @@ describe.skipIf(gate === "skip")("graceful shutdown on the real rig", () => {
       }
       // JWT parts alone are not in the log either (a header or payload could leak the identity grants).
       expect(log).not.toContain(token.split(".")[2]);
+      recordFault({
+        kind: "fault",
+        what: "SIGTERM to the bridge (runBridge, as `npm start` runs it) in the middle of a 2.5 s playback",
+        expected:
+          "at once unready (/readyz 503, HealthCheck NOT_SERVING) and new JoinRooms Unavailable; the playback completes; exit 0 after it, within 8 s of the signal; the bridge leaves the room; no secret or token in the log",
+        observed: `/readyz ${ready.status}, HealthCheck NOT_SERVING, late JoinRoom ${late ? Code[late.code] : "OK"}; playback COMPLETED ${completedAt - signalledAt} ms after SIGTERM; exit ${code} ${exitedAt - signalledAt} ms after SIGTERM; room empty ${roomEmptyMs} ms after SIGTERM; ${lines.length} log lines, no secret in them`,
+      });
     } finally {
       signals.emit("SIGTERM", "SIGTERM");
       await exit;

@@ -3,6 +3,7 @@ import {
   dominantFrequency,
   joinParticipant,
   mintToken,
+  recordFault,
   sineTone,
   type TestParticipant,
   trimSilence,
@@ -172,7 +173,16 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
     );
     expect(recoveryMs).toBeLessThan(2_000);
     expect(reconnected.some((r) => r.rejoined)).toBe(true);
-    expect((await session.status()).connected).toBe(true);
+    const connected = (await session.status()).connected;
+    expect(connected).toBe(true);
+    recordFault({
+      kind: "fault",
+      what: "Bridge process SIGKILLed under a client session carrying device audio; a new bridge starts on the same port 500 ms later",
+      expected:
+        "the client reconnects and rejoins by itself (getToken); device audio reaches the session again within 2 s of the new bridge listening; the session reports connected",
+      observed: `device audio flowed again ${recoveryMs} ms after the restarted bridge listened; ${reconnected.length} reconnected event(s), rejoined: ${reconnected.some((r) => r.rejoined)}; connected=${connected}; ${received.frames.length - before} frames since the new bridge listened`,
+      recoveryMs,
+    });
   });
 
   it("leave() during a reconnect ends everything at once", async () => {
@@ -193,8 +203,15 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
     await reconnecting;
     const started = Date.now();
     await session.leave();
-    expect(Date.now() - started).toBeLessThan(1_500);
+    const leaveMs = Date.now() - started;
+    expect(leaveMs).toBeLessThan(1_500);
     expect(session.closed).toBe(true);
     expect(session.stats().openResources).toBe(0);
+    recordFault({
+      kind: "fault",
+      what: "leave() called while the client is reconnecting to a SIGKILLed bridge",
+      expected: "leave() returns within 1.5 s, the session is closed and holds no resources",
+      observed: `leave() returned after ${leaveMs} ms; closed=${session.closed}; ${session.stats().openResources} open resources`,
+    });
   });
 });
