@@ -57,6 +57,8 @@ export interface Config {
   readonly receiveFrameMs: number;
   /** Room-to-cloud audio held per stream for a slow reader before the oldest is dropped. */
   readonly cloudQueueMs: number;
+  /** Room audio kept after sending, so an AudioSession resume loses nothing (ms); 0 none. */
+  readonly replayMs: number;
   /** How often each session reads its room link's WebRTC statistics; 0 never. */
   readonly roomStatsIntervalMs: number;
   /** Cloud-to-room audio buffered per track beyond the AudioSource queue before pacing the sender. */
@@ -164,6 +166,7 @@ const envSchema = z.object({
   RECEIVE_FRAME_MS: integer(10, 100).default(20),
   CLOUD_QUEUE_MS: integer(20, 60_000).default(2_000),
   ROOM_STATS_INTERVAL_MS: integer(0, 3_600_000).default(5_000),
+  REPLAY_MS: integer(0, 60_000).default(2_000),
   TRACK_BUFFER_MS: integer(10, 10_000).default(200),
   TRACK_SOURCE_QUEUE_MS: integer(10, 5_000).default(100),
   MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(1024 * 1024),
@@ -291,6 +294,12 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: "2000",
     expected: "an integer number of milliseconds from 20 to 60000",
     description: "Room-to-cloud audio kept for a slow reader; beyond it the oldest is dropped.",
+  },
+  REPLAY_MS: {
+    defaultText: "2000",
+    expected: "an integer number of milliseconds from 0 to 60000",
+    description:
+      "Room audio kept after it was sent, so an AudioSession resumed after a break loses none; 0 none.",
   },
   ROOM_STATS_INTERVAL_MS: {
     defaultText: "5000",
@@ -455,6 +464,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     receiveFrameMs: values.RECEIVE_FRAME_MS,
     cloudQueueMs: values.CLOUD_QUEUE_MS,
     roomStatsIntervalMs: values.ROOM_STATS_INTERVAL_MS,
+    replayMs: values.REPLAY_MS,
     trackBufferMs: values.TRACK_BUFFER_MS,
     trackSourceQueueMs: values.TRACK_SOURCE_QUEUE_MS,
     maxChunkBytes: values.MAX_CHUNK_BYTES,

@@ -46,7 +46,8 @@ export function livekitConfig(options: LiveKitConfigOptions): string {
       keys: { [options.apiKey]: options.apiSecret },
       logging: { level: options.logLevel, pion_level: "error" },
       turn: { enabled: false },
-      room: { empty_timeout: 60, departure_timeout: 5 },
+      // Admins may unmute too (tests mute and unmute a device through the room service).
+      room: { empty_timeout: 60, departure_timeout: 5, enable_remote_unmute: true },
     },
     null,
     2,

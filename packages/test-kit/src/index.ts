@@ -14,6 +14,7 @@ export {
   httpUrlOf,
   listParticipantIdentities,
   removeParticipant,
+  setTrackMuted,
 } from "./room-admin.js";
 export {
   type Alignment,

@@ -56,3 +56,14 @@ export async function deleteRoom(creds: LiveKitCredentials, room: string): Promi
     if (!isNotFound(err)) throw err;
   }
 }
+
+/** Mutes or unmutes `identity`'s published track `trackSid`, as an admin (everyone sees it). */
+export async function setTrackMuted(
+  creds: LiveKitCredentials,
+  room: string,
+  identity: string,
+  trackSid: string,
+  muted: boolean,
+): Promise<void> {
+  await roomService(creds).mutePublishedTrack(room, identity, trackSid, muted);
+}

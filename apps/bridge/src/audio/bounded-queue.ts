@@ -33,6 +33,8 @@ export interface DropOldestQueue<T> extends AsyncIterable<T> {
   close(): void;
   /** Discards every queued item without counting it as dropped; returns how many there were. */
   clear(): number;
+  /** Removes and returns every queued item, oldest first, without counting drops. */
+  drain(): T[];
   /** Items queued. */
   readonly size: number;
   /** Total weight queued. */
@@ -145,6 +147,13 @@ export function createDropOldestQueue<T>(options: DropOldestQueueOptions<T>): Dr
       // Waiters exist only while the queue is empty, so done is all they can get.
       for (const waiter of waiters) waiter.resolve(DONE);
       waiters.clear();
+    },
+    drain() {
+      const items = entries.slice(head).map((entry) => entry.item);
+      entries = [];
+      head = 0;
+      weight = 0;
+      return items;
     },
     clear() {
       const cleared = entries.length - head;

@@ -109,8 +109,10 @@ export async function publishOutboundTrack(
       while (!closed) {
         const frame = pending.shift();
         if (frame === undefined) break;
-        await source.captureFrame(new AudioFrame(frame, sampleRate, channels, samplesPerFrame));
+        // Counted as captured from the call on, as the AudioSource counts it in its queue:
+        // a frame being captured is then in exactly one of the two figures.
         capturedMs += FRAME_MS;
+        await source.captureFrame(new AudioFrame(frame, sampleRate, channels, samplesPerFrame));
         wake();
       }
     } catch {

@@ -1,6 +1,8 @@
 import {
   type DisconnectReason,
+  type Participant,
   type RemoteParticipant,
+  type RemoteTrack,
   type RemoteTrackPublication,
   Room,
   RoomEvent,
@@ -42,6 +44,19 @@ export interface RoomLinkHandlers {
   onRemoteTrack?(change: "started" | "ended", origin: AudioOrigin): void;
   /** The number of participants in the room changed. */
   onParticipantsChanged?(count: number): void;
+  /** A remote participant joined or left, or muted or unmuted a track. */
+  onParticipant?(
+    change: "joined" | "left" | "muted" | "unmuted",
+    identity: string,
+    trackSid: string,
+  ): void;
+}
+
+/** The format microphone tracks are converted to for the cloud. */
+export interface ReceiveFormat {
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly frameMs: number;
 }
 
 /** Options of {@link connectRoomLink}. */
@@ -57,11 +72,7 @@ export interface RoomLinkOptions {
   /** Only this participant's audio is received; empty means every remote participant. */
   readonly targetIdentity: string;
   /** Format microphone tracks are converted to. */
-  readonly receive: {
-    readonly sampleRate: number;
-    readonly channels: number;
-    readonly frameMs: number;
-  };
+  readonly receive: ReceiveFormat;
   readonly handlers: RoomLinkHandlers;
 }
 
@@ -75,6 +86,8 @@ export interface RoomLink {
   participantCount(): number;
   /** Publishes a new audio track (cloud to room). Closed with the link. */
   publishTrack(options: OutboundTrackOptions): Promise<OutboundTrack>;
+  /** Converts microphone tracks to `format` from now on (their readers restart). */
+  setReceiveFormat(format: ReceiveFormat): void;
   /** WebRTC's media counters since the link joined; zeros once closed. Never rejects. */
   stats(): Promise<LinkStats>;
   /** rtc-node listeners, streams and tracks still held; 0 after close(). */
@@ -97,6 +110,9 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
   const room = new Room();
   const { handlers, targetIdentity } = options;
   const inbound = new Map<string, InboundAudio>();
+  // The subscribed tracks behind `inbound`, to restart their readers at a new format.
+  const subscribed = new Map<string, { track: RemoteTrack; identity: string }>();
+  let receive = options.receive;
   const outbound = new Set<OutboundTrack>();
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -108,8 +124,23 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
       publication.setSubscribed(true);
     }
   };
+  const startInbound = (trackSid: string, track: RemoteTrack, identity: string) => {
+    const origin = { identity, trackSid };
+    subscribed.set(trackSid, { track, identity });
+    inbound.set(
+      trackSid,
+      readRemoteAudio({
+        track,
+        identity,
+        ...receive,
+        onFrame: (samples, receivedAt) => handlers.onAudioFrame(samples, origin, receivedAt),
+        onEnd: () => stopInbound(trackSid),
+      }),
+    );
+  };
   const stopInbound = (trackSid: string) => {
     const audio = inbound.get(trackSid);
+    subscribed.delete(trackSid);
     if (audio === undefined) return;
     inbound.delete(trackSid);
     void audio.close();
@@ -127,18 +158,8 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
       if (closed || trackSid === undefined || track.kind !== TrackKind.KIND_AUDIO) return;
       if (!wanted(participant.identity)) return;
       stopInbound(trackSid);
-      const origin = { identity: participant.identity, trackSid };
-      inbound.set(
-        trackSid,
-        readRemoteAudio({
-          track,
-          identity: participant.identity,
-          ...options.receive,
-          onFrame: (samples, receivedAt) => handlers.onAudioFrame(samples, origin, receivedAt),
-          onEnd: () => stopInbound(trackSid),
-        }),
-      );
-      handlers.onRemoteTrack?.("started", origin);
+      startInbound(trackSid, track, participant.identity);
+      handlers.onRemoteTrack?.("started", { identity: participant.identity, trackSid });
     },
     [RoomEvent.TrackUnsubscribed]: (_t: unknown, publication: RemoteTrackPublication) => {
       if (publication.sid !== undefined) stopInbound(publication.sid);
@@ -157,11 +178,25 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
       const known = targetIdentity !== "" && room.remoteParticipants.has(targetIdentity);
       handlers.onData(payload, { identity: targetIdentity, unannounced: true, accepted: !known });
     },
-    [RoomEvent.ParticipantConnected]: () => handlers.onParticipantsChanged?.(count()),
+    [RoomEvent.ParticipantConnected]: (participant: RemoteParticipant) => {
+      handlers.onParticipantsChanged?.(count());
+      handlers.onParticipant?.("joined", participant.identity, "");
+    },
     [RoomEvent.ParticipantDisconnected]: (participant: RemoteParticipant) => {
       for (const [sid, audio] of inbound)
         if (audio.identity === participant.identity) stopInbound(sid);
       handlers.onParticipantsChanged?.(count());
+      handlers.onParticipant?.("left", participant.identity, "");
+    },
+    [RoomEvent.TrackMuted]: (publication: { sid?: string }, participant: Participant) => {
+      if (participant !== room.localParticipant) {
+        handlers.onParticipant?.("muted", participant.identity, publication.sid ?? "");
+      }
+    },
+    [RoomEvent.TrackUnmuted]: (publication: { sid?: string }, participant: Participant) => {
+      if (participant !== room.localParticipant) {
+        handlers.onParticipant?.("unmuted", participant.identity, publication.sid ?? "");
+      }
     },
     [RoomEvent.Disconnected]: (reason: DisconnectReason) => {
       if (closed) return;
@@ -226,6 +261,16 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
       outbound.add(track);
       if (closed) await track.close();
       return track;
+    },
+    setReceiveFormat(format) {
+      receive = format;
+      if (closed) return;
+      for (const [sid, { track, identity }] of [...subscribed]) {
+        const old = inbound.get(sid);
+        inbound.delete(sid);
+        void old?.close();
+        startInbound(sid, track, identity);
+      }
     },
     async stats() {
       if (closed) return NO_LINK_STATS;

@@ -2,6 +2,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 import type { Logger } from "../logger.js";
 import type { SessionRegistry } from "../session/registry.js";
+import { createAudioSession } from "./audio-session.js";
 import { createGetStatus } from "./get-status.js";
 import { type BridgeStats, createHealthCheck, type HealthCheckOptions } from "./health-check.js";
 import { createJoinRoom } from "./join-room.js";
@@ -44,6 +45,7 @@ export function createBridgeRoutes(options: BridgeRoutesOptions): (router: Conne
       playAudio: createPlayAudio(options),
       stopAudio: createStopAudio(options.registry),
       getStatus: createGetStatus(options.registry),
+      audioSession: createAudioSession(options),
     });
 }
 

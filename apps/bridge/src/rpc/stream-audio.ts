@@ -1,15 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { AudioChunk, AudioChunkSchema } from "@mentra/bridge-proto";
-import {
-  int16FromLittleEndian,
-  PcmFormatError,
-  validateChunkFormat,
-  validateTrackId,
-} from "../audio/pcm.js";
 import type { Logger } from "../logger.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { Session } from "../session/session.js";
+import { checkCloudAudio } from "./cloud-audio.js";
 import { optionalId } from "./fields.js";
 
 type AudioChunkInit = MessageInitShape<typeof AudioChunkSchema>;
@@ -31,21 +26,8 @@ async function playChunk(session: Session, chunk: AudioChunk, maxChunkBytes: num
   if (chunk.userId !== "" && chunk.userId !== session.userId) {
     throw invalid(`user_id changed mid-stream from ${session.userId} to ${chunk.userId}`);
   }
-  try {
-    const trackId = validateTrackId(chunk.trackId);
-    if (chunk.pcmData.byteLength === 0) return;
-    const format = validateChunkFormat({
-      sampleRate: chunk.sampleRate,
-      channels: chunk.channels,
-      byteLength: chunk.pcmData.byteLength,
-      maxBytes: maxChunkBytes,
-    });
-    const samples = int16FromLittleEndian(chunk.pcmData);
-    await session.writeAudio(trackId, samples, format.sampleRate, format.channels);
-  } catch (error) {
-    if (error instanceof PcmFormatError) throw invalid(error.message);
-    throw error;
-  }
+  const audio = checkCloudAudio(chunk, maxChunkBytes);
+  await session.writeAudio(audio.trackId, audio.samples, audio.sampleRate, audio.channels);
 }
 
 /**

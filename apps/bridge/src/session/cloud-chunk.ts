@@ -6,6 +6,10 @@ export interface CloudChunk {
   readonly channels: number;
   /** Wall-clock ms at which the bridge received the chunk's first sample. */
   readonly timestampMs: number;
+  /** The session's numbering of room audio, from 1, without gaps. */
+  readonly sequence: number;
+  /** The participant the audio came from. */
+  readonly identity: string;
 }
 
 /** Duration of a chunk in milliseconds, the unit the outbound queue is bounded in. */

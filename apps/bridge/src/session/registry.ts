@@ -50,6 +50,7 @@ export interface SessionRegistryOptions {
     | "receiveFrameMs"
     | "cloudQueueMs"
     | "roomStatsIntervalMs"
+    | "replayMs"
     | "trackBufferMs"
     | "trackSourceQueueMs"
     | "playbackConnectTimeoutMs"
@@ -128,6 +129,7 @@ export class SessionRegistry {
         },
         cloudQueueMs: config.cloudQueueMs,
         statsIntervalMs: config.roomStatsIntervalMs,
+        replayMs: config.replayMs,
         track: { bufferMs: config.trackBufferMs, sourceQueueMs: config.trackSourceQueueMs },
         playback: this.playback,
         logger,

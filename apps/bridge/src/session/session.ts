@@ -23,12 +23,19 @@ import {
   startPlayback,
 } from "../playback/playback.js";
 import { type CloudChunk, chunkMs } from "./cloud-chunk.js";
+import { ReplayBuffer } from "./replay-buffer.js";
+import type { ParticipantChange, SessionEvent } from "./session-events.js";
+import { TrackMarks, type TrackPosition } from "./track-marks.js";
 import { trackName } from "./track-names.js";
 
 /** Device PCM in data packets is 16 kHz mono, as deployed. */
 const PACKET_RATE = 16_000;
 /** Tracks that PlayAudio publishes itself play at LiveKit's native rate. */
 const PLAYBACK_TRACK_RATE = 48_000;
+/** How often marks are checked against the played-out position while an AudioSession is attached. */
+const CONTROL_TICK_MS = 10;
+/** TrackStats interval of an AudioSession that does not choose one. */
+export const DEFAULT_STATS_INTERVAL_MS = 100;
 /** Waits between rejoin attempts; their count bounds the attempts. */
 const REJOIN_BACKOFF_MS = [0, 250, 500, 1_000, 2_000, 4_000] as const;
 
@@ -51,6 +58,8 @@ export interface SessionOptions {
   readonly byteOrder: ByteOrderSetting;
   readonly receive: { readonly sampleRate: number; readonly frameMs: number };
   readonly cloudQueueMs: number;
+  /** Room audio kept after it was sent, for AudioSession resumes (ms); 0 none. */
+  readonly replayMs: number;
   /** How often to read the room link's WebRTC statistics; 0 never. */
   readonly statsIntervalMs: number;
   readonly track: { readonly bufferMs: number; readonly sourceQueueMs: number };
@@ -71,8 +80,28 @@ export interface SessionStatus {
   readonly metadata: Record<string, string>;
 }
 
+/** Options of {@link Session.attachStream}. */
+export interface AttachOptions {
+  /** Events for an AudioSession call; StreamAudio has none. */
+  readonly onEvent?: (event: SessionEvent) => void;
+  /** TrackStats interval for `onEvent`; 0 or less: none. */
+  readonly statsIntervalMs?: number;
+  /** Resume after this sequence: replay what the cloud missed, skip what it has. */
+  readonly resumeAfter?: number;
+}
+
+/** What a resume found. */
+export interface ResumeOutcome {
+  /** The first sequence the stream sends. */
+  readonly nextSequence: number;
+  /** Chunks after the resume point no longer held (lost). */
+  readonly missed: number;
+}
+
 /** How a StreamAudio stream attached to a session ends from the session's side. */
 export interface StreamAttachment {
+  /** Set when the stream resumed (AttachOptions.resumeAfter). */
+  readonly resumed: ResumeOutcome | undefined;
   /** Aborted when the session ends the stream; the reason is a ConnectError or undefined (OK). */
   readonly signal: AbortSignal;
   /** Next room audio for the cloud; rejects with the end reason once the stream is ended. */
@@ -91,10 +120,19 @@ export class Session {
   readonly roomName: string;
   private link: RoomLink | undefined;
   private readonly tracks = new Map<number, Promise<OutboundTrack>>();
+  /** Tracks once published, for marks, clears and stats. */
+  private readonly published = new Map<number, OutboundTrack>();
+  private readonly marks = new Map<number, TrackMarks>();
+  private readonly replay: ReplayBuffer<CloudChunk>;
+  private nextSequence = 1;
+  private receive: { sampleRate: number; frameMs: number };
+  private controlTimer: NodeJS.Timeout | undefined;
   private readonly playbacks = new Map<string, Playback>();
   private readonly cloudQueue: DropOldestQueue<CloudChunk>;
   private readonly normaliser: EndiannessNormaliser;
-  private attachment: { controller: AbortController } | undefined;
+  private attachment:
+    | { controller: AbortController; options: AttachOptions; statsDueAt: number }
+    | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private rejoinTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -122,6 +160,8 @@ export class Session {
       capacity: options.cloudQueueMs,
       weigh: chunkMs,
     });
+    this.replay = new ReplayBuffer<CloudChunk>(options.replayMs, chunkMs);
+    this.receive = { ...options.receive };
     this.normaliser = createEndiannessNormaliser({
       mode: options.byteOrder,
       onDecision: (order, stats) =>
@@ -197,7 +237,7 @@ export class Session {
    * Attaches a StreamAudio stream; a stream already attached ends with Aborted. Audio
    * that came while no stream was attached (within the queue's bound) is delivered first.
    */
-  attachStream(): StreamAttachment {
+  attachStream(options: AttachOptions = {}): StreamAttachment {
     if (this.closed) {
       throw new ConnectError(
         `the session of user ${this.userId} is closing`,
@@ -212,19 +252,160 @@ export class Session {
     );
     this.stopGrace();
     const controller = new AbortController();
-    const attachment = { controller };
+    const attachment = { controller, options, statsDueAt: 0 };
     this.attachment = attachment;
     this.counters.streamsAttached++;
+    const resumed =
+      options.resumeAfter === undefined ? undefined : this.resumeAfter(options.resumeAfter);
+    if (options.onEvent !== undefined) this.startControl();
     return {
+      resumed,
       signal: controller.signal,
       next: () => this.cloudQueue.next(controller.signal),
       detach: () => {
         if (this.attachment !== attachment) return;
         this.attachment = undefined;
+        this.stopControl();
         if (!controller.signal.aborted) controller.abort();
         this.startGrace();
       },
     };
+  }
+
+  /**
+   * Puts back into the cloud queue, in order and once each, every chunk after `sequence`
+   * that the bridge still holds: sent on the broken stream (the replay buffer) or not sent
+   * yet (the queue).
+   */
+  private resumeAfter(sequence: number): ResumeOutcome {
+    const last = this.nextSequence - 1;
+    const replay = this.replay.after(sequence, last);
+    const queued = this.cloudQueue.drain().filter((chunk) => chunk.sequence > sequence);
+    const bySequence = new Map<number, CloudChunk>();
+    for (const chunk of [...replay.items, ...queued]) bySequence.set(chunk.sequence, chunk);
+    const chunks = [...bySequence.values()].sort((a, b) => a.sequence - b.sequence);
+    for (const chunk of chunks) this.cloudQueue.push(chunk);
+    const first = chunks[0]?.sequence ?? Math.max(sequence, last) + 1;
+    // What neither held, between the resume point and the first chunk it gets.
+    const missed = Math.max(0, Math.min(first, last + 1) - sequence - 1);
+    this.options.logger.info("stream resumed", {
+      userId: this.userId,
+      afterSequence: sequence,
+      replayed: chunks.length,
+      missed,
+    });
+    return { nextSequence: first, missed };
+  }
+
+  /** The format microphone tracks are converted to for the cloud. */
+  get receiveFormat(): { readonly sampleRate: number; readonly frameMs: number } {
+    return { ...this.receive };
+  }
+
+  /** Sets the receive format of microphone tracks for the rest of the session. */
+  setReceiveFormat(format: { sampleRate: number; frameMs: number }): void {
+    this.receive = { ...format };
+    this.link?.setReceiveFormat({ ...format, channels: 1 });
+  }
+
+  /** Changes the TrackStats interval of the attached AudioSession (0 or less: none). */
+  setStatsInterval(intervalMs: number): void {
+    const attachment = this.attachment;
+    if (attachment === undefined) return;
+    attachment.options = { ...attachment.options, statsIntervalMs: intervalMs };
+  }
+
+  /**
+   * Places a mark after everything written so far on `trackId`; it is reported (as an
+   * AudioSession event) once that audio has played out, at once on a track with none.
+   */
+  mark(trackId: number, name: string): void {
+    const marks = this.marksFor(trackId);
+    const track = this.published.get(trackId);
+    marks.add(name, track === undefined ? { writtenMs: 0, playedMs: 0 } : position(track));
+    this.checkMarks();
+  }
+
+  /**
+   * Barge-in: drops what `trackId` has not played yet (the room is silent within one
+   * 10 ms frame), stops PlayAudio playbacks on it, and says how much of the utterance
+   * was heard and which marks were dropped.
+   */
+  clear(trackId: number): Extract<SessionEvent, { type: "cleared" }> {
+    const marks = this.marksFor(trackId);
+    const track = this.published.get(trackId);
+    const playedMs = track?.playedOutMs() ?? 0;
+    const droppedMs = track?.clear() ?? 0;
+    for (const playback of [...this.playbacks.values()]) {
+      if (playback.trackId === trackId) playback.stop("cleared", "ClearTrack on its track");
+    }
+    const outcome = marks.clear(playedMs, droppedMs);
+    return {
+      type: "cleared",
+      trackId,
+      playedMs: Math.round(outcome.playedMs),
+      droppedMs: Math.round(droppedMs),
+      marksDropped: outcome.marksDropped,
+    };
+  }
+
+  private marksFor(trackId: number): TrackMarks {
+    let marks = this.marks.get(trackId);
+    if (marks === undefined) {
+      marks = new TrackMarks();
+      this.marks.set(trackId, marks);
+    }
+    return marks;
+  }
+
+  private emit(event: SessionEvent): void {
+    this.attachment?.options.onEvent?.(event);
+  }
+
+  /** Reports the marks whose audio has played out, in order per track. */
+  private checkMarks(): void {
+    for (const [trackId, marks] of this.marks) {
+      if (marks.size === 0) continue;
+      const playedMs = this.published.get(trackId)?.playedOutMs() ?? 0;
+      for (const mark of marks.due(playedMs)) {
+        this.emit({
+          type: "mark_played",
+          trackId,
+          name: mark.name,
+          positionMs: Math.round(mark.atMs),
+        });
+      }
+    }
+  }
+
+  /** While an AudioSession is attached: marks every tick, TrackStats at their interval. */
+  private startControl(): void {
+    this.stopControl();
+    this.controlTimer = setInterval(() => {
+      const attachment = this.attachment;
+      if (attachment?.options.onEvent === undefined) return;
+      this.checkMarks();
+      const every = attachment.options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;
+      const now = performance.now();
+      if (every <= 0 || now < attachment.statsDueAt) return;
+      attachment.statsDueAt = now + every;
+      for (const [trackId, track] of this.published) {
+        const marks = this.marks.get(trackId);
+        this.emit({
+          type: "track_stats",
+          trackId,
+          queuedMs: Math.round(track.queuedMs() + track.bufferedMs()),
+          playedMs: Math.round(track.playedOutMs()),
+          clearedMs: Math.round(marks?.clearedMs ?? 0),
+          pendingMarks: marks?.size ?? 0,
+        });
+      }
+    }, CONTROL_TICK_MS);
+  }
+
+  private stopControl(): void {
+    if (this.controlTimer !== undefined) clearInterval(this.controlTimer);
+    this.controlTimer = undefined;
   }
 
   /**
@@ -235,6 +416,7 @@ export class Session {
     if (samples.length === 0) return;
     const track = await this.trackFor(trackId, sampleRate, channels);
     this.counters.chunksFromCloud++;
+    this.marksFor(trackId).beforeWrite(position(track));
     await track.write(samples, sampleRate, channels);
   }
 
@@ -298,7 +480,12 @@ export class Session {
         maxBufferMs: this.options.track.bufferMs,
       });
       this.tracks.set(trackId, track);
-      track.catch(() => this.tracks.delete(trackId));
+      track.then(
+        (published) => {
+          if (this.tracks.get(trackId) === track) this.published.set(trackId, published);
+        },
+        () => this.tracks.delete(trackId),
+      );
     }
     return track;
   }
@@ -319,6 +506,7 @@ export class Session {
       (this.graceTimer === undefined ? 0 : 1) +
       (this.rejoinTimer === undefined ? 0 : 1) +
       (this.statsTimer === undefined ? 0 : 1) +
+      (this.controlTimer === undefined ? 0 : 1) +
       (this.attachment === undefined ? 0 : 1) +
       (this.cloudQueue.closed ? 0 : 1)
     );
@@ -336,6 +524,7 @@ export class Session {
       this.rejoinTimer = undefined;
       if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
       this.statsTimer = undefined;
+      this.stopControl();
       this.endStream(kind === "left" ? undefined : this.streamError(kind, detail));
       await this.endPlaybacks(`session_${kind}`, detail);
       this.cloudQueue.close();
@@ -346,6 +535,8 @@ export class Session {
       }
       this.link = undefined;
       this.tracks.clear();
+      this.published.clear();
+      this.marks.clear();
       await link?.close();
       this.options.logger.info("session closed", { userId: this.userId, reason: kind, detail });
       this.options.onClosed(this);
@@ -367,16 +558,19 @@ export class Session {
       tokenExpiresAt: tokenExpiry(token),
       connectTimeoutMs: this.options.connectTimeoutMs,
       targetIdentity: this.options.targetIdentity,
-      receive: { ...this.options.receive, channels: 1 },
+      receive: { ...this.receive, channels: 1 },
       handlers: {
         onDisconnected: (disconnect) => this.onDisconnected(disconnect),
         onData: (payload, origin) => this.onData(payload, origin),
-        onAudioFrame: (samples, _origin, receivedAt) =>
+        onAudioFrame: (samples, origin, receivedAt) =>
           this.toCloud(
             samples,
-            this.options.receive.sampleRate,
-            receivedAt - this.options.receive.frameMs,
+            this.receive.sampleRate,
+            receivedAt - (samples.length / this.receive.sampleRate) * 1000,
+            origin.identity,
           ),
+        onParticipant: (change, identity, trackSid) =>
+          this.onParticipant(change, identity, trackSid),
         onRemoteTrack: (change, origin) =>
           this.options.logger.info(`remote audio track ${change}`, {
             userId: this.userId,
@@ -399,19 +593,27 @@ export class Session {
     this.counters.oddBytesDropped += payload.byteLength - even.byteLength;
     const receivedAt = Date.now();
     for (const samples of this.normaliser.push(even)) {
-      this.toCloud(samples, PACKET_RATE, receivedAt);
+      this.toCloud(samples, PACKET_RATE, receivedAt, origin.identity);
     }
   }
 
-  private toCloud(samples: Int16Array, sampleRate: number, timestampMs: number) {
+  private toCloud(samples: Int16Array, sampleRate: number, timestampMs: number, identity: string) {
     if (samples.length === 0 || this.closed) return;
     this.counters.chunksToCloud++;
-    this.cloudQueue.push({
+    const chunk: CloudChunk = {
       pcm: int16ToLittleEndianBytes(samples),
       sampleRate,
       channels: 1,
       timestampMs,
-    });
+      sequence: this.nextSequence++,
+      identity,
+    };
+    this.cloudQueue.push(chunk);
+    this.replay.add(chunk);
+  }
+
+  private onParticipant(change: ParticipantChange, identity: string, trackSid: string) {
+    this.emit({ type: "participant", kind: change, identity, trackSid });
   }
 
   private onDisconnected(lost: Disconnect) {
@@ -419,6 +621,9 @@ export class Session {
     this.pastLinkStats = addStats(this.pastLinkStats, this.linkStats);
     this.linkStats = NO_LINK_STATS;
     this.tracks.clear();
+    // The tracks are gone with the room; their marks can never play.
+    this.published.clear();
+    this.marks.clear();
     void this.endPlaybacks(`room_lost`, lost.kind);
     // A recoverable loss that cannot be recovered because the cloud's token has expired
     // is reported as such: that is what the cloud has to fix (JoinRoom with a new token).
@@ -597,4 +802,10 @@ function addStats(a: LinkStats, b: LinkStats): LinkStats {
     packetsLostByPeer: a.packetsLostByPeer + b.packetsLostByPeer,
     roundTripMs: b.roundTripMs,
   };
+}
+
+/** A track's position: everything written to it, and what has played out. */
+function position(track: OutboundTrack): TrackPosition {
+  const playedMs = track.playedOutMs();
+  return { writtenMs: playedMs + track.queuedMs() + track.bufferedMs(), playedMs };
 }

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mentra/livekit/bridge/bridge.proto.
  */
 export const file_mentra_livekit_bridge_bridge: GenFile = /*@__PURE__*/
-  fileDesc("CiJtZW50cmEvbGl2ZWtpdC9icmlkZ2UvYnJpZGdlLnByb3RvEhVtZW50cmEubGl2ZWtpdC5icmlkZ2UifgoKQXVkaW9DaHVuaxIQCghwY21fZGF0YRgBIAEoDBITCgtzYW1wbGVfcmF0ZRgCIAEoBRIQCghjaGFubmVscxgDIAEoBRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSLmAQoPSm9pblJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcm9vbV9uYW1lGAIgASgJEg0KBXRva2VuGAMgASgJEhMKC2xpdmVraXRfdXJsGAQgASgJEhcKD3RhcmdldF9pZGVudGl0eRgFIAEoCRI7Cg5wY21fYnl0ZV9vcmRlchgGIAEoDjIjLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QY21CeXRlT3JkZXISGwoTcmVjZWl2ZV9zYW1wbGVfcmF0ZRgHIAEoBRIYChByZWNlaXZlX2ZyYW1lX21zGAggASgFIt8BChBKb2luUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkSFgoOcGFydGljaXBhbnRfaWQYAyABKAkSGQoRcGFydGljaXBhbnRfY291bnQYBCABKAUSRwoIbWV0YWRhdGEYBSADKAsyNS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSm9pblJvb21SZXNwb25zZS5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIzChBMZWF2ZVJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjMKEUxlYXZlUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkigAEKEFBsYXlBdWRpb1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIRCglhdWRpb191cmwYAiABKAkSDgoGdm9sdW1lGAMgASgCEhIKCnN0b3Bfb3RoZXIYBCABKAgSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSLkAgoOUGxheUF1ZGlvRXZlbnQSPQoEdHlwZRgBIAEoDjIvLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5FdmVudFR5cGUSEgoKcmVxdWVzdF9pZBgCIAEoCRITCgtkdXJhdGlvbl9tcxgDIAEoAxITCgtwb3NpdGlvbl9tcxgEIAEoAxINCgVlcnJvchgFIAEoCRJFCghtZXRhZGF0YRgGIAMoCzIzLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCglFdmVudFR5cGUSCwoHU1RBUlRFRBAAEgwKCFBST0dSRVNTEAESDQoJQ09NUExFVEVEEAISCgoGRkFJTEVEEAMSCwoHU1RPUFBFRBAEIlkKEFN0b3BBdWRpb1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIQCgh0cmFja19pZBgEIAEoBSJPChFTdG9wQXVkaW9SZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg0KBWVycm9yGAIgASgJEhoKEnN0b3BwZWRfcmVxdWVzdF9pZBgDIAEoCSIlChJIZWFsdGhDaGVja1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSL2AgoTSGVhbHRoQ2hlY2tSZXNwb25zZRJICgZzdGF0dXMYASABKA4yOC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSGVhbHRoQ2hlY2tSZXNwb25zZS5TZXJ2aW5nU3RhdHVzEhcKD2FjdGl2ZV9zZXNzaW9ucxgCIAEoBRIWCg5hY3RpdmVfc3RyZWFtcxgDIAEoBRIWCg51cHRpbWVfc2Vjb25kcxgEIAEoAxJKCghtZXRhZGF0YRgFIAMoCzI4Lm1lbnRyYS5saXZla2l0LmJyaWRnZS5IZWFsdGhDaGVja1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIk8KDVNlcnZpbmdTdGF0dXMSCwoHVU5LTk9XThAAEgsKB1NFUlZJTkcQARIPCgtOT1RfU0VSVklORxACEhMKD1NFUlZJQ0VfVU5LTk9XThADIiYKE0JyaWRnZVN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSKuAgoUQnJpZGdlU3RhdHVzUmVzcG9uc2USEQoJY29ubmVjdGVkGAEgASgIEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEhkKEXBhcnRpY2lwYW50X2NvdW50GAMgASgFEhoKEmxhc3RfZGlzY29ubmVjdF9hdBgEIAEoAxIeChZsYXN0X2Rpc2Nvbm5lY3RfcmVhc29uGAUgASgJEhYKDnNlcnZlcl92ZXJzaW9uGAYgASgJEksKCG1ldGFkYXRhGAcgAygLMjkubWVudHJhLmxpdmVraXQuYnJpZGdlLkJyaWRnZVN0YXR1c1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKnoKDFBjbUJ5dGVPcmRlchIeChpQQ01fQllURV9PUkRFUl9VTlNQRUNJRklFRBAAEhkKFVBDTV9CWVRFX09SREVSX0xJVFRMRRABEhYKElBDTV9CWVRFX09SREVSX0JJRxACEhcKE1BDTV9CWVRFX09SREVSX0FVVE8QAzKwBQoNTGl2ZUtpdEJyaWRnZRJXCgtTdHJlYW1BdWRpbxIhLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb0NodW5rGiEubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvQ2h1bmsoATABElsKCEpvaW5Sb29tEiYubWVudHJhLmxpdmVraXQuYnJpZGdlLkpvaW5Sb29tUmVxdWVzdBonLm1lbnRyYS5saXZla2l0LmJyaWRnZS5Kb2luUm9vbVJlc3BvbnNlEl4KCUxlYXZlUm9vbRInLm1lbnRyYS5saXZla2l0LmJyaWRnZS5MZWF2ZVJvb21SZXF1ZXN0GigubWVudHJhLmxpdmVraXQuYnJpZGdlLkxlYXZlUm9vbVJlc3BvbnNlEl0KCVBsYXlBdWRpbxInLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9SZXF1ZXN0GiUubWVudHJhLmxpdmVraXQuYnJpZGdlLlBsYXlBdWRpb0V2ZW50MAESXgoJU3RvcEF1ZGlvEicubWVudHJhLmxpdmVraXQuYnJpZGdlLlN0b3BBdWRpb1JlcXVlc3QaKC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuU3RvcEF1ZGlvUmVzcG9uc2USZAoLSGVhbHRoQ2hlY2sSKS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSGVhbHRoQ2hlY2tSZXF1ZXN0GioubWVudHJhLmxpdmVraXQuYnJpZGdlLkhlYWx0aENoZWNrUmVzcG9uc2USZAoJR2V0U3RhdHVzEioubWVudHJhLmxpdmVraXQuYnJpZGdlLkJyaWRnZVN0YXR1c1JlcXVlc3QaKy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQnJpZGdlU3RhdHVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CiJtZW50cmEvbGl2ZWtpdC9icmlkZ2UvYnJpZGdlLnByb3RvEhVtZW50cmEubGl2ZWtpdC5icmlkZ2UifgoKQXVkaW9DaHVuaxIQCghwY21fZGF0YRgBIAEoDBITCgtzYW1wbGVfcmF0ZRgCIAEoBRIQCghjaGFubmVscxgDIAEoBRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSLmAQoPSm9pblJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcm9vbV9uYW1lGAIgASgJEg0KBXRva2VuGAMgASgJEhMKC2xpdmVraXRfdXJsGAQgASgJEhcKD3RhcmdldF9pZGVudGl0eRgFIAEoCRI7Cg5wY21fYnl0ZV9vcmRlchgGIAEoDjIjLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QY21CeXRlT3JkZXISGwoTcmVjZWl2ZV9zYW1wbGVfcmF0ZRgHIAEoBRIYChByZWNlaXZlX2ZyYW1lX21zGAggASgFIt8BChBKb2luUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkSFgoOcGFydGljaXBhbnRfaWQYAyABKAkSGQoRcGFydGljaXBhbnRfY291bnQYBCABKAUSRwoIbWV0YWRhdGEYBSADKAsyNS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSm9pblJvb21SZXNwb25zZS5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIzChBMZWF2ZVJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjMKEUxlYXZlUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkigAEKEFBsYXlBdWRpb1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIRCglhdWRpb191cmwYAiABKAkSDgoGdm9sdW1lGAMgASgCEhIKCnN0b3Bfb3RoZXIYBCABKAgSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSLkAgoOUGxheUF1ZGlvRXZlbnQSPQoEdHlwZRgBIAEoDjIvLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5FdmVudFR5cGUSEgoKcmVxdWVzdF9pZBgCIAEoCRITCgtkdXJhdGlvbl9tcxgDIAEoAxITCgtwb3NpdGlvbl9tcxgEIAEoAxINCgVlcnJvchgFIAEoCRJFCghtZXRhZGF0YRgGIAMoCzIzLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCglFdmVudFR5cGUSCwoHU1RBUlRFRBAAEgwKCFBST0dSRVNTEAESDQoJQ09NUExFVEVEEAISCgoGRkFJTEVEEAMSCwoHU1RPUFBFRBAEIlkKEFN0b3BBdWRpb1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIQCgh0cmFja19pZBgEIAEoBSJPChFTdG9wQXVkaW9SZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg0KBWVycm9yGAIgASgJEhoKEnN0b3BwZWRfcmVxdWVzdF9pZBgDIAEoCSIlChJIZWFsdGhDaGVja1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSL2AgoTSGVhbHRoQ2hlY2tSZXNwb25zZRJICgZzdGF0dXMYASABKA4yOC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSGVhbHRoQ2hlY2tSZXNwb25zZS5TZXJ2aW5nU3RhdHVzEhcKD2FjdGl2ZV9zZXNzaW9ucxgCIAEoBRIWCg5hY3RpdmVfc3RyZWFtcxgDIAEoBRIWCg51cHRpbWVfc2Vjb25kcxgEIAEoAxJKCghtZXRhZGF0YRgFIAMoCzI4Lm1lbnRyYS5saXZla2l0LmJyaWRnZS5IZWFsdGhDaGVja1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIk8KDVNlcnZpbmdTdGF0dXMSCwoHVU5LTk9XThAAEgsKB1NFUlZJTkcQARIPCgtOT1RfU0VSVklORxACEhMKD1NFUlZJQ0VfVU5LTk9XThADIiYKE0JyaWRnZVN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSKuAgoUQnJpZGdlU3RhdHVzUmVzcG9uc2USEQoJY29ubmVjdGVkGAEgASgIEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEhkKEXBhcnRpY2lwYW50X2NvdW50GAMgASgFEhoKEmxhc3RfZGlzY29ubmVjdF9hdBgEIAEoAxIeChZsYXN0X2Rpc2Nvbm5lY3RfcmVhc29uGAUgASgJEhYKDnNlcnZlcl92ZXJzaW9uGAYgASgJEksKCG1ldGFkYXRhGAcgAygLMjkubWVudHJhLmxpdmVraXQuYnJpZGdlLkJyaWRnZVN0YXR1c1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrYCChNBdWRpb1Nlc3Npb25SZXF1ZXN0EjkKBXN0YXJ0GAEgASgLMigubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvU2Vzc2lvblN0YXJ0SAASMgoFYXVkaW8YAiABKAsyIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQ2xvdWRBdWRpb0gAEjAKBG1hcmsYAyABKAsyIC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9NYXJrSAASMgoFY2xlYXIYBCABKAsyIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQ2xlYXJUcmFja0gAEj8KCHNldHRpbmdzGAUgASgLMisubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvU2Vzc2lvblNldHRpbmdzSABCCQoHbWVzc2FnZSKhAQoRQXVkaW9TZXNzaW9uU3RhcnQSDwoHdXNlcl9pZBgBIAEoCRI9CghzZXR0aW5ncxgCIAEoCzIrLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb1Nlc3Npb25TZXR0aW5ncxIiChVyZXN1bWVfYWZ0ZXJfc2VxdWVuY2UYAyABKARIAIgBAUIYChZfcmVzdW1lX2FmdGVyX3NlcXVlbmNlImgKFEF1ZGlvU2Vzc2lvblNldHRpbmdzEhkKEXN0YXRzX2ludGVydmFsX21zGAEgASgFEhsKE3JlY2VpdmVfc2FtcGxlX3JhdGUYAiABKAUSGAoQcmVjZWl2ZV9mcmFtZV9tcxgDIAEoBSJpCgpDbG91ZEF1ZGlvEhAKCHRyYWNrX2lkGAEgASgFEhAKCHBjbV9kYXRhGAIgASgMEhMKC3NhbXBsZV9yYXRlGAMgASgFEhAKCGNoYW5uZWxzGAQgASgFEhAKCHNlcXVlbmNlGAUgASgEIisKCUF1ZGlvTWFyaxIQCgh0cmFja19pZBgBIAEoBRIMCgRuYW1lGAIgASgJIh4KCkNsZWFyVHJhY2sSEAoIdHJhY2tfaWQYASABKAUi/wIKFEF1ZGlvU2Vzc2lvblJlc3BvbnNlEjEKBWF1ZGlvGAEgASgLMiAubWVudHJhLmxpdmVraXQuYnJpZGdlLlJvb21BdWRpb0gAEjgKC21hcmtfcGxheWVkGAIgASgLMiEubWVudHJhLmxpdmVraXQuYnJpZGdlLk1hcmtQbGF5ZWRIABI2CgdjbGVhcmVkGAMgASgLMiMubWVudHJhLmxpdmVraXQuYnJpZGdlLlRyYWNrQ2xlYXJlZEgAEjgKC3RyYWNrX3N0YXRzGAQgASgLMiEubWVudHJhLmxpdmVraXQuYnJpZGdlLlRyYWNrU3RhdHNIABI+CgtwYXJ0aWNpcGFudBgFIAEoCzInLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QYXJ0aWNpcGFudEV2ZW50SAASPQoHcmVzdW1lZBgGIAEoCzIqLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb1Nlc3Npb25SZXN1bWVkSABCCQoHbWVzc2FnZSKKAQoJUm9vbUF1ZGlvEhAKCHBjbV9kYXRhGAEgASgMEhMKC3NhbXBsZV9yYXRlGAIgASgFEhAKCGNoYW5uZWxzGAMgASgFEhAKCHNlcXVlbmNlGAQgASgEEhQKDHRpbWVzdGFtcF9tcxgFIAEoAxIcChRwYXJ0aWNpcGFudF9pZGVudGl0eRgGIAEoCSJBCgpNYXJrUGxheWVkEhAKCHRyYWNrX2lkGAEgASgFEgwKBG5hbWUYAiABKAkSEwoLcG9zaXRpb25fbXMYAyABKAMiXgoMVHJhY2tDbGVhcmVkEhAKCHRyYWNrX2lkGAEgASgFEhEKCXBsYXllZF9tcxgCIAEoAxISCgpkcm9wcGVkX21zGAMgASgDEhUKDW1hcmtzX2Ryb3BwZWQYBCADKAkibwoKVHJhY2tTdGF0cxIQCgh0cmFja19pZBgBIAEoBRIRCglxdWV1ZWRfbXMYAiABKAMSEQoJcGxheWVkX21zGAMgASgDEhIKCmNsZWFyZWRfbXMYBCABKAMSFQoNcGVuZGluZ19tYXJrcxgFIAEoBSLTAQoQUGFydGljaXBhbnRFdmVudBI6CgRraW5kGAEgASgOMiwubWVudHJhLmxpdmVraXQuYnJpZGdlLlBhcnRpY2lwYW50RXZlbnQuS2luZBIQCghpZGVudGl0eRgCIAEoCRIRCgl0cmFja19zaWQYAyABKAkiXgoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASDwoLS0lORF9KT0lORUQQARINCglLSU5EX0xFRlQQAhIOCgpLSU5EX01VVEVEEAMSEAoMS0lORF9VTk1VVEVEEAQiQwoTQXVkaW9TZXNzaW9uUmVzdW1lZBIVCg1uZXh0X3NlcXVlbmNlGAEgASgEEhUKDW1pc3NlZF9jaHVua3MYAiABKAQqegoMUGNtQnl0ZU9yZGVyEh4KGlBDTV9CWVRFX09SREVSX1VOU1BFQ0lGSUVEEAASGQoVUENNX0JZVEVfT1JERVJfTElUVExFEAESFgoSUENNX0JZVEVfT1JERVJfQklHEAISFwoTUENNX0JZVEVfT1JERVJfQVVUTxADMp0GCg1MaXZlS2l0QnJpZGdlElcKC1N0cmVhbUF1ZGlvEiEubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvQ2h1bmsaIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9DaHVuaygBMAESWwoISm9pblJvb20SJi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSm9pblJvb21SZXF1ZXN0GicubWVudHJhLmxpdmVraXQuYnJpZGdlLkpvaW5Sb29tUmVzcG9uc2USXgoJTGVhdmVSb29tEicubWVudHJhLmxpdmVraXQuYnJpZGdlLkxlYXZlUm9vbVJlcXVlc3QaKC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuTGVhdmVSb29tUmVzcG9uc2USXQoJUGxheUF1ZGlvEicubWVudHJhLmxpdmVraXQuYnJpZGdlLlBsYXlBdWRpb1JlcXVlc3QaJS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuUGxheUF1ZGlvRXZlbnQwARJeCglTdG9wQXVkaW8SJy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuU3RvcEF1ZGlvUmVxdWVzdBooLm1lbnRyYS5saXZla2l0LmJyaWRnZS5TdG9wQXVkaW9SZXNwb25zZRJkCgtIZWFsdGhDaGVjaxIpLm1lbnRyYS5saXZla2l0LmJyaWRnZS5IZWFsdGhDaGVja1JlcXVlc3QaKi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSGVhbHRoQ2hlY2tSZXNwb25zZRJkCglHZXRTdGF0dXMSKi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQnJpZGdlU3RhdHVzUmVxdWVzdBorLm1lbnRyYS5saXZla2l0LmJyaWRnZS5CcmlkZ2VTdGF0dXNSZXNwb25zZRJrCgxBdWRpb1Nlc3Npb24SKi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9TZXNzaW9uUmVxdWVzdBorLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb1Nlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw");
 
 /**
  * AudioChunk is one piece of audio on the StreamAudio stream, in either
@@ -702,6 +702,608 @@ export const BridgeStatusResponseSchema: GenMessage<BridgeStatusResponse> = /*@_
   messageDesc(file_mentra_livekit_bridge_bridge, 12);
 
 /**
+ * AudioSessionRequest is one message from the cloud on an AudioSession call.
+ *
+ * @generated from message mentra.livekit.bridge.AudioSessionRequest
+ */
+export type AudioSessionRequest = Message<"mentra.livekit.bridge.AudioSessionRequest"> & {
+  /**
+   * Exactly one of these.
+   *
+   * @generated from oneof mentra.livekit.bridge.AudioSessionRequest.message
+   */
+  message: {
+    /**
+     * Must be the first message, and only the first.
+     *
+     * @generated from field: mentra.livekit.bridge.AudioSessionStart start = 1;
+     */
+    value: AudioSessionStart;
+    case: "start";
+  } | {
+    /**
+     * Audio to play into the room.
+     *
+     * @generated from field: mentra.livekit.bridge.CloudAudio audio = 2;
+     */
+    value: CloudAudio;
+    case: "audio";
+  } | {
+    /**
+     * A named point in a track's audio, reported back once played out.
+     *
+     * @generated from field: mentra.livekit.bridge.AudioMark mark = 3;
+     */
+    value: AudioMark;
+    case: "mark";
+  } | {
+    /**
+     * Barge-in: drop what a track has not played yet.
+     *
+     * @generated from field: mentra.livekit.bridge.ClearTrack clear = 4;
+     */
+    value: ClearTrack;
+    case: "clear";
+  } | {
+    /**
+     * New receive settings for the rest of the call.
+     *
+     * @generated from field: mentra.livekit.bridge.AudioSessionSettings settings = 5;
+     */
+    value: AudioSessionSettings;
+    case: "settings";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.AudioSessionRequest.
+ * Use `create(AudioSessionRequestSchema)` to create a new message.
+ */
+export const AudioSessionRequestSchema: GenMessage<AudioSessionRequest> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 13);
+
+/**
+ * AudioSessionStart opens (or resumes) the call for a user with a session.
+ *
+ * @generated from message mentra.livekit.bridge.AudioSessionStart
+ */
+export type AudioSessionStart = Message<"mentra.livekit.bridge.AudioSessionStart"> & {
+  /**
+   * The cloud user; JoinRoom must have created the session.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Receive settings; zero values keep the session's (JoinRoom's) settings.
+   *
+   * @generated from field: mentra.livekit.bridge.AudioSessionSettings settings = 2;
+   */
+  settings?: AudioSessionSettings | undefined;
+
+  /**
+   * Set when reconnecting after a broken call: the sequence of the last
+   * RoomAudio received. The bridge replays what came after it, if it still
+   * holds it (see AudioSessionResumed), before anything new.
+   *
+   * @generated from field: optional uint64 resume_after_sequence = 3;
+   */
+  resumeAfterSequence?: bigint | undefined;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.AudioSessionStart.
+ * Use `create(AudioSessionStartSchema)` to create a new message.
+ */
+export const AudioSessionStartSchema: GenMessage<AudioSessionStart> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 14);
+
+/**
+ * AudioSessionSettings are the call's receive and feedback settings.
+ *
+ * @generated from message mentra.livekit.bridge.AudioSessionSettings
+ */
+export type AudioSessionSettings = Message<"mentra.livekit.bridge.AudioSessionSettings"> & {
+  /**
+   * How often TrackStats are sent for each track with audio, in ms; 0 keeps
+   * the current value (default 100), and a negative value turns them off.
+   *
+   * @generated from field: int32 stats_interval_ms = 1;
+   */
+  statsIntervalMs: number;
+
+  /**
+   * Rate of microphone audio to the cloud (8000..48000); 0 keeps the current.
+   *
+   * @generated from field: int32 receive_sample_rate = 2;
+   */
+  receiveSampleRate: number;
+
+  /**
+   * Duration of each RoomAudio chunk from microphone tracks (10..100 ms); 0
+   * keeps the current.
+   *
+   * @generated from field: int32 receive_frame_ms = 3;
+   */
+  receiveFrameMs: number;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.AudioSessionSettings.
+ * Use `create(AudioSessionSettingsSchema)` to create a new message.
+ */
+export const AudioSessionSettingsSchema: GenMessage<AudioSessionSettings> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 15);
+
+/**
+ * CloudAudio is PCM for one track, as AudioChunk carries it to the room.
+ *
+ * @generated from message mentra.livekit.bridge.CloudAudio
+ */
+export type CloudAudio = Message<"mentra.livekit.bridge.CloudAudio"> & {
+  /**
+   * 0 is the speaker track, 1 app audio, 2 TTS, n > 2 "track_n" (n <= 15).
+   *
+   * @generated from field: int32 track_id = 1;
+   */
+  trackId: number;
+
+  /**
+   * Raw 16-bit little-endian signed PCM, interleaved when channels is 2.
+   *
+   * @generated from field: bytes pcm_data = 2;
+   */
+  pcmData: Uint8Array;
+
+  /**
+   * Samples per second; 0 means 16000.
+   *
+   * @generated from field: int32 sample_rate = 3;
+   */
+  sampleRate: number;
+
+  /**
+   * 1 or 2; 0 means 1.
+   *
+   * @generated from field: int32 channels = 4;
+   */
+  channels: number;
+
+  /**
+   * The cloud's own numbering, echoed in nothing but logs; any value.
+   *
+   * @generated from field: uint64 sequence = 5;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.CloudAudio.
+ * Use `create(CloudAudioSchema)` to create a new message.
+ */
+export const CloudAudioSchema: GenMessage<CloudAudio> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 16);
+
+/**
+ * AudioMark names the point after everything sent so far on a track.
+ *
+ * @generated from message mentra.livekit.bridge.AudioMark
+ */
+export type AudioMark = Message<"mentra.livekit.bridge.AudioMark"> & {
+  /**
+   * The track the mark belongs to.
+   *
+   * @generated from field: int32 track_id = 1;
+   */
+  trackId: number;
+
+  /**
+   * Reported back in MarkPlayed (or in TrackCleared if cleared first).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.AudioMark.
+ * Use `create(AudioMarkSchema)` to create a new message.
+ */
+export const AudioMarkSchema: GenMessage<AudioMark> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 17);
+
+/**
+ * ClearTrack drops the audio a track has not played yet.
+ *
+ * @generated from message mentra.livekit.bridge.ClearTrack
+ */
+export type ClearTrack = Message<"mentra.livekit.bridge.ClearTrack"> & {
+  /**
+   * The track to clear.
+   *
+   * @generated from field: int32 track_id = 1;
+   */
+  trackId: number;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.ClearTrack.
+ * Use `create(ClearTrackSchema)` to create a new message.
+ */
+export const ClearTrackSchema: GenMessage<ClearTrack> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 18);
+
+/**
+ * AudioSessionResponse is one message from the bridge on an AudioSession call.
+ *
+ * @generated from message mentra.livekit.bridge.AudioSessionResponse
+ */
+export type AudioSessionResponse = Message<"mentra.livekit.bridge.AudioSessionResponse"> & {
+  /**
+   * Exactly one of these.
+   *
+   * @generated from oneof mentra.livekit.bridge.AudioSessionResponse.message
+   */
+  message: {
+    /**
+     * Audio from the room (the device).
+     *
+     * @generated from field: mentra.livekit.bridge.RoomAudio audio = 1;
+     */
+    value: RoomAudio;
+    case: "audio";
+  } | {
+    /**
+     * Every sample sent before a mark has played out.
+     *
+     * @generated from field: mentra.livekit.bridge.MarkPlayed mark_played = 2;
+     */
+    value: MarkPlayed;
+    case: "markPlayed";
+  } | {
+    /**
+     * A ClearTrack took effect.
+     *
+     * @generated from field: mentra.livekit.bridge.TrackCleared cleared = 3;
+     */
+    value: TrackCleared;
+    case: "cleared";
+  } | {
+    /**
+     * Flow feedback for one track.
+     *
+     * @generated from field: mentra.livekit.bridge.TrackStats track_stats = 4;
+     */
+    value: TrackStats;
+    case: "trackStats";
+  } | {
+    /**
+     * A participant joined, left, muted or unmuted.
+     *
+     * @generated from field: mentra.livekit.bridge.ParticipantEvent participant = 5;
+     */
+    value: ParticipantEvent;
+    case: "participant";
+  } | {
+    /**
+     * The answer to a start with resume_after_sequence; comes first.
+     *
+     * @generated from field: mentra.livekit.bridge.AudioSessionResumed resumed = 6;
+     */
+    value: AudioSessionResumed;
+    case: "resumed";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.AudioSessionResponse.
+ * Use `create(AudioSessionResponseSchema)` to create a new message.
+ */
+export const AudioSessionResponseSchema: GenMessage<AudioSessionResponse> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 19);
+
+/**
+ * RoomAudio is one chunk of room audio for the cloud.
+ *
+ * @generated from message mentra.livekit.bridge.RoomAudio
+ */
+export type RoomAudio = Message<"mentra.livekit.bridge.RoomAudio"> & {
+  /**
+   * 16-bit little-endian signed PCM at sample_rate, mono.
+   *
+   * @generated from field: bytes pcm_data = 1;
+   */
+  pcmData: Uint8Array;
+
+  /**
+   * Samples per second of pcm_data.
+   *
+   * @generated from field: int32 sample_rate = 2;
+   */
+  sampleRate: number;
+
+  /**
+   * Always 1 (mono) today.
+   *
+   * @generated from field: int32 channels = 3;
+   */
+  channels: number;
+
+  /**
+   * Numbers every chunk of the session, from 1, without gaps; a resume names
+   * the last one received.
+   *
+   * @generated from field: uint64 sequence = 4;
+   */
+  sequence: bigint;
+
+  /**
+   * When the bridge received the chunk's first sample (ms since the epoch).
+   *
+   * @generated from field: int64 timestamp_ms = 5;
+   */
+  timestampMs: bigint;
+
+  /**
+   * Identity of the participant the audio came from.
+   *
+   * @generated from field: string participant_identity = 6;
+   */
+  participantIdentity: string;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.RoomAudio.
+ * Use `create(RoomAudioSchema)` to create a new message.
+ */
+export const RoomAudioSchema: GenMessage<RoomAudio> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 20);
+
+/**
+ * MarkPlayed reports a mark whose audio has played out into the room.
+ *
+ * @generated from message mentra.livekit.bridge.MarkPlayed
+ */
+export type MarkPlayed = Message<"mentra.livekit.bridge.MarkPlayed"> & {
+  /**
+   * The mark's track.
+   *
+   * @generated from field: int32 track_id = 1;
+   */
+  trackId: number;
+
+  /**
+   * The mark's name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Where the mark sits in the track's audio: ms played out on the track
+   * since the session published it.
+   *
+   * @generated from field: int64 position_ms = 3;
+   */
+  positionMs: bigint;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.MarkPlayed.
+ * Use `create(MarkPlayedSchema)` to create a new message.
+ */
+export const MarkPlayedSchema: GenMessage<MarkPlayed> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 21);
+
+/**
+ * TrackCleared answers a ClearTrack.
+ *
+ * @generated from message mentra.livekit.bridge.TrackCleared
+ */
+export type TrackCleared = Message<"mentra.livekit.bridge.TrackCleared"> & {
+  /**
+   * The cleared track.
+   *
+   * @generated from field: int32 track_id = 1;
+   */
+  trackId: number;
+
+  /**
+   * How much of the cleared utterance had played out, in ms: the audio since
+   * the track was last idle or cleared.
+   *
+   * @generated from field: int64 played_ms = 2;
+   */
+  playedMs: bigint;
+
+  /**
+   * How much was dropped unplayed, in ms.
+   *
+   * @generated from field: int64 dropped_ms = 3;
+   */
+  droppedMs: bigint;
+
+  /**
+   * Marks that were waiting behind the dropped audio, in order; never
+   * reported as played.
+   *
+   * @generated from field: repeated string marks_dropped = 4;
+   */
+  marksDropped: string[];
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.TrackCleared.
+ * Use `create(TrackClearedSchema)` to create a new message.
+ */
+export const TrackClearedSchema: GenMessage<TrackCleared> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 22);
+
+/**
+ * TrackStats is flow feedback for one track.
+ *
+ * @generated from message mentra.livekit.bridge.TrackStats
+ */
+export type TrackStats = Message<"mentra.livekit.bridge.TrackStats"> & {
+  /**
+   * The track.
+   *
+   * @generated from field: int32 track_id = 1;
+   */
+  trackId: number;
+
+  /**
+   * Audio written but not yet played out, in ms. Keep it near what you need
+   * (e.g. 100-200 ms) to react fast to a clear.
+   *
+   * @generated from field: int64 queued_ms = 2;
+   */
+  queuedMs: bigint;
+
+  /**
+   * Audio played out on the track since it was published, in ms.
+   *
+   * @generated from field: int64 played_ms = 3;
+   */
+  playedMs: bigint;
+
+  /**
+   * Audio dropped by clears on the track, in ms, in total.
+   *
+   * @generated from field: int64 cleared_ms = 4;
+   */
+  clearedMs: bigint;
+
+  /**
+   * Marks waiting to be played.
+   *
+   * @generated from field: int32 pending_marks = 5;
+   */
+  pendingMarks: number;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.TrackStats.
+ * Use `create(TrackStatsSchema)` to create a new message.
+ */
+export const TrackStatsSchema: GenMessage<TrackStats> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 23);
+
+/**
+ * ParticipantEvent reports a change among the room's other participants.
+ *
+ * @generated from message mentra.livekit.bridge.ParticipantEvent
+ */
+export type ParticipantEvent = Message<"mentra.livekit.bridge.ParticipantEvent"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: mentra.livekit.bridge.ParticipantEvent.Kind kind = 1;
+   */
+  kind: ParticipantEvent_Kind;
+
+  /**
+   * The participant's identity.
+   *
+   * @generated from field: string identity = 2;
+   */
+  identity: string;
+
+  /**
+   * For MUTED and UNMUTED: the track's SID.
+   *
+   * @generated from field: string track_sid = 3;
+   */
+  trackSid: string;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.ParticipantEvent.
+ * Use `create(ParticipantEventSchema)` to create a new message.
+ */
+export const ParticipantEventSchema: GenMessage<ParticipantEvent> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 24);
+
+/**
+ * What happened.
+ *
+ * @generated from enum mentra.livekit.bridge.ParticipantEvent.Kind
+ */
+export enum ParticipantEvent_Kind {
+  /**
+   * Not sent.
+   *
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A participant joined the room.
+   *
+   * @generated from enum value: KIND_JOINED = 1;
+   */
+  JOINED = 1,
+
+  /**
+   * A participant left the room.
+   *
+   * @generated from enum value: KIND_LEFT = 2;
+   */
+  LEFT = 2,
+
+  /**
+   * A participant muted an audio track.
+   *
+   * @generated from enum value: KIND_MUTED = 3;
+   */
+  MUTED = 3,
+
+  /**
+   * A participant unmuted an audio track.
+   *
+   * @generated from enum value: KIND_UNMUTED = 4;
+   */
+  UNMUTED = 4,
+}
+
+/**
+ * Describes the enum mentra.livekit.bridge.ParticipantEvent.Kind.
+ */
+export const ParticipantEvent_KindSchema: GenEnum<ParticipantEvent_Kind> = /*@__PURE__*/
+  enumDesc(file_mentra_livekit_bridge_bridge, 24, 0);
+
+/**
+ * AudioSessionResumed says what a resume could replay.
+ *
+ * @generated from message mentra.livekit.bridge.AudioSessionResumed
+ */
+export type AudioSessionResumed = Message<"mentra.livekit.bridge.AudioSessionResumed"> & {
+  /**
+   * The first sequence sent after the resume (resume_after_sequence + 1 when
+   * nothing was lost).
+   *
+   * @generated from field: uint64 next_sequence = 1;
+   */
+  nextSequence: bigint;
+
+  /**
+   * Chunks the bridge no longer held (older than its replay window) and that
+   * are therefore lost; 0 when the resume is complete.
+   *
+   * @generated from field: uint64 missed_chunks = 2;
+   */
+  missedChunks: bigint;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.AudioSessionResumed.
+ * Use `create(AudioSessionResumedSchema)` to create a new message.
+ */
+export const AudioSessionResumedSchema: GenMessage<AudioSessionResumed> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 25);
+
+/**
  * PcmByteOrder says how the 16-bit samples of a device's data packets are
  * ordered.
  *
@@ -825,6 +1427,21 @@ export const LiveKitBridge: GenService<{
     methodKind: "unary";
     input: typeof BridgeStatusRequestSchema;
     output: typeof BridgeStatusResponseSchema;
+  },
+  /**
+   * AudioSession is StreamAudio with what a voice assistant needs on top:
+   * sequence numbers, marks reported when the audio before them has played
+   * out, clear (barge-in) reporting how much of the utterance was played,
+   * flow feedback, participant events, and resume after a broken stream
+   * without losing or duplicating device audio. It shares the session (and
+   * its audio path) with StreamAudio: JoinRoom first, then either call.
+   *
+   * @generated from rpc mentra.livekit.bridge.LiveKitBridge.AudioSession
+   */
+  audioSession: {
+    methodKind: "bidi_streaming";
+    input: typeof AudioSessionRequestSchema;
+    output: typeof AudioSessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mentra_livekit_bridge_bridge, 0);
