@@ -1,6 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import type { AudioChunkSchema, LiveKitBridge, PcmByteOrder } from "@mentra/bridge-proto";
+import type {
+  AudioChunkSchema,
+  AudioSessionRequestSchema,
+  LiveKitBridge,
+  PcmByteOrder,
+} from "@mentra/bridge-proto";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
   dominantFrequency,
@@ -18,6 +23,7 @@ import { rawGrpc, rawHttp } from "./raw-requests.js";
 const gate = await e2eGate();
 type Bridge = Client<typeof LiveKitBridge>;
 type ChunkInit = MessageInitShape<typeof AudioChunkSchema>;
+type SessionInit = MessageInitShape<typeof AudioSessionRequestSchema>;
 
 const MAX_CHUNK_BYTES = 65_536;
 const TARGET = "u-target";
@@ -64,6 +70,25 @@ async function streamWith(bridge: Bridge, chunks: readonly ChunkInit[]): Promise
     controller.abort();
   }
 }
+
+/** Like {@link streamWith}, for AudioSession. */
+async function sessionWith(bridge: Bridge, messages: readonly SessionInit[]): Promise<void> {
+  const controller = new AbortController();
+  const ended = new Promise<void>((resolve) =>
+    controller.signal.addEventListener("abort", () => resolve()),
+  );
+  async function* requests() {
+    for (const message of messages) yield message;
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  }
+  try {
+    await drain(bridge.audioSession(requests(), { signal: AbortSignal.timeout(6_000) }));
+  } finally {
+    controller.abort();
+  }
+}
+
+const start: SessionInit = { message: { case: "start", value: { userId: TARGET } } };
 
 const chunk = (init: ChunkInit): ChunkInit => ({ userId: TARGET, sampleRate: 16_000, ...init });
 
@@ -376,6 +401,102 @@ const TABLES: Record<string, readonly BadCase[]> = {
         streamWith(b, [chunk({}), chunk({ userId: "u-other", pcmData: new Uint8Array(4) })]),
       code: Code.InvalidArgument,
       message: `user_id changed mid-stream from ${TARGET} to u-other`,
+    },
+  ],
+  AudioSession: [
+    {
+      what: "a first message that is not start",
+      call: (b) => sessionWith(b, [{ message: { case: "clear", value: { trackId: 0 } } }]),
+      code: Code.InvalidArgument,
+      message: "the first AudioSessionRequest must be start, with user_id",
+    },
+    {
+      what: "start without user_id",
+      call: (b) => sessionWith(b, [{ message: { case: "start", value: {} } }]),
+      code: Code.InvalidArgument,
+      message: "start.user_id is required",
+    },
+    {
+      what: "a message with nothing set",
+      call: (b) => sessionWith(b, [start, { message: { case: undefined } }]),
+      code: Code.InvalidArgument,
+      message: "an AudioSessionRequest must set one of start, audio, mark, clear, settings",
+    },
+    {
+      what: "a second start",
+      call: (b) => sessionWith(b, [start, start]),
+      code: Code.InvalidArgument,
+      message: "start may only be the first AudioSessionRequest",
+    },
+    {
+      what: "a user without a session",
+      call: (b) => sessionWith(b, [{ message: { case: "start", value: { userId: "u-nobody" } } }]),
+      code: Code.FailedPrecondition,
+      message: "no session for user u-nobody: call JoinRoom first",
+    },
+    {
+      what: "receive_sample_rate 1000 in start's settings",
+      call: (b) =>
+        sessionWith(b, [
+          {
+            message: {
+              case: "start",
+              value: { userId: TARGET, settings: { receiveSampleRate: 1_000 } },
+            },
+          },
+        ]),
+      code: Code.InvalidArgument,
+      message: "settings.receive_sample_rate must be 0 or 8000..48000, got 1000",
+    },
+    {
+      what: "receive_frame_ms 7 in settings",
+      call: (b) =>
+        sessionWith(b, [start, { message: { case: "settings", value: { receiveFrameMs: 7 } } }]),
+      code: Code.InvalidArgument,
+      message: "settings.receive_frame_ms must be 0 or 10..100, got 7",
+    },
+    {
+      what: "a mark without a name",
+      call: (b) => sessionWith(b, [start, { message: { case: "mark", value: { trackId: 2 } } }]),
+      code: Code.InvalidArgument,
+      message: "mark.name is required",
+    },
+    {
+      what: "a mark named with a control character",
+      call: (b) =>
+        sessionWith(b, [
+          start,
+          { message: { case: "mark", value: { trackId: 2, name: "a\u0007" } } },
+        ]),
+      code: Code.InvalidArgument,
+      message: "mark.name contains the control character U+0007",
+    },
+    {
+      what: "clear of track 99",
+      call: (b) => sessionWith(b, [start, { message: { case: "clear", value: { trackId: 99 } } }]),
+      code: Code.InvalidArgument,
+      message: "track_id 99 is not valid: use an integer from 0 to 15 (one track each)",
+    },
+    {
+      what: "odd-length audio",
+      call: (b) =>
+        sessionWith(b, [
+          start,
+          { message: { case: "audio", value: { pcmData: new Uint8Array(5), sampleRate: 16_000 } } },
+        ]),
+      code: Code.InvalidArgument,
+      message:
+        "pcm_data has an odd length of 5 bytes: 16-bit PCM with 1 channel(s) needs a multiple of 2",
+    },
+    {
+      what: "audio at 4 kHz",
+      call: (b) =>
+        sessionWith(b, [
+          start,
+          { message: { case: "audio", value: { pcmData: new Uint8Array(4), sampleRate: 4_000 } } },
+        ]),
+      code: Code.InvalidArgument,
+      message: "sample_rate 4000 is not supported: use 8000..48000 Hz, or 0 for 16000",
     },
   ],
 };
