@@ -6,7 +6,8 @@ export interface Timed {
 
 /**
  * A FIFO bounded by total duration: pushing beyond `capacityMs` drops the oldest items
- * and counts them. Pull with `next()`, which waits; `close()` ends waiting pulls.
+ * and counts them; items of no duration (marks, clears) are never dropped. Pull with
+ * `next()`, which waits; `close()` ends waiting pulls.
  */
 export class BoundedAudioQueue<T extends Timed> {
   private readonly items: T[] = [];
@@ -41,14 +42,44 @@ export class BoundedAudioQueue<T extends Timed> {
     }
     this.items.push(item);
     this.queuedMs += item.durationMs;
-    while (this.queuedMs > this.capacityMs && this.items.length > 1) {
-      const dropped = this.items.shift();
+    while (this.queuedMs > this.capacityMs) {
+      const oldest = this.items.findIndex((queued) => queued.durationMs > 0);
+      if (oldest === -1 || oldest === this.items.length - 1) break;
+      const [dropped] = this.items.splice(oldest, 1);
       if (dropped === undefined) break;
       this.queuedMs -= dropped.durationMs;
       this.droppedItems++;
       this.droppedMs += dropped.durationMs;
     }
     return true;
+  }
+
+  /** Adds an item ahead of everything queued (a clear must not wait behind audio). */
+  pushFront(item: T): boolean {
+    if (this.isClosed) return false;
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      this.waiter = undefined;
+      waiter(item);
+      return true;
+    }
+    this.items.unshift(item);
+    this.queuedMs += item.durationMs;
+    return true;
+  }
+
+  /** Removes and returns the queued items that match, in order (not counted as dropped). */
+  removeWhere(match: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const item = this.items[i];
+      if (item !== undefined && match(item)) {
+        this.items.splice(i, 1);
+        this.queuedMs -= item.durationMs;
+        removed.unshift(item);
+      }
+    }
+    return removed;
   }
 
   /** The oldest item, waiting for one; undefined once closed (or aborted). */

@@ -40,6 +40,8 @@ export interface BridgeClientOptions {
   readonly getToken?: (userId: string, roomName: string) => Promise<string>;
   /** Re-join after another participant took the bridge's identity (default false). */
   readonly recoverFromIdentityTaken?: boolean;
+  /** How often the bridge sends TrackStats per track (ms); default 100, -1 never. */
+  readonly statsIntervalMs?: number;
   /** A stream quiet this long is probed with GetStatus; a failed probe reconnects (default 5000 ms; 0: off). */
   readonly livenessMs?: number;
 }
@@ -121,6 +123,7 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
     livenessMs: options.livenessMs ?? 5_000,
     getToken: options.getToken,
     recoverFromIdentityTaken: options.recoverFromIdentityTaken ?? false,
+    statsIntervalMs: options.statsIntervalMs ?? 0,
   };
   return {
     rpc,

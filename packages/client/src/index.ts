@@ -19,7 +19,10 @@ export type { JoinRequest, SessionStatus } from "./rpc-calls.js";
 export type {
   AudioFrame,
   BridgeSession,
+  ClearOutcome,
+  MarkOutcome,
   SendOptions,
   SessionEvents,
   SessionStats,
+  TrackStats,
 } from "./session.js";

@@ -1,7 +1,12 @@
 import { setMaxListeners } from "node:events";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import type { AudioChunkSchema, LiveKitBridge } from "@mentra/bridge-proto";
+import {
+  type AudioSessionRequestSchema,
+  type AudioSessionResponse,
+  type LiveKitBridge,
+  ParticipantEvent_Kind,
+} from "@mentra/bridge-proto";
 import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
 import { BoundedAudioQueue } from "./bounded-audio-queue.js";
 import { BridgeError, toBridgeError } from "./errors.js";
@@ -12,7 +17,7 @@ import { type JoinRequest, joinRoom, type SessionStatus, toStatus } from "./rpc-
 /** Abort listeners a session's signal may hold before Node warns of a leak. */
 const MAX_CONCURRENT_CALLS = 256;
 
-type ChunkInit = MessageInitShape<typeof AudioChunkSchema>;
+type RequestInit = MessageInitShape<typeof AudioSessionRequestSchema>;
 
 /** One frame of room audio as the cloud receives it. */
 export interface AudioFrame {
@@ -22,6 +27,44 @@ export interface AudioFrame {
   readonly channels: number;
   /** Wall-clock ms at which the bridge received the frame's first sample. */
   readonly timestampMs: number;
+}
+
+/** How a mark ended: played out into the room, or dropped (a clear, a lost session). */
+export type MarkOutcome =
+  | {
+      readonly played: true;
+      readonly name: string;
+      readonly trackId: number;
+      readonly positionMs: number;
+    }
+  | {
+      readonly played: false;
+      readonly name: string;
+      readonly trackId: number;
+      readonly reason: string;
+    };
+
+/** What a {@link BridgeSession.clear} did. */
+export interface ClearOutcome {
+  readonly trackId: number;
+  /** How much of the cleared utterance the room heard (ms). */
+  readonly playedMs: number;
+  /** Audio dropped unplayed, on the bridge and still queued in this client (ms). */
+  readonly droppedMs: number;
+  /** Marks that will never play, in order. */
+  readonly marksDropped: readonly string[];
+}
+
+/** Flow feedback for one track (see {@link SessionEvents.trackStats}). */
+export interface TrackStats {
+  readonly trackId: number;
+  /** Written to the bridge but not played yet (ms): keep it small to react fast. */
+  readonly queuedMs: number;
+  /** Played out since the track was published (ms). */
+  readonly playedMs: number;
+  /** Dropped by clears, in total (ms). */
+  readonly clearedMs: number;
+  readonly pendingMarks: number;
 }
 
 /** Where and how {@link BridgeSession.send} plays audio. */
@@ -46,6 +89,16 @@ export interface SessionEvents {
   error: (error: BridgeError) => void;
   /** No audio for `watchdogMs` although the device is in the room; `recovered` if it acted. */
   watchdog: (info: { silentMs: number; connected: boolean; recovered: boolean }) => void;
+  /** A mark played out (or was dropped). */
+  mark: (outcome: MarkOutcome) => void;
+  /** Flow feedback for a track, every `statsIntervalMs`. */
+  trackStats: (stats: TrackStats) => void;
+  /** Someone in the room joined, left, muted or unmuted. */
+  participant: (event: {
+    kind: "joined" | "left" | "muted" | "unmuted";
+    identity: string;
+    trackSid: string;
+  }) => void;
 }
 
 /** Settings of a session, from {@link BridgeClientOptions} and join(). */
@@ -67,6 +120,8 @@ export interface SessionSettings {
   readonly getToken: ((userId: string, roomName: string) => Promise<string>) | undefined;
   /** Re-join after another participant took the bridge's identity (default false). */
   readonly recoverFromIdentityTaken: boolean;
+  /** How often the bridge sends TrackStats (ms); 0 the bridge's default (100), -1 never. */
+  readonly statsIntervalMs: number;
 }
 
 /** Counters of a session, for dashboards and leak checks. */
@@ -76,6 +131,10 @@ export interface SessionStats {
   readonly sendDroppedMs: number;
   readonly receiveDroppedMs: number;
   readonly sendQueuedMs: number;
+  /** The last room-audio sequence received; a reconnect resumes after it. */
+  readonly lastSequence: number;
+  /** Room-audio chunks lost across reconnects (older than the bridge's replay window). */
+  readonly resumeMissedChunks: number;
   /** Listeners, timers and open calls held; 0 once the session is closed. */
   readonly openResources: number;
 }
@@ -87,6 +146,17 @@ export interface BridgeSession {
   readonly audio: AsyncIterable<AudioFrame>;
   /** Queues PCM for the room; never blocks (bounded by `sendBufferMs`). */
   send(samples: Int16Array, options?: SendOptions): void;
+  /**
+   * Places a named mark after the audio sent so far on a track (default 0); resolves once
+   * that audio has played out into the room, or with `played: false` if a clear or the
+   * loss of the session drops it.
+   */
+  mark(name: string, options?: { trackId?: number }): Promise<MarkOutcome>;
+  /**
+   * Barge-in: drops the track's audio not played yet, here and on the bridge (the room is
+   * silent at once), and says how much of the utterance was heard.
+   */
+  clear(trackId?: number): Promise<ClearOutcome>;
   /** Plays an MP3/WAV URL into the room, with live events. */
   play(url: string, options?: PlayOptions): Playback;
   /** Stops one playback (by request id) or all of the user's. */
@@ -102,13 +172,35 @@ export interface BridgeSession {
   readonly closed: boolean;
 }
 
-interface OutChunk {
-  readonly bytes: Uint8Array;
-  readonly trackId: number;
-  readonly sampleRate: number;
-  readonly channels: number;
-  readonly durationMs: number;
+type OutChunk =
+  | {
+      readonly kind: "audio";
+      readonly bytes: Uint8Array;
+      readonly trackId: number;
+      readonly sampleRate: number;
+      readonly channels: number;
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: "mark" | "clear";
+      readonly trackId: number;
+      readonly name: string;
+      readonly durationMs: 0;
+      readonly pending: Pending;
+    };
+
+/** A mark or clear sent and not answered yet; `sentOn` is the stream that carried it. */
+interface Pending {
+  sentOn: AbortController | undefined;
 }
+
+const PARTICIPANT_KINDS = {
+  [ParticipantEvent_Kind.UNSPECIFIED]: undefined,
+  [ParticipantEvent_Kind.JOINED]: "joined",
+  [ParticipantEvent_Kind.LEFT]: "left",
+  [ParticipantEvent_Kind.MUTED]: "muted",
+  [ParticipantEvent_Kind.UNMUTED]: "unmuted",
+} as const;
 
 interface InFrame extends AudioFrame {
   readonly durationMs: number;
@@ -155,6 +247,21 @@ export function openSession(
   let lastAudioAt = Date.now();
   let reconnects = 0;
   let rejoins = 0;
+  // Room audio: the last sequence received, for resuming; 0 means start fresh.
+  let lastSequence = 0;
+  let resumeMissedChunks = 0;
+  // Marks and clears sent and not yet answered, oldest first.
+  const pendingMarks: (Pending & {
+    trackId: number;
+    name: string;
+    settle: (o: MarkOutcome) => void;
+  })[] = [];
+  const pendingClears: (Pending & {
+    trackId: number;
+    local: { droppedMs: number; marksDropped: string[] };
+    resolve: (outcome: ClearOutcome) => void;
+    reject: (error: BridgeError) => void;
+  })[] = [];
   let closing: Promise<void> | undefined;
 
   const emitClosed = (error: BridgeError) => {
@@ -162,32 +269,84 @@ export function openSession(
     void close(error, false);
   };
 
-  async function* requests(signal: AbortSignal): AsyncGenerator<ChunkInit> {
-    yield { userId, sampleRate: 16_000 };
+  async function* requests(signal: AbortSignal): AsyncGenerator<RequestInit> {
+    yield {
+      message: {
+        case: "start",
+        value: {
+          userId,
+          settings: { statsIntervalMs: settings.statsIntervalMs },
+          ...(lastSequence > 0 ? { resumeAfterSequence: BigInt(lastSequence) } : {}),
+        },
+      },
+    };
     for (;;) {
-      const chunk = await outgoing.next(signal);
-      if (chunk === undefined) return;
-      yield {
-        pcmData: chunk.bytes,
-        sampleRate: chunk.sampleRate,
-        channels: chunk.channels,
-        trackId: chunk.trackId,
-      };
+      const item = await outgoing.next(signal);
+      if (item === undefined) return;
+      if (item.kind !== "audio") {
+        item.pending.sentOn = stream;
+        yield item.kind === "mark"
+          ? { message: { case: "mark", value: { trackId: item.trackId, name: item.name } } }
+          : { message: { case: "clear", value: { trackId: item.trackId } } };
+      } else {
+        yield {
+          message: {
+            case: "audio",
+            value: {
+              pcmData: item.bytes,
+              sampleRate: item.sampleRate,
+              channels: item.channels,
+              trackId: item.trackId,
+            },
+          },
+        };
+      }
     }
   }
 
-  /** Runs one StreamAudio call until it ends; resolves with its end (undefined for OK). */
-  async function runStream(): Promise<BridgeError | undefined> {
-    const controller = new AbortController();
-    stream = controller;
-    const onLife = () => controller.abort(life.signal.reason);
-    life.signal.addEventListener("abort", onLife, { once: true });
-    try {
-      for await (const chunk of rpc.streamAudio(requests(controller.signal), {
-        signal: controller.signal,
-      })) {
+  /** Puts the marks and clears that an ended stream carried back at the front of the queue. */
+  function resendPending() {
+    const again: OutChunk[] = [
+      ...pendingClears.map((clear) => ({
+        kind: "clear" as const,
+        trackId: clear.trackId,
+        name: "",
+        durationMs: 0 as const,
+        pending: clear,
+      })),
+      ...pendingMarks.map((mark) => ({
+        kind: "mark" as const,
+        trackId: mark.trackId,
+        name: mark.name,
+        durationMs: 0 as const,
+        pending: mark,
+      })),
+    ];
+    for (const item of again.reverse()) {
+      if (item.kind === "audio" || item.pending.sentOn === undefined) continue;
+      item.pending.sentOn = undefined;
+      outgoing.pushFront(item);
+    }
+  }
+
+  /** Ends marks and clears the bridge can no longer answer (its session is gone). */
+  function dropPending(reason: string) {
+    for (const mark of pendingMarks.splice(0)) {
+      mark.settle({ played: false, name: mark.name, trackId: mark.trackId, reason });
+    }
+    for (const clear of pendingClears.splice(0)) {
+      clear.reject(new BridgeError("unavailable", `clear of track ${clear.trackId}: ${reason}`));
+    }
+  }
+
+  /** Handles one message from the bridge. */
+  function receive(response: AudioSessionResponse) {
+    const { message } = response;
+    switch (message.case) {
+      case "audio": {
+        const chunk = message.value;
         lastAudioAt = Date.now();
-        lastActivityAt = lastAudioAt;
+        lastSequence = Number(chunk.sequence);
         const samples = fromBytes(chunk.pcmData);
         const channels = chunk.channels || 1;
         const sampleRate = chunk.sampleRate || 16_000;
@@ -198,6 +357,81 @@ export function openSession(
           timestampMs: Number(chunk.timestampMs),
           durationMs: (samples.length / channels / sampleRate) * 1000,
         });
+        return;
+      }
+      case "markPlayed": {
+        const { trackId, name } = message.value;
+        const outcome: MarkOutcome = {
+          played: true,
+          name,
+          trackId,
+          positionMs: Number(message.value.positionMs),
+        };
+        const index = pendingMarks.findIndex((m) => m.trackId === trackId && m.name === name);
+        if (index !== -1) pendingMarks.splice(index, 1)[0]?.settle(outcome);
+        listeners.emit("mark", outcome);
+        return;
+      }
+      case "cleared": {
+        const { trackId, marksDropped } = message.value;
+        for (const name of marksDropped) {
+          const index = pendingMarks.findIndex((m) => m.trackId === trackId && m.name === name);
+          const outcome: MarkOutcome = { played: false, name, trackId, reason: "cleared" };
+          if (index !== -1) pendingMarks.splice(index, 1)[0]?.settle(outcome);
+          listeners.emit("mark", outcome);
+        }
+        const index = pendingClears.findIndex((c) => c.trackId === trackId);
+        const clear = index === -1 ? undefined : pendingClears.splice(index, 1)[0];
+        clear?.resolve({
+          trackId,
+          playedMs: Number(message.value.playedMs),
+          droppedMs: Number(message.value.droppedMs) + (clear?.local.droppedMs ?? 0),
+          marksDropped: [...(clear?.local.marksDropped ?? []), ...marksDropped],
+        });
+        return;
+      }
+      case "trackStats": {
+        const stats = message.value;
+        listeners.emit("trackStats", {
+          trackId: stats.trackId,
+          queuedMs: Number(stats.queuedMs),
+          playedMs: Number(stats.playedMs),
+          clearedMs: Number(stats.clearedMs),
+          pendingMarks: stats.pendingMarks,
+        });
+        return;
+      }
+      case "participant": {
+        const kind = PARTICIPANT_KINDS[message.value.kind];
+        if (kind !== undefined) {
+          listeners.emit("participant", {
+            kind,
+            identity: message.value.identity,
+            trackSid: message.value.trackSid,
+          });
+        }
+        return;
+      }
+      case "resumed":
+        resumeMissedChunks += Number(message.value.missedChunks);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Runs one StreamAudio call until it ends; resolves with its end (undefined for OK). */
+  async function runStream(): Promise<BridgeError | undefined> {
+    const controller = new AbortController();
+    stream = controller;
+    const onLife = () => controller.abort(life.signal.reason);
+    life.signal.addEventListener("abort", onLife, { once: true });
+    try {
+      for await (const response of rpc.audioSession(requests(controller.signal), {
+        signal: controller.signal,
+      })) {
+        lastActivityAt = Date.now();
+        receive(response);
       }
       return undefined;
     } catch (error) {
@@ -234,6 +468,10 @@ export function openSession(
           await joinRoom(rpc, { ...request, token }, life.signal);
           rejoined = true;
           rejoins++;
+          // A new session on the bridge: its audio is numbered afresh, and marks and
+          // clears sent to the old one will never be answered.
+          lastSequence = 0;
+          dropPending("the bridge lost the session and it was joined again");
         }
         reconnects++;
         listeners.emit("reconnected", {
@@ -257,6 +495,10 @@ export function openSession(
   const loop = (async () => {
     for (;;) {
       const ended = await runStream();
+      // Marks and clears the broken stream carried may never have reached the bridge:
+      // send them again, first (a mark the bridge did get is answered once; a second
+      // answer finds nothing pending).
+      resendPending();
       if (life.signal.aborted) return;
       const error =
         ended ?? new BridgeError("no-session", `the bridge ended the stream of user ${userId}`);
@@ -336,6 +578,7 @@ export function openSession(
       livenessTimer = undefined;
       outgoing.close();
       incoming.close();
+      dropPending("the session ended");
       for (const playback of playbacks) playback.cancel();
       await loop.catch(() => {});
       if (callLeave) {
@@ -358,11 +601,51 @@ export function openSession(
         }
       },
     },
+    mark(name, options = {}) {
+      if (life.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
+      const trackId = options.trackId ?? 0;
+      return new Promise<MarkOutcome>((settle) => {
+        const pending = { trackId, name, settle, sentOn: undefined };
+        pendingMarks.push(pending);
+        outgoing.push({ kind: "mark", trackId, name, durationMs: 0, pending });
+      });
+    },
+    clear(trackId = 0) {
+      if (life.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
+      // What this client still holds for the track goes first, without being sent.
+      const removed = outgoing.removeWhere(
+        (item) => item.kind !== "clear" && item.trackId === trackId,
+      );
+      const local = { droppedMs: 0, marksDropped: [] as string[] };
+      for (const item of removed) {
+        local.droppedMs += item.durationMs;
+        if (item.kind === "mark") {
+          local.marksDropped.push(item.name);
+          const index = pendingMarks.findIndex(
+            (m) => m.trackId === trackId && m.name === item.name,
+          );
+          const outcome: MarkOutcome = {
+            played: false,
+            name: item.name,
+            trackId,
+            reason: "cleared",
+          };
+          if (index !== -1) pendingMarks.splice(index, 1)[0]?.settle(outcome);
+          listeners.emit("mark", outcome);
+        }
+      }
+      return new Promise<ClearOutcome>((resolve, reject) => {
+        const pending = { trackId, local, resolve, reject, sentOn: undefined };
+        pendingClears.push(pending);
+        outgoing.pushFront({ kind: "clear", trackId, name: "", durationMs: 0, pending });
+      });
+    },
     send(samples, options = {}) {
       if (life.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
       const sampleRate = options.sampleRate ?? 16_000;
       const channels = options.channels ?? 1;
       outgoing.push({
+        kind: "audio",
         bytes: toBytes(samples),
         trackId: options.trackId ?? 0,
         sampleRate,
@@ -413,12 +696,16 @@ export function openSession(
         sendDroppedMs: Math.round(outgoing.droppedMs),
         receiveDroppedMs: Math.round(incoming.droppedMs),
         sendQueuedMs: Math.round(outgoing.durationMs),
+        lastSequence,
+        resumeMissedChunks,
         openResources:
           listeners.count() +
           (watchdogTimer === undefined ? 0 : 1) +
           (livenessTimer === undefined ? 0 : 1) +
           (stream === undefined ? 0 : 1) +
-          playbacks.size,
+          playbacks.size +
+          pendingMarks.length +
+          pendingClears.length,
       };
     },
     get closed() {

@@ -78,7 +78,7 @@ describe("a session against an in-memory bridge", () => {
     const reconnecting = collect(session, "reconnecting");
     (await bridge.waitForStreams(1)).end(new ConnectError("blip", Code.Unavailable));
     await bridge.waitForStreams(2);
-    expect(bridge.calls).toEqual(["JoinRoom", "StreamAudio", "GetStatus", "StreamAudio"]);
+    expect(bridge.calls).toEqual(["JoinRoom", "AudioSession", "GetStatus", "AudioSession"]);
     expect(reconnecting[0]?.[0].error.kind).toBe("unavailable");
     expect(reconnected[0]?.[0]).toMatchObject({ attempts: 1, rejoined: false });
     expect(session.stats().reconnects).toBe(1);
@@ -153,7 +153,7 @@ describe("a session against an in-memory bridge", () => {
     );
     await until(() => session.closed);
     expect(disconnected[0]?.[0].kind).toBe("identity-taken");
-    expect(bridge.calls).toEqual(["JoinRoom", "StreamAudio"]);
+    expect(bridge.calls).toEqual(["JoinRoom", "AudioSession"]);
     expect(session.stats().openResources).toBe(0);
 
     const other = new FakeBridge();
@@ -163,10 +163,10 @@ describe("a session against an in-memory bridge", () => {
     await other.waitForStreams(2);
     expect(other.calls).toEqual([
       "JoinRoom",
-      "StreamAudio",
+      "AudioSession",
       "GetStatus",
       "JoinRoom",
-      "StreamAudio",
+      "AudioSession",
     ]);
     expect(recovering.session.closed).toBe(false);
   });
@@ -192,7 +192,7 @@ describe("a session against an in-memory bridge", () => {
     );
     await bridge.waitForStreams(2);
     expect(errors[0]?.[0]).toMatchObject({ kind: "invalid-argument", code: Code.InvalidArgument });
-    expect(bridge.calls).toEqual(["JoinRoom", "StreamAudio", "StreamAudio"]);
+    expect(bridge.calls).toEqual(["JoinRoom", "AudioSession", "AudioSession"]);
   });
 
   it("leave() calls LeaveRoom, ends the audio iterator and releases every listener and timer", async () => {
@@ -263,6 +263,81 @@ describe("a session against an in-memory bridge", () => {
     } finally {
       process.off("warning", onWarning);
     }
+  });
+
+  it("resumes after the last sequence received following a blip, and afresh after a re-join", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const first = await bridge.waitForStreams(1);
+    expect(first.start?.resumeAfterSequence).toBeUndefined();
+    first.push({ pcmData: le([1, 2]) });
+    first.push({ pcmData: le([3, 4]) });
+    await until(() => session.stats().lastSequence === 2);
+    first.end(new ConnectError("blip", Code.Unavailable));
+    const second = await bridge.waitForStreams(2);
+    await until(() => second.start !== undefined);
+    expect(second.start?.resumeAfterSequence).toBe(2n);
+    // The bridge lost the session: the client joins again and starts afresh.
+    bridge.connected = false;
+    second.end(new ConnectError("lost room: server_shutdown", Code.Unavailable));
+    const third = await bridge.waitForStreams(3);
+    await until(() => third.start !== undefined);
+    expect(third.start?.resumeAfterSequence).toBeUndefined();
+    expect(session.stats().rejoins).toBe(1);
+  });
+
+  it("mark() resolves once the bridge reports the mark played, in order with the audio", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const stream = await bridge.waitForStreams(1);
+    const idle = session.stats().openResources;
+    session.send(new Int16Array(1_600), { trackId: 2 });
+    const played = session.mark("end-of-sentence", { trackId: 2 });
+    expect(session.stats().openResources).toBe(idle + 1);
+    expect(await played).toEqual({
+      played: true,
+      name: "end-of-sentence",
+      trackId: 2,
+      positionMs: 100,
+    });
+    expect(stream.controls).toEqual([{ kind: "mark", trackId: 2, name: "end-of-sentence" }]);
+    expect(session.stats().openResources).toBe(idle);
+  });
+
+  it("clear() drops what the client still holds for the track and what the bridge had", async () => {
+    const bridge = new FakeBridge();
+    bridge.connected = true;
+    const { session } = await start(bridge);
+    const stream = await bridge.waitForStreams(1);
+    session.send(new Int16Array(3_200), { trackId: 2 });
+    await stream.waitForAudio(1);
+    // The stream breaks; audio and a mark sent meanwhile wait in the client.
+    const reconnecting = collect(session, "reconnecting");
+    stream.end(new ConnectError("blip", Code.Unavailable));
+    await until(() => reconnecting.length > 0);
+    session.send(new Int16Array(1_600), { trackId: 2 });
+    const dropped = session.mark("never", { trackId: 2 });
+    session.send(new Int16Array(800), { trackId: 0 });
+    const cleared = session.clear(2);
+    expect(await dropped).toEqual({ played: false, name: "never", trackId: 2, reason: "cleared" });
+    const outcome = await cleared;
+    expect(outcome).toEqual({ trackId: 2, playedMs: 200, droppedMs: 100, marksDropped: ["never"] });
+    const second = await bridge.waitForStreams(2);
+    // The clear went first; the other track's audio was kept.
+    await until(() => second.received.some((c) => c.trackId === 0 && c.pcmData.byteLength > 0));
+    expect(second.controls).toEqual([{ kind: "clear", trackId: 2, name: "" }]);
+    expect(second.received.filter((c) => c.trackId === 2 && c.pcmData.byteLength > 0)).toEqual([]);
+  });
+
+  it("ends pending marks and clears when the session ends", async () => {
+    const bridge = new FakeBridge();
+    const { session } = await start(bridge);
+    const stream = await bridge.waitForStreams(1);
+    stream.end(new ConnectError("blip", Code.Unavailable));
+    const mark = session.mark("m");
+    await session.leave();
+    expect(await mark).toMatchObject({ played: false, reason: "the session ended" });
+    expect(session.stats().openResources).toBe(0);
   });
 
   it("turns success=false into a join-failed error and honours an aborted signal", async () => {

@@ -1,6 +1,8 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import {
   type AudioChunk,
+  type AudioSessionRequest,
+  type AudioSessionResponse,
   LiveKitBridge,
   type PlayAudioEvent,
   PlayAudioEvent_EventType,
@@ -224,10 +226,15 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
       latency.observe({ ...labels, code }, (performance.now() - started) / 1000);
     };
     const isBridge = req.service.typeName === LiveKitBridge.typeName;
-    if (isBridge && req.method.name === "StreamAudio" && req.stream) {
+    const carriesAudio =
+      isBridge && (req.method.name === "StreamAudio" || req.method.name === "AudioSession");
+    if (carriesAudio && req.stream) {
       req = {
         ...req,
-        message: countChunks(req.message as AsyncIterable<AudioChunk>, "to_room"),
+        message: countChunks(
+          req.message as AsyncIterable<AudioChunk | AudioSessionRequest>,
+          "to_room",
+        ),
       } as typeof req;
     }
     try {
@@ -245,10 +252,12 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
       const wrapped = async function* () {
         try {
           for await (const item of message) {
-            if (isBridge && req.method.name === "StreamAudio") {
-              const chunk = item as AudioChunk;
-              chunks.inc({ direction: "to_cloud" });
-              bytes.inc({ direction: "to_cloud" }, chunk.pcmData.byteLength);
+            if (carriesAudio) {
+              const pcm = pcmOf(item as AudioChunk | AudioSessionResponse);
+              if (pcm !== undefined) {
+                chunks.inc({ direction: "to_cloud" });
+                bytes.inc({ direction: "to_cloud" }, pcm.byteLength);
+              }
             }
             if (isBridge && req.method.name === "PlayAudio") {
               outcome = playbackOutcome(item as PlayAudioEvent) ?? outcome;
@@ -274,11 +283,17 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     }
   };
 
-  async function* countChunks(source: AsyncIterable<AudioChunk>, direction: string) {
-    for await (const chunk of source) {
-      chunks.inc({ direction });
-      bytes.inc({ direction }, chunk.pcmData.byteLength);
-      yield chunk;
+  async function* countChunks(
+    source: AsyncIterable<AudioChunk | AudioSessionRequest>,
+    direction: string,
+  ) {
+    for await (const message of source) {
+      const pcm = pcmOf(message);
+      if (pcm !== undefined) {
+        chunks.inc({ direction });
+        bytes.inc({ direction }, pcm.byteLength);
+      }
+      yield message;
     }
   }
 
@@ -289,6 +304,14 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     registry,
     openCalls: (method) => open.get(method) ?? 0,
   };
+}
+
+/** The PCM a StreamAudio chunk or an AudioSession message carries, if any. */
+function pcmOf(
+  message: AudioChunk | AudioSessionRequest | AudioSessionResponse,
+): Uint8Array | undefined {
+  if ("pcmData" in message) return message.pcmData;
+  return message.message.case === "audio" ? message.message.value.pcmData : undefined;
 }
 
 function playbackOutcome(event: PlayAudioEvent): string | undefined {

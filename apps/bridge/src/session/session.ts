@@ -279,6 +279,16 @@ export class Session {
    */
   private resumeAfter(sequence: number): ResumeOutcome {
     const last = this.nextSequence - 1;
+    if (sequence > last) {
+      // A sequence this session never sent: the cloud's is from an earlier session of
+      // the user. Nothing to skip or replay; the queue goes out as it is.
+      this.options.logger.info("stream resume from another session ignored", {
+        userId: this.userId,
+        afterSequence: sequence,
+        lastSequence: last,
+      });
+      return { nextSequence: last + 1 - this.cloudQueue.size, missed: 0 };
+    }
     const replay = this.replay.after(sequence, last);
     const queued = this.cloudQueue.drain().filter((chunk) => chunk.sequence > sequence);
     const bySequence = new Map<number, CloudChunk>();

@@ -1,8 +1,12 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
 import {
   type AudioChunk,
   AudioChunkSchema,
+  type AudioSessionRequest,
+  type AudioSessionResponseSchema,
+  type AudioSessionStart,
   BridgeStatusResponseSchema,
   JoinRoomResponseSchema,
   LeaveRoomResponseSchema,
@@ -11,9 +15,14 @@ import {
   PlayAudioEventSchema,
 } from "@mentra/bridge-proto";
 
-/** One StreamAudio call as the fake bridge saw it. */
+/** One AudioSession call as the fake bridge saw it. */
 export interface FakeStream {
+  /** The start message, once it came. */
+  start: AudioSessionStart | undefined;
+  /** Start and audio, as AudioChunks (the start carries only user_id). */
   readonly received: AudioChunk[];
+  /** Marks and clears, in order. */
+  readonly controls: { kind: "mark" | "clear"; trackId: number; name: string }[];
   /** Sends a chunk to the client. */
   push(chunk: Partial<{ pcmData: Uint8Array; sampleRate: number; timestampMs: bigint }>): void;
   /** Ends the call with an error (or OK when undefined). */
@@ -31,6 +40,10 @@ export class FakeBridge {
   readonly streams: FakeStream[] = [];
   readonly tokens: string[] = [];
   connected = true;
+  /** The last room-audio sequence sent, over every call. */
+  sequence = 0;
+  /** Milliseconds of cloud audio received per track, over every call. */
+  readonly playedMs = new Map<number, number>();
   joinError = "";
   private streamWaiters: (() => void)[] = [];
   readonly transport: Transport;
@@ -59,7 +72,7 @@ export class FakeBridge {
             metadata: { session: this.connected ? "open" : "closed" },
           });
         },
-        streamAudio: (requests, context) => this.stream(requests, context.signal),
+        audioSession: (requests, context) => this.session(requests, context.signal),
         playAudio: (request, context) => this.play(request.requestId, context.signal),
       });
     });
@@ -83,17 +96,38 @@ export class FakeBridge {
     throw new ConnectError("cancelled", Code.Canceled);
   }
 
-  private async *stream(requests: AsyncIterable<AudioChunk>, signal: AbortSignal) {
-    this.calls.push("StreamAudio");
-    const outbox: AudioChunk[] = [];
+  /**
+   * AudioSession as the client uses it: requests are recorded as AudioChunks (the start
+   * as one with only user_id), marks and clears in `controls` and answered at once; room
+   * audio pushed by the test goes out numbered.
+   */
+  private async *session(requests: AsyncIterable<AudioSessionRequest>, signal: AbortSignal) {
+    this.calls.push("AudioSession");
+    const outbox: MessageInitShape<typeof AudioSessionResponseSchema>[] = [];
     const received: AudioChunk[] = [];
+    const controls: FakeStream["controls"] = [];
+    const playedMs = this.playedMs;
     let ended: { error: ConnectError | undefined } | undefined;
     let wake: (() => void) | undefined;
     let audioWaiters: (() => void)[] = [];
+    const bridge = this;
     const stream: FakeStream = {
       received,
+      controls,
+      start: undefined,
       push(chunk) {
-        outbox.push(create(AudioChunkSchema, { sampleRate: 16_000, channels: 1, ...chunk }));
+        bridge.sequence++;
+        outbox.push({
+          message: {
+            case: "audio",
+            value: {
+              sampleRate: 16_000,
+              channels: 1,
+              ...chunk,
+              sequence: BigInt(bridge.sequence),
+            },
+          },
+        });
         wake?.();
       },
       end(error) {
@@ -110,8 +144,29 @@ export class FakeBridge {
     for (const waiter of this.streamWaiters.splice(0)) waiter();
     void (async () => {
       try {
-        for await (const chunk of requests) {
-          received.push(chunk);
+        for await (const request of requests) {
+          const { message } = request;
+          if (message.case === "start") {
+            stream.start = message.value;
+            received.push(create(AudioChunkSchema, { userId: message.value.userId }));
+          } else if (message.case === "audio") {
+            const { trackId, pcmData, sampleRate, channels } = message.value;
+            received.push(create(AudioChunkSchema, { trackId, pcmData, sampleRate, channels }));
+            const ms = (pcmData.byteLength / 2 / (channels || 1) / (sampleRate || 16_000)) * 1000;
+            playedMs.set(trackId, (playedMs.get(trackId) ?? 0) + ms);
+          } else if (message.case === "mark") {
+            const { trackId, name } = message.value;
+            controls.push({ kind: "mark", trackId, name });
+            const positionMs = BigInt(Math.round(playedMs.get(trackId) ?? 0));
+            outbox.push({ message: { case: "markPlayed", value: { trackId, name, positionMs } } });
+            wake?.();
+          } else if (message.case === "clear") {
+            const { trackId } = message.value;
+            controls.push({ kind: "clear", trackId, name: "" });
+            const played = BigInt(Math.round(playedMs.get(trackId) ?? 0));
+            outbox.push({ message: { case: "cleared", value: { trackId, playedMs: played } } });
+            wake?.();
+          }
           for (const waiter of audioWaiters.splice(0)) waiter();
         }
       } catch {
