@@ -95,6 +95,8 @@ export interface Config {
   readonly playbackProgressMs: number;
   /** PlayAudio: host names, addresses and CIDR ranges allowed although internal. */
   readonly playbackAllowHosts: readonly string[];
+  /** Tracks published when a session joins, so their first audio need not wait for it. */
+  readonly publishAtJoin: readonly number[];
 }
 
 /** One setting that failed validation: which, what it should be, what it was. */
@@ -184,6 +186,17 @@ const envSchema = z.object({
   PLAYBACK_MAX_BYTES: integer(1_024, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   PLAYBACK_MAX_REDIRECTS: integer(0, 20).default(5),
   PLAYBACK_PROGRESS_MS: integer(20, 60_000).default(250),
+  PUBLISH_AT_JOIN: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ""),
+    )
+    .refine((entries) => entries.every((entry) => /^(?:[0-9]|1[0-5])$/.test(entry)))
+    .transform((entries) => [...new Set(entries.map(Number))])
+    .default([]),
   PLAYBACK_ALLOW_HOSTS: z
     .string()
     .transform((value) =>
@@ -394,6 +407,12 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer number of milliseconds from 20 to 60000",
     description: "PlayAudio: spacing of PROGRESS events.",
   },
+  PUBLISH_AT_JOIN: {
+    defaultText: "(none)",
+    expected: "comma-separated track ids from 0 to 15, e.g. 2 or 0,2",
+    description:
+      "Tracks published (mono, 48 kHz) when a session joins, so the first TTS or PlayAudio need not wait ~200 ms for publishing.",
+  },
   PLAYBACK_ALLOW_HOSTS: {
     defaultText: "(none)",
     expected: "a comma-separated list of host names, IP addresses and CIDR ranges",
@@ -485,6 +504,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     playbackMaxRedirects: values.PLAYBACK_MAX_REDIRECTS,
     playbackProgressMs: values.PLAYBACK_PROGRESS_MS,
     playbackAllowHosts: values.PLAYBACK_ALLOW_HOSTS,
+    publishAtJoin: values.PUBLISH_AT_JOIN,
   };
 }
 

@@ -36,6 +36,7 @@ describe("loadConfig", () => {
       cloudQueueMs: 2000,
       roomStatsIntervalMs: 5000,
       replayMs: 2000,
+      publishAtJoin: [],
       trackBufferMs: 200,
       trackSourceQueueMs: 100,
       maxChunkBytes: 1_048_576,
@@ -82,6 +83,7 @@ describe("loadConfig", () => {
         CLOUD_QUEUE_MS: "500",
         ROOM_STATS_INTERVAL_MS: "0",
         REPLAY_MS: "500",
+        PUBLISH_AT_JOIN: " 2, 0,2 ",
         TRACK_BUFFER_MS: "50",
         TRACK_SOURCE_QUEUE_MS: "40",
         MAX_CHUNK_BYTES: "4096",
@@ -121,6 +123,7 @@ describe("loadConfig", () => {
       cloudQueueMs: 500,
       roomStatsIntervalMs: 0,
       replayMs: 500,
+      publishAtJoin: [2, 0],
       trackBufferMs: 50,
       trackSourceQueueMs: 40,
       maxChunkBytes: 4096,
@@ -187,6 +190,16 @@ describe("loadConfig", () => {
         name: "PLAYBACK_ALLOW_HOSTS",
         expected: "a comma-separated list of host names, IP addresses and CIDR ranges",
         given: '"127.0.0.1,10.0.0.0/40"',
+      },
+    ]);
+  });
+
+  it("rejects a track id to publish at join beyond 15", () => {
+    expect(configErrorOf({ PUBLISH_AT_JOIN: "2,16" }).issues).toEqual([
+      {
+        name: "PUBLISH_AT_JOIN",
+        expected: "comma-separated track ids from 0 to 15, e.g. 2 or 0,2",
+        given: '"2,16"',
       },
     ]);
   });
@@ -315,6 +328,7 @@ describe("renderConfigHelp", () => {
       "PLAYBACK_MAX_BYTES",
       "PLAYBACK_MAX_REDIRECTS",
       "PLAYBACK_PROGRESS_MS",
+      "PUBLISH_AT_JOIN",
       "PLAYBACK_ALLOW_HOSTS",
     ]);
     expect(help).toMatch(/BRIDGE_PORT +9090 /);

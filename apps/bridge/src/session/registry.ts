@@ -51,6 +51,7 @@ export interface SessionRegistryOptions {
     | "cloudQueueMs"
     | "roomStatsIntervalMs"
     | "replayMs"
+    | "publishAtJoin"
     | "trackBufferMs"
     | "trackSourceQueueMs"
     | "playbackConnectTimeoutMs"
@@ -130,6 +131,7 @@ export class SessionRegistry {
         cloudQueueMs: config.cloudQueueMs,
         statsIntervalMs: config.roomStatsIntervalMs,
         replayMs: config.replayMs,
+        publishAtJoin: config.publishAtJoin,
         track: { bufferMs: config.trackBufferMs, sourceQueueMs: config.trackSourceQueueMs },
         playback: this.playback,
         logger,

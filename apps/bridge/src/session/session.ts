@@ -58,6 +58,8 @@ export interface SessionOptions {
   readonly byteOrder: ByteOrderSetting;
   readonly receive: { readonly sampleRate: number; readonly frameMs: number };
   readonly cloudQueueMs: number;
+  /** Tracks to publish at join (and at every rejoin), before any audio. */
+  readonly publishAtJoin: readonly number[];
   /** Room audio kept after it was sent, for AudioSession resumes (ms); 0 none. */
   readonly replayMs: number;
   /** How often to read the room link's WebRTC statistics; 0 never. */
@@ -180,6 +182,12 @@ export class Session {
     session.link = await session.connect();
     session.startGrace();
     session.startStats();
+    try {
+      await session.publishEarly();
+    } catch (error) {
+      await session.close("network", "publishing at join failed");
+      throw error;
+    }
     return session;
   }
 
@@ -310,6 +318,13 @@ export class Session {
   /** The format microphone tracks are converted to for the cloud. */
   get receiveFormat(): { readonly sampleRate: number; readonly frameMs: number } {
     return { ...this.receive };
+  }
+
+  /** Publishes the PUBLISH_AT_JOIN tracks (mono, at LiveKit's rate). */
+  private async publishEarly(): Promise<void> {
+    await Promise.all(
+      this.options.publishAtJoin.map((trackId) => this.trackFor(trackId, PLAYBACK_TRACK_RATE, 1)),
+    );
   }
 
   /** Sets the receive format of microphone tracks for the rest of the session. */
@@ -687,6 +702,14 @@ export class Session {
           }
           this.reconnected = undefined;
           settle();
+          if (!this.closed) {
+            this.publishEarly().catch((error: unknown) =>
+              this.options.logger.warn("publishing at rejoin failed", {
+                userId: this.userId,
+                error: String(error),
+              }),
+            );
+          }
         },
         (error: unknown) => {
           const delay = REJOIN_BACKOFF_MS[index + 1];

@@ -277,6 +277,42 @@ describe.skipIf(gate === "skip")(
       expect(median(inRoom)).toBeLessThan(50);
     });
 
+    it("with PUBLISH_AT_JOIN the first playback after JoinRoom is as fast as a warm one", async () => {
+      const early = await rig.startBridge({ PUBLISH_AT_JOIN: "2" });
+      const userId = "u-early";
+      const room = uniqueRoom(userId);
+      const joinStarted = Date.now();
+      const join = await early.client.joinRoom({
+        userId,
+        roomName: room,
+        targetIdentity: "glasses",
+      });
+      const joinMs = Date.now() - joinStarted;
+      expect(join.success).toBe(true);
+      cleanups.push(() => early.client.leaveRoom({ userId }));
+      const device = await joinParticipant(rig.creds, room, "glasses");
+      cleanups.push(() => device.close());
+      // The tts track is there before any audio; the device subscribes to it first.
+      const recorder = recordTrack(device, `cloud-agent:${userId}`, "tts", RATE);
+      await recorder.subscribed;
+      const call = playAudio(early.client, {
+        userId,
+        requestId: "first",
+        audioUrl: server.fixture("mp3-22k-mono-cbr-440.mp3"),
+        trackId: 2,
+      });
+      const { events } = await call.ended;
+      await sleep(300);
+      const span = audibleSpan(recorder.timeline().filter((b) => b.at >= call.sentAt));
+      await recorder.stop();
+      const firstMs = (span.first ?? Number.NaN) - call.sentAt;
+      console.log(
+        `[play-audio] PUBLISH_AT_JOIN=2: JoinRoom took ${joinMs} ms; first audio at the device ${firstMs} ms after the first PlayAudio`,
+      );
+      expect(typesOf(events).at(-1)).toBe("COMPLETED");
+      expect(firstMs).toBeLessThan(150);
+    });
+
     it("two tracks play at once, each with its own tone", async () => {
       const { device, bridge } = await setup("u-two");
       // Publish both tracks first, so the device is subscribed before the overlap starts.
