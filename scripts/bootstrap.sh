@@ -32,3 +32,10 @@ if [[ ! -f "$ROOT/node_modules/.modules.yaml" || "$ROOT/pnpm-lock.yaml" -nt "$RO
 fi
 go_tool livekit-server "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_SERVER_VERSION" "$LIVEKIT_SERVER_BIN"
 go_tool grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION" "$GRPCURL_BIN"
+# Our own delay helper for the network-fault tests (tools/netdelay, kernels without
+# netem): rebuilt when its source changes; Go's build cache makes that cheap.
+if [[ ! -x "$NETDELAY_BIN" || -n "$(find "$ROOT/tools/netdelay" -newer "$NETDELAY_BIN" -type f)" ]]; then
+  log "building tools/netdelay"
+  mkdir -p "$(dirname "$NETDELAY_BIN")"
+  (cd "$ROOT/tools/netdelay" && GOFLAGS=-trimpath go build -o "$NETDELAY_BIN" .) >&2
+fi

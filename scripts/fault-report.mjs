@@ -46,9 +46,9 @@ once their assertions have passed: a row here is a test that passed in the last 
 Every fault runs against a real livekit-server in its own network namespace.
 Last run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}.
 
-Not covered, and why: a delay fault (\`tc netem delay 100ms\`) — the kernel here has no
-netem qdisc (\`Specified qdisc kind is unknown\`) and no modules to load; loss is made with
-nftables instead.
+The kernel here has no netem qdisc (\`Specified qdisc kind is unknown\`, no modules to
+load): loss is made with nftables, and delay with iptables NFQUEUE and a small helper
+(\`tools/netdelay\`) that holds each packet for the delay.
 
 ## Faults (${faults.count})
 

@@ -15,7 +15,8 @@ LIVEKIT_SERVER_BIN="$TOOLS_CACHE/livekit-server-$LIVEKIT_SERVER_VERSION/livekit-
 GRPCURL_BIN="$TOOLS_CACHE/grpcurl-$GRPCURL_VERSION/grpcurl"
 PNPM_HOME_DIR="$ROOT/.tools/pnpm-$PNPM_VERSION"
 export PATH="$PNPM_HOME_DIR/node_modules/.bin:$PATH"
-export LIVEKIT_SERVER_BIN GRPCURL_BIN
+NETDELAY_BIN="$TOOLS_CACHE/netdelay/netdelay"
+export LIVEKIT_SERVER_BIN GRPCURL_BIN NETDELAY_BIN
 
 log() { printf '\033[1;34m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
 

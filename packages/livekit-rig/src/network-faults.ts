@@ -1,11 +1,16 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { run } from "./exec.js";
 import type { TestNetns } from "./netns.js";
+import { netdelayBinary } from "./paths.js";
 
 /**
  * Trouble on the one link between livekit-server's namespace and the rest of the
  * machine. Everything happens inside the rig's own namespace: its veth end goes
- * down, or an nftables table there drops packets at random each way. The kernel
- * here has no netem qdisc, so there is no delay fault.
+ * down, an nftables table there drops packets at random each way, or every packet
+ * leaving it is held back. The kernel here has no netem qdisc, so the delay is made
+ * by iptables NFQUEUE and a small helper (tools/netdelay) that releases each packet
+ * after the delay, in order.
  */
 export interface NetworkFaults {
   /** Takes the namespace's veth end down (true) or brings it back up (false). */
@@ -15,7 +20,12 @@ export interface NetworkFaults {
    * direction through the link; 0 removes the rule. Needs nft (Debian's nftables).
    */
   setLoss(fraction: number): Promise<void>;
-  /** Link up and no loss: the state the rig started in. Idempotent. */
+  /**
+   * Holds every packet leaving livekit-server's namespace for `ms` (0 ends it), as
+   * `tc netem delay` on its veth end would. Needs iptables-legacy and tools/netdelay.
+   */
+  setDelay(ms: number): Promise<void>;
+  /** Link up, no loss, no delay: the state the rig started in. Idempotent. */
   clear(): Promise<void>;
 }
 
@@ -25,6 +35,50 @@ const TABLE = "mentra_faults";
 export function networkFaults(netns: TestNetns): NetworkFaults {
   const inNs = (...args: string[]) => run("ip", ["netns", "exec", netns.name, ...args]);
   let loss = 0;
+  let delayer: ChildProcess | undefined;
+  const delayRule = [
+    "OUTPUT",
+    "-o",
+    netns.nsInterface,
+    "-j",
+    "NFQUEUE",
+    "--queue-num",
+    "0",
+    "--queue-bypass",
+  ];
+  const setDelay = async (ms: number) => {
+    if (!(ms >= 0 && ms <= 10_000)) throw new RangeError(`delay must be 0..10000 ms, got ${ms}`);
+    if (delayer !== undefined) {
+      await inNs("iptables-legacy", "-D", ...delayRule);
+      const exited = once(delayer, "exit");
+      delayer.kill("SIGTERM");
+      await exited;
+      delayer = undefined;
+    }
+    if (ms === 0) return;
+    const child = spawn(
+      "ip",
+      ["netns", "exec", netns.name, netdelayBinary(), "-queue", "0", "-delay", `${ms}ms`],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout?.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) resolve();
+      });
+      child.once("exit", (code) =>
+        reject(new Error(`netdelay exited (${code}): ${stderr.trim()}`)),
+      );
+      child.once("error", reject);
+    });
+    await ready;
+    delayer = child;
+    // --queue-bypass: should the helper die, packets pass rather than vanish.
+    await inNs("iptables-legacy", "-A", ...delayRule);
+  };
   const setLinkDown = async (down: boolean) => {
     await run("ip", ["-n", netns.name, "link", "set", netns.nsInterface, down ? "down" : "up"]);
   };
@@ -52,7 +106,9 @@ export function networkFaults(netns: TestNetns): NetworkFaults {
   return {
     setLinkDown,
     setLoss,
+    setDelay,
     async clear() {
+      await setDelay(0);
       await setLoss(0);
       await setLinkDown(false);
     },

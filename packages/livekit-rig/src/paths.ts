@@ -31,3 +31,11 @@ export function livekitServerBinary(): string {
   const version = toolVersions()["livekit-server"];
   return join(toolsCache(), `livekit-server-${version}`, "livekit-server");
 }
+
+/**
+ * Where the netdelay helper (tools/netdelay) is: `NETDELAY_BIN` when set, otherwise
+ * the cache that `scripts/bootstrap.sh` builds it into.
+ */
+export function netdelayBinary(): string {
+  return process.env.NETDELAY_BIN || join(toolsCache(), "netdelay", "netdelay");
+}

@@ -36,6 +36,33 @@ async function echoed(host: string, count: number): Promise<number> {
   }
 }
 
+/** Median round trip of 20 datagrams to the echo server, 20 ms apart. */
+async function medianRtt(host: string): Promise<number> {
+  const socket = createSocket("udp4");
+  const sentAt = new Map<number, number>();
+  const rtts: number[] = [];
+  socket.on("message", (message) => {
+    const id = message.readUInt32BE(0);
+    rtts.push(performance.now() - (sentAt.get(id) ?? 0));
+  });
+  await new Promise<void>((resolve) => socket.bind(0, "0.0.0.0", resolve));
+  try {
+    for (let i = 0; i < 20; i++) {
+      const datagram = Buffer.alloc(4);
+      datagram.writeUInt32BE(i);
+      sentAt.set(i, performance.now());
+      socket.send(datagram, ECHO_PORT, host);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    rtts.sort((a, b) => a - b);
+    expect(rtts.length).toBe(20);
+    return rtts[10] ?? Number.NaN;
+  } finally {
+    socket.close();
+  }
+}
+
 describe.runIf(gate === "run")("network faults on the rig's link (real namespace)", () => {
   let rig: LiveKitRig;
   let echo: ChildProcess | undefined;
@@ -84,5 +111,21 @@ describe.runIf(gate === "run")("network faults on the rig's link (real namespace
     await expect(network.setLoss(1)).rejects.toThrow(/fraction in \[0, 1\)/);
     await network.clear();
     expect(await echoed(nsIp, 1000)).toBe(1000);
+  });
+
+  it("holds packets leaving the namespace for the given delay, and not once it ends", async () => {
+    const network = rig.network;
+    if (network === undefined) throw new Error("an isolated rig has network faults");
+    const before = await medianRtt(nsIp);
+    await network.setDelay(100);
+    const during = await medianRtt(nsIp);
+    expect(await echoed(nsIp, 200)).toBe(200); // delayed, not lost
+    await network.setDelay(0);
+    const after = await medianRtt(nsIp);
+    expect(before).toBeLessThan(20);
+    expect(during).toBeGreaterThanOrEqual(100);
+    expect(during).toBeLessThan(140);
+    expect(after).toBeLessThan(20);
+    await expect(network.setDelay(-1)).rejects.toThrow(/delay must be 0..10000 ms/);
   });
 });

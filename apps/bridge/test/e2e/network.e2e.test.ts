@@ -110,12 +110,14 @@ describe.skipIf(gate === "skip")(
       );
       let faultAt = 0;
       let liftedAt = 0;
+      let midStatus: Awaited<ReturnType<typeof app.grpc.getStatus>> | undefined;
       for (let i = 0; i < 130; i++) {
         stream.send({ pcmData: chunk, sampleRate: 16_000, channels: 1 });
         if (i === 30) {
           faultAt = Date.now() - start;
           await fault.apply(network);
         }
+        if (i === 75) midStatus = await app.grpc.getStatus({ userId });
         if (i === 80) {
           liftedAt = Date.now() - start;
           await fault.lift(network);
@@ -138,7 +140,7 @@ describe.skipIf(gate === "skip")(
       await speaker.stop();
       const status = await app.grpc.getStatus({ userId });
       const metrics = await (await fetch(`${app.url}/metrics`)).text();
-      return { faultAt, liftedAt, toCloud, toDevice, status, metrics };
+      return { faultAt, liftedAt, toCloud, toDevice, status, midStatus, metrics };
     }
 
     /** The named sample of a Prometheus exposition, or 0. */
@@ -222,6 +224,29 @@ describe.skipIf(gate === "skip")(
         expected:
           "audio goes on both ways (tone in > 90% of 250 ms windows); the loss shows in GetStatus and /metrics",
         observed: `tone heard in ${Math.round(cloudShare * 100)}% (room→cloud) and ${Math.round(deviceShare * 100)}% (cloud→device) of windows; room_packets_lost ${lost}, room_packets_lost_by_peer ${lostByPeer}, room_concealed_ms ${concealedMs}`,
+      });
+    }, 40_000);
+
+    it("100 ms delay on LiveKit's side for 5 s: audio goes on, the round trip shows it", async () => {
+      const run = await underFault("u-delay", {
+        apply: (n) => n.setDelay(100),
+        lift: (n) => n.setDelay(0),
+      });
+      expect(run.status.connected).toBe(true);
+      const cloudShare = heardShare(run.toCloud, run.faultAt + 500, run.liftedAt);
+      const deviceShare = heardShare(run.toDevice, run.faultAt + 500, run.liftedAt);
+      expect(cloudShare).toBeGreaterThan(0.9);
+      expect(deviceShare).toBeGreaterThan(0.9);
+      const rttDuring = Number(run.midStatus?.metadata.room_round_trip_ms);
+      const rttAfter = Number(run.status.metadata.room_round_trip_ms);
+      expect(rttDuring).toBeGreaterThanOrEqual(80);
+      expect(rttAfter).toBeLessThan(50);
+      recordFault({
+        kind: "fault",
+        what: "100 ms delay on every packet leaving LiveKit's namespace for 5 s (iptables NFQUEUE + tools/netdelay; no netem here)",
+        expected:
+          "audio goes on both ways (tone in > 90% of 250 ms windows); the delay shows in the round trip GetStatus reports",
+        observed: `tone heard in ${Math.round(cloudShare * 100)}% (room→cloud) and ${Math.round(deviceShare * 100)}% (cloud→device) of windows; room_round_trip_ms ${rttDuring} during, ${rttAfter} after`,
       });
     }, 40_000);
   },
