@@ -148,7 +148,7 @@ describe.skipIf(gate === "skip")("cloud consumers that stall or go quiet (real L
     });
   }, 40_000);
 
-  it("a cloud stream that sends nothing for 20 s stays open, then carries audio both ways", async () => {
+  it("a cloud stream that sends nothing for over two minutes stays open, then carries audio both ways", async () => {
     const device = await userWithDevice("u-quiet");
     const chunks: { pcm: Uint8Array }[] = [];
     const controller = new AbortController();
@@ -184,7 +184,8 @@ describe.skipIf(gate === "skip")("cloud consumers that stall or go quiet (real L
         endedWith = error;
       }
     })();
-    const quietMs = 20_000;
+    // Past the usual idle timeouts (Node's 60 s header timeout, proxies' 60-120 s).
+    const quietMs = 125_000;
     await sleep(quietMs);
     expect(endedWith).toBe("still open");
     expect(chunks).toEqual([]);
@@ -209,9 +210,9 @@ describe.skipIf(gate === "skip")("cloud consumers that stall or go quiet (real L
     expect(Math.abs(dominantFrequency(heardByDevice, 16_000) - 550)).toBeLessThan(3);
     recordFault({
       kind: "fault",
-      what: "A cloud stream that sends nothing (and receives nothing) for 20 s",
+      what: "A cloud stream that sends nothing (and receives nothing) for 125 s",
       expected: "no idle timeout anywhere: the stream stays open, then carries audio both ways",
       observed: `open after ${quietMs / 1000} s with 0 chunks; then 440 Hz reached the cloud (${fromDevice.length} samples) and 550 Hz the device`,
     });
-  }, 40_000);
+  }, 160_000);
 });
