@@ -116,7 +116,8 @@ describe.skipIf(gate === "skip")(
           expect(apart).toBeLessThan(330);
         }
       }
-      for (const ms of lateness) expect(ms).toBeGreaterThan(-150);
+      // (50-80 ms on an idle machine, up to ~200 under load).
+      for (const ms of lateness) expect(ms).toBeGreaterThan(-250);
       for (const ms of lateness) expect(ms).toBeLessThan(30);
       console.log(
         `[audio-session] mark arrival minus device hearing the audio before it (ms): ${lateness.join(", ")}`,

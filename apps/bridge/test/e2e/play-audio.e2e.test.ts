@@ -310,7 +310,9 @@ describe.skipIf(gate === "skip")(
         `[play-audio] PUBLISH_AT_JOIN=2: JoinRoom took ${joinMs} ms; first audio at the device ${firstMs} ms after the first PlayAudio`,
       );
       expect(typesOf(events).at(-1)).toBe("COMPLETED");
-      expect(firstMs).toBeLessThan(150);
+      // As fast as a warm playback (60-110 ms idle; up to ~150 under CI load), where a
+      // playback that publishes its track takes 180-270 ms.
+      expect(firstMs).toBeLessThan(200);
     });
 
     it("two tracks play at once, each with its own tone", async () => {
