@@ -7,9 +7,15 @@ import {
 } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus, LiveKitBridge } from "@mentra/bridge-proto";
 import type { BackoffOptions } from "./backoff.js";
+import { EndpointRouter } from "./endpoint-router.js";
 import { toBridgeError } from "./errors.js";
 import { type JoinRequest, joinRoom } from "./rpc-calls.js";
-import { type BridgeSession, openSession, type SessionSettings } from "./session.js";
+import {
+  type BridgeSession,
+  openSession,
+  type SessionRouting,
+  type SessionSettings,
+} from "./session.js";
 
 /** Wire protocols the bridge speaks on its one port. */
 export type BridgeProtocol = "grpc" | "connect" | "grpc-web";
@@ -17,15 +23,26 @@ export type BridgeProtocol = "grpc" | "connect" | "grpc-web";
 /** Options of {@link createBridgeClient}. */
 export interface BridgeClientOptions {
   /** The bridge's base URL, e.g. `http://localhost:9090`. */
-  readonly baseUrl: string;
+  readonly baseUrl?: string;
+  /**
+   * Several bridges: each user is pinned to one by rendezvous hashing on its id, and moves
+   * to its next-ranked bridge when that one is down (at its next reconnect otherwise).
+   * Replaces baseUrl.
+   */
+  readonly endpoints?: readonly string[];
+  /** How long a bridge that did not answer is passed over (default 5000 ms). */
+  readonly endpointDownMs?: number;
   /** Default "grpc" (HTTP/2), as the deployed cloud calls it. */
   readonly protocol?: BridgeProtocol;
   /** Connect to this Unix socket instead of baseUrl's host and port. */
   readonly socketPath?: string;
   /** Sent as `authorization: Bearer …` when set. */
   readonly apiKey?: string;
-  /** A ready transport (tests, custom sockets); replaces baseUrl, protocol and socketPath. */
-  readonly transport?: Transport;
+  /**
+   * A ready transport (tests, custom sockets), or one per endpoint; replaces protocol and
+   * socketPath (and baseUrl, for a single transport).
+   */
+  readonly transport?: Transport | ((endpoint: string) => Transport);
   /** HTTP/2 PING interval that finds dead connections; default 5000 ms. */
   readonly keepaliveMs?: number;
   /** Reconnect backoff: full jitter, first retry ≤ 300 ms, capped at 1.5 s by default. */
@@ -80,7 +97,8 @@ const STATUS: Record<HealthCheckResponse_ServingStatus, BridgeHealth["status"]> 
   [HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN]: "service-unknown",
 };
 
-function transportFor(options: BridgeClientOptions): Transport {
+function transportFor(options: BridgeClientOptions, baseUrl: string): Transport {
+  if (typeof options.transport === "function") return options.transport(baseUrl);
   if (options.transport) return options.transport;
   const interceptors: Interceptor[] = [];
   const { apiKey, socketPath } = options;
@@ -92,7 +110,7 @@ function transportFor(options: BridgeClientOptions): Transport {
   }
   const keepalive = options.keepaliveMs ?? 5_000;
   const http2 = {
-    baseUrl: socketPath === undefined ? options.baseUrl : "http://localhost",
+    baseUrl: socketPath === undefined ? baseUrl : "http://localhost",
     interceptors,
     httpVersion: "2" as const,
     pingIntervalMs: keepalive,
@@ -113,7 +131,16 @@ function transportFor(options: BridgeClientOptions): Transport {
 
 /** Creates a client for the bridge at `options.baseUrl` (or `options.socketPath`). */
 export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
-  const rpc = createClient(LiveKitBridge, transportFor(options));
+  const endpoints = options.endpoints ?? (options.baseUrl === undefined ? [] : [options.baseUrl]);
+  if (endpoints.length === 0 && options.transport === undefined) {
+    throw new RangeError("createBridgeClient needs baseUrl, endpoints or transport");
+  }
+  const router = new EndpointRouter({
+    endpoints: endpoints.length === 0 ? [""] : endpoints,
+    connect: (endpoint) => createClient(LiveKitBridge, transportFor(options, endpoint)),
+    ...(options.endpointDownMs === undefined ? {} : { downForMs: options.endpointDownMs }),
+  });
+  const rpc = router.clientOf(router.all[0] ?? "");
   const sessions = new Set<BridgeSession>();
   const settings: SessionSettings = {
     backoff: options.backoff ?? {},
@@ -146,8 +173,27 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
         request.token ??
         (settings.getToken ? await settings.getToken(request.userId, request.roomName) : "");
       const joinRequest = { ...request, token };
-      await joinRoom(rpc, joinRequest, call.signal);
-      const session = openSession(rpc, joinRequest, settings, (closed) => sessions.delete(closed));
+      const routing: SessionRouting = {
+        pick: () => router.pick(request.userId),
+        markDown: (endpoint) => router.markDown(endpoint),
+      };
+      // The user's bridge; one that does not answer is passed over for the next-ranked.
+      for (;;) {
+        const { endpoint, client } = routing.pick();
+        try {
+          await joinRoom(client, joinRequest, call.signal);
+          break;
+        } catch (error) {
+          const failure = toBridgeError(error);
+          const next = failure.kind === "unavailable" && router.all.length > 1;
+          if (!next) throw failure;
+          router.markDown(endpoint);
+          if (routing.pick().endpoint === endpoint) throw failure;
+        }
+      }
+      const session = openSession(routing, joinRequest, settings, (closed) =>
+        sessions.delete(closed),
+      );
       sessions.add(session);
       return session;
     },

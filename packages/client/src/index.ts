@@ -13,6 +13,7 @@ export {
   type CallOptions,
   createBridgeClient,
 } from "./create-bridge-client.js";
+export { rankEndpoints } from "./endpoint-router.js";
 export { BridgeError, type BridgeErrorKind, toBridgeError } from "./errors.js";
 export type { Playback, PlaybackEvent, PlaybackOutcome, PlayOptions } from "./playback.js";
 export type { JoinRequest, SessionStatus } from "./rpc-calls.js";

@@ -221,13 +221,29 @@ function fromBytes(bytes: Uint8Array): Int16Array {
 }
 
 /** Starts the session's stream loop after a successful JoinRoom. */
+/** Where a session's calls go: one bridge, or the user's bridge among several. */
+export interface SessionRouting {
+  /** The endpoint to use now, and its client. */
+  pick(): { readonly endpoint: string; readonly client: Client<typeof LiveKitBridge> };
+  /** The endpoint did not answer: pass it over for a while. */
+  markDown(endpoint: string): void;
+}
+
+/** Routing to one bridge. */
+export function singleRoute(client: Client<typeof LiveKitBridge>): SessionRouting {
+  const only = { endpoint: "", client };
+  return { pick: () => only, markDown: () => {} };
+}
+
 export function openSession(
-  rpc: Client<typeof LiveKitBridge>,
+  routing: SessionRouting,
   request: JoinRequest,
   settings: SessionSettings,
   onClosed: (session: BridgeSession) => void = () => {},
 ): BridgeSession {
   const { userId } = request;
+  let current = routing.pick();
+  let rpc = current.client;
   // Calls made while recovering get a deadline, so a dead connection cannot stall them.
   const recoveryTimeoutMs = settings.livenessMs > 0 ? settings.livenessMs : 5_000;
   const listeners = new Listeners<SessionEvents>();
@@ -453,14 +469,33 @@ export function openSession(
   /** Brings the session back: GetStatus first, JoinRoom only if the bridge lost it. */
   async function recover(error: BridgeError): Promise<boolean> {
     const started = Date.now();
+    let waitFirst = true;
     for (let attempt = 0; !life.signal.aborted; attempt++) {
       listeners.emit("reconnecting", { attempt: attempt + 1, error });
+      // The user's best endpoint now: another one when this one is down, or a better
+      // ranked one that came back or was added (users move only when they reconnect).
+      const target = routing.pick();
+      const previous = current;
       try {
-        await sleep(backoffDelay(attempt, settings.backoff), life.signal);
+        if (waitFirst) await sleep(backoffDelay(attempt, settings.backoff), life.signal);
+        waitFirst = true;
+        current = target;
+        rpc = target.client;
         let rejoined = false;
-        const status = toStatus(
-          await rpc.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs }),
-        );
+        let status: SessionStatus;
+        try {
+          status = toStatus(
+            await rpc.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs }),
+          );
+        } catch (caught) {
+          // No answer at all: the endpoint is down. Try the next-ranked at once.
+          const failure = toBridgeError(caught);
+          if (failure.kind === "unavailable" && !life.signal.aborted) {
+            routing.markDown(target.endpoint);
+            waitFirst = routing.pick().endpoint === target.endpoint;
+          }
+          throw caught;
+        }
         if (!status.connected || status.session !== "open") {
           const token = settings.getToken
             ? await settings.getToken(userId, request.roomName)
@@ -472,6 +507,12 @@ export function openSession(
           // clears sent to the old one will never be answered.
           lastSequence = 0;
           dropPending("the bridge lost the session and it was joined again");
+        }
+        if (previous.endpoint !== current.endpoint) {
+          // Moved to another bridge: the old one, if it still runs, lets go of the room.
+          previous.client
+            .leaveRoom({ userId, reason: "moved to another bridge" }, { timeoutMs: 1_000 })
+            .catch(() => {});
         }
         reconnects++;
         listeners.emit("reconnected", {

@@ -1,6 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createRouterTransport,
+  type Interceptor,
+  type Transport,
+} from "@connectrpc/connect";
 import {
   type AudioChunk,
   AudioChunkSchema,
@@ -45,37 +51,52 @@ export class FakeBridge {
   /** Milliseconds of cloud audio received per track, over every call. */
   readonly playedMs = new Map<number, number>();
   joinError = "";
+  /** A bridge that is down: every call fails as an unreachable server's would. */
+  down = false;
+  /** Users that joined this bridge. */
+  readonly joined = new Set<string>();
   private streamWaiters: (() => void)[] = [];
   readonly transport: Transport;
 
   constructor() {
-    this.transport = createRouterTransport(({ service }) => {
-      service(LiveKitBridge, {
-        joinRoom: (request) => {
-          this.calls.push("JoinRoom");
-          this.tokens.push(request.token);
-          if (this.joinError !== "") {
-            return create(JoinRoomResponseSchema, { success: false, error: this.joinError });
-          }
-          this.connected = true;
-          return create(JoinRoomResponseSchema, { success: true, participantCount: 1 });
-        },
-        leaveRoom: () => {
-          this.calls.push("LeaveRoom");
-          return create(LeaveRoomResponseSchema, { success: true });
-        },
-        getStatus: () => {
-          this.calls.push("GetStatus");
-          return create(BridgeStatusResponseSchema, {
-            connected: this.connected,
-            participantCount: 2,
-            metadata: { session: this.connected ? "open" : "closed" },
-          });
-        },
-        audioSession: (requests, context) => this.session(requests, context.signal),
-        playAudio: (request, context) => this.play(request.requestId, context.signal),
-      });
-    });
+    const unreachable =
+      (next: Parameters<Interceptor>[0]) => (req: Parameters<ReturnType<Interceptor>>[0]) => {
+        if (this.down) throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+        return next(req);
+      };
+    this.transport = createRouterTransport(
+      ({ service }) => {
+        service(LiveKitBridge, {
+          joinRoom: (request) => {
+            this.calls.push("JoinRoom");
+            this.tokens.push(request.token);
+            if (this.joinError !== "") {
+              return create(JoinRoomResponseSchema, { success: false, error: this.joinError });
+            }
+            this.connected = true;
+            this.joined.add(request.userId);
+            return create(JoinRoomResponseSchema, { success: true, participantCount: 1 });
+          },
+          leaveRoom: () => {
+            this.calls.push("LeaveRoom");
+            return create(LeaveRoomResponseSchema, { success: true });
+          },
+          getStatus: (request) => {
+            this.calls.push("GetStatus");
+            const known = this.joined.has(request.userId);
+            const connected = this.connected && known;
+            return create(BridgeStatusResponseSchema, {
+              connected,
+              participantCount: 2,
+              metadata: { session: connected ? "open" : known ? "closed" : "none" },
+            });
+          },
+          audioSession: (requests, context) => this.session(requests, context.signal),
+          playAudio: (request, context) => this.play(request.requestId, context.signal),
+        });
+      },
+      { router: { interceptors: [unreachable] } },
+    );
   }
 
   /** Resolves once `count` StreamAudio calls have been opened. */

@@ -1,0 +1,132 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { EndpointRouter, rankEndpoints } from "../src/endpoint-router.js";
+import { type BridgeSession, createBridgeClient } from "../src/index.js";
+import { FakeBridge } from "./support/fake-bridge.js";
+
+/** Polls `check` every 5 ms for up to 2 s (expect.poll is vitest-only; these tests also run on Bun). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(check()).toBe(true);
+}
+
+const users = Array.from({ length: 2_000 }, (_, i) => `user-${i}@example.com`);
+const three = ["http://bridge-0:9090", "http://bridge-1:9090", "http://bridge-2:9090"];
+
+describe("rendezvous ranking", () => {
+  it("spreads users evenly and ranks the same way every time", () => {
+    const counts = new Map<string, number>();
+    for (const user of users) {
+      const first = rankEndpoints(user, three)[0] ?? "";
+      counts.set(first, (counts.get(first) ?? 0) + 1);
+      expect(rankEndpoints(user, [...three].reverse())).toEqual(rankEndpoints(user, three));
+    }
+    for (const endpoint of three) {
+      expect(counts.get(endpoint) ?? 0).toBeGreaterThan(users.length / 3 - 120);
+      expect(counts.get(endpoint) ?? 0).toBeLessThan(users.length / 3 + 120);
+    }
+  });
+
+  it("moves only about a quarter of the users to an added fourth endpoint, and no one else", () => {
+    const four = [...three, "http://bridge-3:9090"];
+    let moved = 0;
+    for (const user of users) {
+      const before = rankEndpoints(user, three)[0];
+      const after = rankEndpoints(user, four)[0];
+      if (before !== after) {
+        moved++;
+        expect(after).toBe("http://bridge-3:9090");
+      }
+    }
+    expect(moved / users.length).toBeGreaterThan(0.2);
+    expect(moved / users.length).toBeLessThan(0.3);
+  });
+
+  it("moves only a removed endpoint's users, each to its next-ranked one", () => {
+    const two = three.filter((endpoint) => endpoint !== "http://bridge-1:9090");
+    for (const user of users) {
+      const ranked = rankEndpoints(user, three);
+      const after = rankEndpoints(user, two)[0];
+      if (ranked[0] === "http://bridge-1:9090") expect(after).toBe(ranked[1]);
+      else expect(after).toBe(ranked[0]);
+    }
+  });
+
+  it("passes over an endpoint marked down, for a while", () => {
+    let now = 0;
+    const router = new EndpointRouter({
+      endpoints: three,
+      connect: (e) => e,
+      downForMs: 1_000,
+      now: () => now,
+    });
+    const user = users[7] ?? "";
+    const [first, second] = rankEndpoints(user, three);
+    expect(router.pick(user).endpoint).toBe(first);
+    router.markDown(first ?? "");
+    expect(router.pick(user).endpoint).toBe(second);
+    now = 1_001;
+    expect(router.pick(user).endpoint).toBe(first);
+  });
+});
+
+describe("a client with several bridges (in memory)", () => {
+  const noJitter = { initialMs: 10, maxMs: 40, random: () => 0.5 };
+
+  function start() {
+    const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
+    const client = createBridgeClient({
+      endpoints: three,
+      transport: (endpoint) => {
+        const bridge = bridges.get(endpoint);
+        if (bridge === undefined) throw new Error(endpoint);
+        return bridge.transport;
+      },
+      backoff: noJitter,
+    });
+    return { bridges, client };
+  }
+
+  it("joins each user on its best-ranked bridge", async () => {
+    const { bridges, client } = start();
+    const sessions: BridgeSession[] = [];
+    for (const user of users.slice(0, 12)) {
+      sessions.push(await client.join({ userId: user, roomName: `room-${user}` }));
+    }
+    for (const user of users.slice(0, 12)) {
+      const best = bridges.get(rankEndpoints(user, three)[0] ?? "");
+      expect(best?.calls.filter((c) => c === "JoinRoom").length).toBeGreaterThan(0);
+    }
+    await client.close();
+  });
+
+  it("moves a user whose bridge went down to its next-ranked bridge, joining there", async () => {
+    const { bridges, client } = start();
+    const user = users[3] ?? "";
+    const [first, second] = rankEndpoints(user, three);
+    const session = await client.join({ userId: user, roomName: "r" });
+    const reconnected: { rejoined: boolean }[] = [];
+    session.on("reconnected", (info) => reconnected.push(info));
+    const home = bridges.get(first ?? "");
+    const next = bridges.get(second ?? "");
+    (await home?.waitForStreams(1))?.end(new ConnectError("connection reset", Code.Unavailable));
+    if (home) home.down = true;
+    await next?.waitForStreams(1);
+    await until(() => reconnected.length === 1);
+    expect(next?.calls.slice(0, 3)).toEqual(["GetStatus", "JoinRoom", "AudioSession"]);
+    expect(reconnected[0]?.rejoined).toBe(true);
+    await session.leave();
+    expect(next?.calls.at(-1)).toBe("LeaveRoom");
+  });
+
+  it("joins on the next-ranked bridge when the best one does not answer", async () => {
+    const { bridges, client } = start();
+    const user = users[5] ?? "";
+    const [first, second] = rankEndpoints(user, three);
+    const home = bridges.get(first ?? "");
+    if (home) home.down = true;
+    const session = await client.join({ userId: user, roomName: "r" });
+    expect(bridges.get(second ?? "")?.calls[0]).toBe("JoinRoom");
+    await session.leave();
+  });
+});
