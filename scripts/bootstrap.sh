@@ -32,10 +32,16 @@ if [[ ! -f "$ROOT/node_modules/.modules.yaml" || "$ROOT/pnpm-lock.yaml" -nt "$RO
 fi
 go_tool livekit-server "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_SERVER_VERSION" "$LIVEKIT_SERVER_BIN"
 go_tool grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION" "$GRPCURL_BIN"
-# Our own delay helper for the network-fault tests (tools/netdelay, kernels without
-# netem): rebuilt when its source changes; Go's build cache makes that cheap.
-if [[ ! -x "$NETDELAY_BIN" || -n "$(find "$ROOT/tools/netdelay" -newer "$NETDELAY_BIN" -type f)" ]]; then
-  log "building tools/netdelay"
-  mkdir -p "$(dirname "$NETDELAY_BIN")"
-  (cd "$ROOT/tools/netdelay" && GOFLAGS=-trimpath go build -o "$NETDELAY_BIN" .) >&2
-fi
+# Our own Go helpers, rebuilt when their source changes (Go's build cache makes that
+# cheap): tools/netdelay (the delay fault, for kernels without netem) and
+# tools/k8s-check (offline validation of deploy/k8s).
+own_tool() {
+  local name="$1" dest="$2"
+  if [[ -x "$dest" && -z "$(find "$ROOT/tools/$name" -newer "$dest" -type f)" ]]; then return; fi
+  command -v go >/dev/null || { log "Go is required to build tools/$name"; exit 1; }
+  log "building tools/$name"
+  mkdir -p "$(dirname "$dest")"
+  (cd "$ROOT/tools/$name" && GOFLAGS=-trimpath go build -o "$dest" .) >&2
+}
+own_tool netdelay "$NETDELAY_BIN"
+own_tool k8s-check "$K8S_CHECK_BIN"

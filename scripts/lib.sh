@@ -16,7 +16,8 @@ GRPCURL_BIN="$TOOLS_CACHE/grpcurl-$GRPCURL_VERSION/grpcurl"
 PNPM_HOME_DIR="$ROOT/.tools/pnpm-$PNPM_VERSION"
 export PATH="$PNPM_HOME_DIR/node_modules/.bin:$PATH"
 NETDELAY_BIN="$TOOLS_CACHE/netdelay/netdelay"
-export LIVEKIT_SERVER_BIN GRPCURL_BIN NETDELAY_BIN
+K8S_CHECK_BIN="$TOOLS_CACHE/k8s-check/k8s-check"
+export LIVEKIT_SERVER_BIN GRPCURL_BIN NETDELAY_BIN K8S_CHECK_BIN
 
 log() { printf '\033[1;34m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
 
