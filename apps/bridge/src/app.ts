@@ -110,8 +110,21 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     bound.drain();
-    const deadline = performance.now() + config.playbackDrainMs;
-    while (metrics.openCalls("PlayAudio") > 0 && performance.now() < deadline) {
+    const started = performance.now();
+    // AudioSession clients are told to move their sessions; one that has moved loses
+    // this bridge's room (LiveKit hands it to the new bridge) and its session closes.
+    const told = registry.notifyDraining(Date.now() + config.handoffDrainMs);
+    if (told > 0) {
+      logger.info("asking clients to move their sessions", {
+        sessions: told,
+        withinMs: config.handoffDrainMs,
+      });
+    }
+    const waiting = () =>
+      (metrics.openCalls("PlayAudio") > 0 &&
+        performance.now() < started + config.playbackDrainMs) ||
+      (registry.movableSessions() > 0 && performance.now() < started + config.handoffDrainMs);
+    while (waiting()) {
       await new Promise((resolve) => setTimeout(resolve, PLAYBACK_POLL_MS));
     }
     const playing = metrics.openCalls("PlayAudio");

@@ -57,6 +57,8 @@ export interface Config {
   readonly receiveFrameMs: number;
   /** Room-to-cloud audio held per stream for a slow reader before the oldest is dropped. */
   readonly cloudQueueMs: number;
+  /** On shutdown, how long AudioSession clients get to move their sessions elsewhere. */
+  readonly handoffDrainMs: number;
   /** Room audio kept after sending, so an AudioSession resume loses nothing (ms); 0 none. */
   readonly replayMs: number;
   /** How often each session reads its room link's WebRTC statistics; 0 never. */
@@ -159,6 +161,7 @@ const envSchema = z.object({
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   PLAYBACK_DRAIN_MS: integer(0, 600_000).default(10_000),
+  HANDOFF_DRAIN_MS: integer(0, 600_000).default(5_000),
   BRIDGE_CONFIG_FILE: z.string().optional(),
   LIVEKIT_IDENTITY_TEMPLATE: z.string().includes("{userId}").default("cloud-agent:{userId}"),
   LIVEKIT_TOKEN_TTL_SECONDS: integer(1, 7 * 86_400).default(3_600),
@@ -262,6 +265,12 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer number of milliseconds from 0 to 600000",
     description:
       "On SIGINT/SIGTERM, how long playbacks, then open calls, may finish before they are cut.",
+  },
+  HANDOFF_DRAIN_MS: {
+    defaultText: "5000",
+    expected: "an integer number of milliseconds from 0 to 600000",
+    description:
+      "Shutdown: AudioSession clients are told to move their sessions and get this long to do so.",
   },
   PLAYBACK_DRAIN_MS: {
     defaultText: "10000",
@@ -484,6 +493,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     cloudQueueMs: values.CLOUD_QUEUE_MS,
     roomStatsIntervalMs: values.ROOM_STATS_INTERVAL_MS,
     replayMs: values.REPLAY_MS,
+    handoffDrainMs: values.HANDOFF_DRAIN_MS,
     trackBufferMs: values.TRACK_BUFFER_MS,
     trackSourceQueueMs: values.TRACK_SOURCE_QUEUE_MS,
     maxChunkBytes: values.MAX_CHUNK_BYTES,

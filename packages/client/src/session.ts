@@ -89,6 +89,10 @@ export interface SessionEvents {
   error: (error: BridgeError) => void;
   /** No audio for `watchdogMs` although the device is in the room; `recovered` if it acted. */
   watchdog: (info: { silentMs: number; connected: boolean; recovered: boolean }) => void;
+  /** The bridge is shutting down; `moving` when the session moves to another bridge. */
+  draining: (info: { deadlineMs: number; reason: string; moving: boolean }) => void;
+  /** The bridge drained and the session moved to another bridge (see `endpoints`). */
+  moved: (info: { from: string; to: string; reason: string; tookMs: number }) => void;
   /** A mark played out (or was dropped). */
   mark: (outcome: MarkOutcome) => void;
   /** Flow feedback for a track, every `statsIntervalMs`. */
@@ -128,6 +132,10 @@ export interface SessionSettings {
 export interface SessionStats {
   readonly reconnects: number;
   readonly rejoins: number;
+  /** Times the session moved to another bridge ahead of a drain. */
+  readonly moves: number;
+  /** The bridge the session is on now (its base URL; empty for a custom transport). */
+  readonly endpoint: string;
   readonly sendDroppedMs: number;
   readonly receiveDroppedMs: number;
   readonly sendQueuedMs: number;
@@ -245,7 +253,9 @@ export function openSession(
   let current = routing.pick();
   let rpc = current.client;
   // Calls made while recovering get a deadline, so a dead connection cannot stall them.
-  const recoveryTimeoutMs = settings.livenessMs > 0 ? settings.livenessMs : 5_000;
+  // A bridge that takes longer than this to answer GetStatus is treated as down (and, with
+  // several bridges, passed over), so a dead connection cannot hold recovery up.
+  const recoveryTimeoutMs = Math.min(settings.livenessMs > 0 ? settings.livenessMs : 5_000, 1_500);
   const listeners = new Listeners<SessionEvents>();
   const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
   const incoming = new BoundedAudioQueue<InFrame>(settings.receiveBufferMs);
@@ -262,6 +272,7 @@ export function openSession(
   let probing = false;
   let lastAudioAt = Date.now();
   let reconnects = 0;
+  let moves = 0;
   let rejoins = 0;
   // Room audio: the last sequence received, for resuming; 0 means start fresh.
   let lastSequence = 0;
@@ -431,6 +442,13 @@ export function openSession(
       case "resumed":
         resumeMissedChunks += Number(message.value.missedChunks);
         return;
+      case "draining":
+        listeners.emit("draining", {
+          deadlineMs: Number(message.value.deadlineMs),
+          reason: message.value.reason,
+          moving: startHandover(message.value.reason),
+        });
+        return;
       default:
         return;
     }
@@ -477,7 +495,10 @@ export function openSession(
       const target = routing.pick();
       const previous = current;
       try {
-        if (waitFirst) await sleep(backoffDelay(attempt, settings.backoff), life.signal);
+        // The first check goes at once (a stream that broke may just need reopening); the
+        // backoff, with full jitter, spaces the retries after it.
+        if (waitFirst && attempt > 0)
+          await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
         waitFirst = true;
         current = target;
         rpc = target.client;
@@ -533,9 +554,68 @@ export function openSession(
     return false;
   }
 
+  /**
+   * The bridge drains: join the user on the next-ranked bridge while this stream still
+   * carries audio. LiveKit hands the room over to the new bridge's participant (same
+   * identity), which ends this stream; the loop then opens the stream on the new bridge.
+   */
+  let handingOver: Promise<boolean> | undefined;
+  function startHandover(reason: string): boolean {
+    if (handingOver !== undefined || life.signal.aborted) return false;
+    const from = current;
+    routing.markDown(from.endpoint);
+    if (routing.pick().endpoint === from.endpoint) return false; // nowhere to go: recover when it closes
+    const startedAt = Date.now();
+    handingOver = (async () => {
+      try {
+        const token = settings.getToken
+          ? await settings.getToken(userId, request.roomName)
+          : (request.token ?? "");
+        // The next-ranked bridge that answers; one that does not is passed over.
+        let target = routing.pick();
+        for (let tries = 1; ; tries++) {
+          try {
+            await joinRoom(target.client, { ...request, token }, life.signal);
+            break;
+          } catch (error) {
+            const failure = toBridgeError(error);
+            if (failure.kind !== "unavailable" || tries >= 5) throw failure;
+            routing.markDown(target.endpoint);
+            target = routing.pick();
+            if (target.endpoint === from.endpoint) throw failure;
+          }
+        }
+        current = target;
+        rpc = target.client;
+        // A new session on the new bridge: numbering starts afresh, and marks and clears
+        // the old bridge had will not be answered.
+        lastSequence = 0;
+        dropPending("the session moved to another bridge");
+        moves++;
+        listeners.emit("moved", {
+          from: from.endpoint,
+          to: target.endpoint,
+          reason,
+          tookMs: Date.now() - startedAt,
+        });
+        return true;
+      } catch (error) {
+        listeners.emit("error", toBridgeError(error));
+        return false;
+      }
+    })();
+    return true;
+  }
+
   const loop = (async () => {
     for (;;) {
       const ended = await runStream();
+      if (handingOver !== undefined) {
+        // The old bridge ended the stream as the room moved: go on on the new one.
+        const moved = await handingOver;
+        handingOver = undefined;
+        if (moved && !life.signal.aborted) continue;
+      }
       // Marks and clears the broken stream carried may never have reached the bridge:
       // send them again, first (a mark the bridge did get is answered once; a second
       // answer finds nothing pending).
@@ -734,6 +814,8 @@ export function openSession(
       return {
         reconnects,
         rejoins,
+        moves,
+        endpoint: current.endpoint,
         sendDroppedMs: Math.round(outgoing.droppedMs),
         receiveDroppedMs: Math.round(incoming.droppedMs),
         sendQueuedMs: Math.round(outgoing.durationMs),

@@ -129,4 +129,34 @@ describe("a client with several bridges (in memory)", () => {
     expect(bridges.get(second ?? "")?.calls[0]).toBe("JoinRoom");
     await session.leave();
   });
+
+  it("moves a session to the next-ranked bridge when its bridge drains, without a reconnect", async () => {
+    const { bridges, client } = start();
+    const user = users[9] ?? "";
+    const [first, second] = rankEndpoints(user, three);
+    const session = await client.join({ userId: user, roomName: "r" });
+    const moved: { from: string; to: string }[] = [];
+    const reconnecting: unknown[] = [];
+    const disconnected: unknown[] = [];
+    session.on("moved", (info) => moved.push(info));
+    session.on("reconnecting", (info) => reconnecting.push(info));
+    session.on("disconnected", (error) => disconnected.push(error));
+    const home = bridges.get(first ?? "");
+    const next = bridges.get(second ?? "");
+    const draining = await home?.waitForStreams(1);
+    draining?.drain();
+    // The new bridge takes the room: LiveKit removes the old participant, whose stream ends.
+    await until(() => next?.calls.includes("JoinRoom") === true);
+    draining?.end(new ConnectError("duplicate identity", Code.Aborted));
+    const stream = await next?.waitForStreams(1);
+    stream?.push({ pcmData: new Uint8Array(4) });
+    await until(() => moved.length === 1);
+    expect(moved[0]).toMatchObject({ from: first, to: second });
+    expect(next?.calls.slice(0, 2)).toEqual(["JoinRoom", "AudioSession"]);
+    expect(reconnecting).toEqual([]);
+    expect(disconnected).toEqual([]);
+    expect(session.stats().moves).toBe(1);
+    await session.leave();
+    expect(next?.calls.at(-1)).toBe("LeaveRoom");
+  });
 });

@@ -127,6 +127,8 @@ describe("a session against an in-memory bridge", () => {
       sendBufferMs: 100,
       backoff: { initialMs: 200, maxMs: 200, random: () => 0.99 },
     });
+    // The bridge goes down: the first check fails at once, the retry waits 200 ms.
+    bridge.down = true;
     (await bridge.waitForStreams(1)).end(new ConnectError("gone", Code.Unavailable));
     await new Promise((resolve) => setTimeout(resolve, 20));
     // Ten 20 ms chunks at 16 kHz (320 samples each), marked by their first sample.
@@ -136,6 +138,7 @@ describe("a session against an in-memory bridge", () => {
       session.send(samples);
     }
     expect(session.stats()).toMatchObject({ sendDroppedMs: 100, sendQueuedMs: 100 });
+    bridge.down = false;
     const second = await bridge.waitForStreams(2);
     await second.waitForAudio(5);
     const firsts = second.received
@@ -311,14 +314,16 @@ describe("a session against an in-memory bridge", () => {
     const stream = await bridge.waitForStreams(1);
     session.send(new Int16Array(3_200), { trackId: 2 });
     await stream.waitForAudio(1);
-    // The stream breaks; audio and a mark sent meanwhile wait in the client.
+    // The bridge goes away for a moment; audio and a mark sent meanwhile wait in the client.
     const reconnecting = collect(session, "reconnecting");
+    bridge.down = true;
     stream.end(new ConnectError("blip", Code.Unavailable));
-    await until(() => reconnecting.length > 0);
+    await until(() => reconnecting.length > 1);
     session.send(new Int16Array(1_600), { trackId: 2 });
     const dropped = session.mark("never", { trackId: 2 });
     session.send(new Int16Array(800), { trackId: 0 });
     const cleared = session.clear(2);
+    bridge.down = false;
     expect(await dropped).toEqual({ played: false, name: "never", trackId: 2, reason: "cleared" });
     const outcome = await cleared;
     expect(outcome).toEqual({ trackId: 2, playedMs: 200, droppedMs: 100, marksDropped: ["never"] });

@@ -105,6 +105,13 @@ function toResponse(event: SessionEvent): ResponseInit {
           },
         },
       };
+    case "draining":
+      return {
+        message: {
+          case: "draining",
+          value: { deadlineMs: BigInt(event.deadlineMs), reason: event.reason },
+        },
+      };
     case "participant":
       return {
         message: {

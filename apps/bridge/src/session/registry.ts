@@ -163,6 +163,27 @@ export class SessionRegistry {
     });
   }
 
+  /**
+   * Shutdown begins: every session with an AudioSession call is told to move before
+   * `deadlineMs`; returns how many were told.
+   */
+  notifyDraining(deadlineMs: number): number {
+    let told = 0;
+    for (const session of this.sessions.values()) {
+      if (!session.hasAudioSession) continue;
+      session.notifyDraining(deadlineMs, "the bridge is shutting down");
+      told++;
+    }
+    return told;
+  }
+
+  /** Sessions an AudioSession call is attached to (they can be handed over). */
+  movableSessions(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.hasAudioSession) count++;
+    return count;
+  }
+
   /** Closes every session (shutdown); later joins are refused. */
   async closeAll(): Promise<void> {
     this.shuttingDown = true;

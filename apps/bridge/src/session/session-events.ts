@@ -24,6 +24,8 @@ export type SessionEvent =
       readonly clearedMs: number;
       readonly pendingMarks: number;
     }
+  /** The bridge is shutting down: the cloud should move the session elsewhere. */
+  | { readonly type: "draining"; readonly deadlineMs: number; readonly reason: string }
   /** A change among the room's other participants. */
   | {
       readonly type: "participant";

@@ -206,6 +206,16 @@ export class Session {
     return this.link?.participantCount() ?? 0;
   }
 
+  /** Whether an AudioSession call (which can hear of a drain) is attached. */
+  get hasAudioSession(): boolean {
+    return this.attachment?.options.onEvent !== undefined;
+  }
+
+  /** Tells the attached AudioSession that the bridge drains, so the cloud moves the user. */
+  notifyDraining(deadlineMs: number, reason: string): void {
+    this.emit({ type: "draining", deadlineMs, reason });
+  }
+
   /** Whether a StreamAudio stream is attached. */
   get hasStream(): boolean {
     return this.attachment !== undefined;

@@ -31,6 +31,8 @@ export interface FakeStream {
   readonly controls: { kind: "mark" | "clear"; trackId: number; name: string }[];
   /** Sends a chunk to the client. */
   push(chunk: Partial<{ pcmData: Uint8Array; sampleRate: number; timestampMs: bigint }>): void;
+  /** Tells the client this bridge drains (AudioSession's `draining`). */
+  drain(): void;
   /** Ends the call with an error (or OK when undefined). */
   end(error?: ConnectError): void;
   /** Resolves once the client's messages include `count` chunks with audio. */
@@ -147,6 +149,15 @@ export class FakeBridge {
               ...chunk,
               sequence: BigInt(bridge.sequence),
             },
+          },
+        });
+        wake?.();
+      },
+      drain() {
+        outbox.push({
+          message: {
+            case: "draining",
+            value: { deadlineMs: BigInt(Date.now() + 5_000), reason: "test" },
           },
         });
         wake?.();
