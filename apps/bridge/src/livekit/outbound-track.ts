@@ -45,6 +45,8 @@ export interface OutboundTrack {
    * minus what still waits in its queue (cleared audio never counts).
    */
   playedOutMs(): number;
+  /** Audio written since the track was published, in ms: played, queued or buffered. */
+  writtenMs(): number;
   /**
    * Drops everything not played yet, resampler state included, so the next write starts
    * clean; returns the dropped duration in ms. The room hears silence within one frame.
@@ -156,6 +158,7 @@ export async function publishOutboundTrack(
     bufferedMs,
     queuedMs: () => source.queuedDuration,
     playedOutMs: () => Math.max(0, capturedMs - source.queuedDuration),
+    writtenMs: () => capturedMs + bufferedMs(),
     clear() {
       const queued = source.queuedDuration;
       const dropped = bufferedMs() + queued;

@@ -849,6 +849,7 @@ function addStats(a: LinkStats, b: LinkStats): LinkStats {
 
 /** A track's position: everything written to it, and what has played out. */
 function position(track: OutboundTrack): TrackPosition {
-  const playedMs = track.playedOutMs();
-  return { writtenMs: playedMs + track.queuedMs() + track.bufferedMs(), playedMs };
+  // Written is counted exactly; played out rests on the AudioSource's estimate.
+  const writtenMs = track.writtenMs();
+  return { writtenMs, playedMs: Math.min(writtenMs, track.playedOutMs()) };
 }
