@@ -495,10 +495,11 @@ export function openSession(
       const target = routing.pick();
       const previous = current;
       try {
-        // The first check goes at once (a stream that broke may just need reopening); the
-        // backoff, with full jitter, spaces the retries after it.
-        if (waitFirst && attempt > 0)
-          await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
+        // Backoff with full jitter before every check, the first included: it gives a
+        // bridge that lost its room (a LiveKit restart) time to rejoin by itself, so the
+        // client does not race it with a JoinRoom of its own.
+        if (waitFirst) await sleep(backoffDelay(attempt, settings.backoff), life.signal);
+        await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
         waitFirst = true;
         current = target;
         rpc = target.client;

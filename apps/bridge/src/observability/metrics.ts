@@ -210,6 +210,21 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     },
   });
 
+  new prom.Gauge({
+    name: "bridge_room_round_trip_seconds_max",
+    help: "The longest round trip to LiveKit among live sessions now (WebRTC receiver reports).",
+    registers: [registry],
+    collect() {
+      let worst = 0;
+      for (const userId of totals.users) {
+        if (!sessions.isLive(userId)) continue;
+        const rtt = Number(sessions.status(userId)?.metadata.room_round_trip_ms ?? 0) || 0;
+        worst = Math.max(worst, rtt);
+      }
+      this.set(worst / 1000);
+    },
+  });
+
   const open = new Map<string, number>();
   const interceptor: Interceptor = (next) => async (req) => {
     const labels = { service: req.service.typeName, method: req.method.name };
