@@ -148,6 +148,14 @@ const livekitUrl = z.string().refine((value) => {
 
 // Unset and blank variables both mean "use the default": container env files often
 // carry `NAME=` lines for settings nobody chose.
+/** The non-empty, trimmed entries of a comma-separated setting. */
+function commaList(value: string): string[] {
+  return value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+}
+
 const envSchema = z.object({
   BRIDGE_PORT: integer(0, 65535).default(9090),
   BRIDGE_HOST: z
@@ -191,23 +199,13 @@ const envSchema = z.object({
   PLAYBACK_PROGRESS_MS: integer(20, 60_000).default(250),
   PUBLISH_AT_JOIN: z
     .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((entry) => entry.trim())
-        .filter((entry) => entry !== ""),
-    )
+    .transform(commaList)
     .refine((entries) => entries.every((entry) => /^(?:[0-9]|1[0-5])$/.test(entry)))
     .transform((entries) => [...new Set(entries.map(Number))])
     .default([]),
   PLAYBACK_ALLOW_HOSTS: z
     .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((entry) => entry.trim())
-        .filter((entry) => entry !== ""),
-    )
+    .transform(commaList)
     .refine((entries) => entries.every(isAllowEntry))
     .default([]),
 });

@@ -34,12 +34,7 @@ export class BoundedAudioQueue<T extends Timed> {
   /** Adds an item (dropping the oldest beyond the bound); false once closed. */
   push(item: T): boolean {
     if (this.isClosed) return false;
-    const waiter = this.waiter;
-    if (waiter !== undefined) {
-      this.waiter = undefined;
-      waiter(item);
-      return true;
-    }
+    if (this.handToWaiter(item)) return true;
     this.items.push(item);
     this.queuedMs += item.durationMs;
     while (this.queuedMs > this.capacityMs) {
@@ -57,14 +52,18 @@ export class BoundedAudioQueue<T extends Timed> {
   /** Adds an item ahead of everything queued (a clear must not wait behind audio). */
   pushFront(item: T): boolean {
     if (this.isClosed) return false;
-    const waiter = this.waiter;
-    if (waiter !== undefined) {
-      this.waiter = undefined;
-      waiter(item);
-      return true;
-    }
+    if (this.handToWaiter(item)) return true;
     this.items.unshift(item);
     this.queuedMs += item.durationMs;
+    return true;
+  }
+
+  /** Gives `item` straight to a pull that is waiting, if there is one. */
+  private handToWaiter(item: T): boolean {
+    const waiter = this.waiter;
+    if (waiter === undefined) return false;
+    this.waiter = undefined;
+    waiter(item);
     return true;
   }
 

@@ -9,9 +9,10 @@ import { HealthCheckResponse_ServingStatus, LiveKitBridge } from "@mentra/bridge
 import type { BackoffOptions } from "./backoff.js";
 import { EndpointRouter } from "./endpoint-router.js";
 import { toBridgeError } from "./errors.js";
-import { type JoinRequest, joinRoom } from "./rpc-calls.js";
+import type { JoinRequest } from "./rpc-calls.js";
 import {
   type BridgeSession,
+  joinOnAnsweringBridge,
   openSession,
   type SessionRouting,
   type SessionSettings,
@@ -178,19 +179,7 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
         markDown: (endpoint) => router.markDown(endpoint),
       };
       // The user's bridge; one that does not answer is passed over for the next-ranked.
-      for (;;) {
-        const { endpoint, client } = routing.pick();
-        try {
-          await joinRoom(client, joinRequest, call.signal);
-          break;
-        } catch (error) {
-          const failure = toBridgeError(error);
-          const next = failure.kind === "unavailable" && router.all.length > 1;
-          if (!next) throw failure;
-          router.markDown(endpoint);
-          if (routing.pick().endpoint === endpoint) throw failure;
-        }
-      }
+      await joinOnAnsweringBridge(routing, joinRequest, call.signal);
       const session = openSession(routing, joinRequest, settings, (closed) =>
         sessions.delete(closed),
       );

@@ -237,6 +237,30 @@ export interface SessionRouting {
   markDown(endpoint: string): void;
 }
 
+/**
+ * Joins on the best endpoint that answers: one that does not (unavailable) is passed over
+ * for the next-ranked, until every endpoint was tried. Returns where it joined.
+ */
+export async function joinOnAnsweringBridge(
+  routing: SessionRouting,
+  request: JoinRequest,
+  signal: AbortSignal | undefined,
+): Promise<ReturnType<SessionRouting["pick"]>> {
+  const tried = new Set<string>();
+  for (let target = routing.pick(); ; target = routing.pick()) {
+    tried.add(target.endpoint);
+    try {
+      await joinRoom(target.client, request, signal);
+      return target;
+    } catch (error) {
+      const failure = toBridgeError(error);
+      if (failure.kind !== "unavailable") throw failure;
+      routing.markDown(target.endpoint);
+      if (tried.has(routing.pick().endpoint)) throw failure;
+    }
+  }
+}
+
 /** Routing to one bridge. */
 export function singleRoute(client: Client<typeof LiveKitBridge>): SessionRouting {
   const only = { endpoint: "", client };
@@ -572,20 +596,10 @@ export function openSession(
         const token = settings.getToken
           ? await settings.getToken(userId, request.roomName)
           : (request.token ?? "");
-        // The next-ranked bridge that answers; one that does not is passed over.
-        let target = routing.pick();
-        for (let tries = 1; ; tries++) {
-          try {
-            await joinRoom(target.client, { ...request, token }, life.signal);
-            break;
-          } catch (error) {
-            const failure = toBridgeError(error);
-            if (failure.kind !== "unavailable" || tries >= 5) throw failure;
-            routing.markDown(target.endpoint);
-            target = routing.pick();
-            if (target.endpoint === from.endpoint) throw failure;
-          }
-        }
+        // `from` is marked down, so this is the next-ranked bridge that answers.
+        const target = await joinOnAnsweringBridge(routing, { ...request, token }, life.signal);
+        if (target.endpoint === from.endpoint)
+          throw new BridgeError("unavailable", "no other bridge");
         current = target;
         rpc = target.client;
         // A new session on the new bridge: numbering starts afresh, and marks and clears

@@ -94,3 +94,11 @@ export function concatPcm(chunks: readonly Int16Array[]): Int16Array {
   }
   return out;
 }
+
+/** Samples as 16-bit little-endian PCM bytes, as the bridge carries them. */
+export function leBytes(samples: Int16Array): Uint8Array {
+  const out = new Uint8Array(samples.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
+  return out;
+}

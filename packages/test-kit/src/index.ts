@@ -1,6 +1,13 @@
 /** Helpers for end-to-end tests against a real livekit-server: participants, tokens, audio analysis. */
 export { DisconnectReason } from "@livekit/rtc-node";
-export { audibleMs, concatPcm, dominantFrequency, sineTone, trimSilence } from "./audio.js";
+export {
+  audibleMs,
+  concatPcm,
+  dominantFrequency,
+  leBytes,
+  sineTone,
+  trimSilence,
+} from "./audio.js";
 export { FAULT_REPORT_DIR_ENV, type FaultRecord, recordFault } from "./fault-report.js";
 export {
   type AudioRecorder,

@@ -52,27 +52,14 @@ async function drain(stream: AsyncIterable<unknown>): Promise<void> {
 }
 
 /**
- * Opens StreamAudio, sends `chunks` and keeps the request side open until the call
- * ends (as the cloud does); resolves when the bridge ends the call, rejects with its error.
+ * Opens a bidirectional call, sends `messages` and keeps the request side open until the
+ * call ends (as the cloud does); resolves when the bridge ends the call, rejects with its
+ * error.
  */
-async function streamWith(bridge: Bridge, chunks: readonly ChunkInit[]): Promise<void> {
-  const controller = new AbortController();
-  const ended = new Promise<void>((resolve) =>
-    controller.signal.addEventListener("abort", () => resolve()),
-  );
-  async function* requests() {
-    for (const chunk of chunks) yield chunk;
-    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-  }
-  try {
-    await drain(bridge.streamAudio(requests(), { signal: AbortSignal.timeout(6_000) }));
-  } finally {
-    controller.abort();
-  }
-}
-
-/** Like {@link streamWith}, for AudioSession. */
-async function sessionWith(bridge: Bridge, messages: readonly SessionInit[]): Promise<void> {
+async function callWith<T>(
+  open: (requests: AsyncIterable<T>, options: { signal: AbortSignal }) => AsyncIterable<unknown>,
+  messages: readonly T[],
+): Promise<void> {
   const controller = new AbortController();
   const ended = new Promise<void>((resolve) =>
     controller.signal.addEventListener("abort", () => resolve()),
@@ -82,11 +69,16 @@ async function sessionWith(bridge: Bridge, messages: readonly SessionInit[]): Pr
     await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   }
   try {
-    await drain(bridge.audioSession(requests(), { signal: AbortSignal.timeout(6_000) }));
+    await drain(open(requests(), { signal: AbortSignal.timeout(6_000) }));
   } finally {
     controller.abort();
   }
 }
+
+const streamWith = (bridge: Bridge, chunks: readonly ChunkInit[]) =>
+  callWith((requests, options) => bridge.streamAudio(requests, options), chunks);
+const sessionWith = (bridge: Bridge, messages: readonly SessionInit[]) =>
+  callWith((requests, options) => bridge.audioSession(requests, options), messages);
 
 const start: SessionInit = { message: { case: "start", value: { userId: TARGET } } };
 

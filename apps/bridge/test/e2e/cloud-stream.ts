@@ -105,13 +105,8 @@ export function samplesOf(chunks: readonly AudioChunk[]): Int16Array {
   return out;
 }
 
-/** Little-endian bytes of samples. */
-export function leBytes(samples: Int16Array): Uint8Array {
-  const out = new Uint8Array(samples.length * 2);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return out;
-}
+/** Little-endian bytes of samples (test-kit's, re-exported for the e2e files). */
+export { leBytes } from "@mentra/test-kit";
 
 /** Big-endian bytes of samples. */
 export function beBytes(samples: Int16Array): Uint8Array {

@@ -4,6 +4,7 @@ import {
   chirp,
   findOffset,
   joinParticipant,
+  leBytes,
   recordFault,
   type TestParticipant,
 } from "@mentra/test-kit";
@@ -13,13 +14,6 @@ import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-function le(samples: Int16Array): Uint8Array {
-  const bytes = new Uint8Array(samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return bytes;
-}
 
 function concat(frames: readonly AudioFrame[]): Int16Array {
   const out = new Int16Array(frames.reduce((n, f) => n + f.samples.length, 0));
@@ -160,7 +154,7 @@ describe.skipIf(gate === "skip")(
       for (let i = 0; i < sent.length; i++) sent[i] = ((i * 13) % 60_000) - 30_000;
       const start = Date.now();
       for (let p = 0; p < 150; p++) {
-        await device.sendData(le(sent.subarray(p * 320, (p + 1) * 320)));
+        await device.sendData(leBytes(sent.subarray(p * 320, (p + 1) * 320)));
         if (p === 50) proxy.cut();
         await sleep(start + (p + 1) * 20 - Date.now());
       }

@@ -2,6 +2,7 @@ import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
   dominantFrequency,
   joinParticipant,
+  leBytes,
   mintToken,
   recordFault,
   sineTone,
@@ -19,13 +20,6 @@ import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function le(samples: Int16Array): Uint8Array {
-  const bytes = new Uint8Array(samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return bytes;
-}
 
 /** Reads frames from a session into an array until stopped. */
 function reader(session: BridgeSession) {
@@ -80,7 +74,7 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
       const received = reader(session);
 
       const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 });
-      await device.sendData(le(tone));
+      await device.sendData(leBytes(tone));
       for (let i = 0; i < 100 && samplesOf(received.frames).length < tone.length; i++)
         await sleep(20);
       expect(Array.from(samplesOf(received.frames))).toEqual(Array.from(tone));
@@ -149,7 +143,7 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
       while (talking && Date.now() < until) {
         const packet = new Int16Array(320).fill(1_000);
         packet[0] = sent++ % 30_000;
-        await device.sendData(le(packet)).catch(() => {});
+        await device.sendData(leBytes(packet)).catch(() => {});
         await sleep(20);
       }
     })();

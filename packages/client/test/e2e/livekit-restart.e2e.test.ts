@@ -1,18 +1,11 @@
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
-import { joinParticipant, recordFault, type TestParticipant } from "@mentra/test-kit";
+import { joinParticipant, leBytes, recordFault, type TestParticipant } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AudioFrame, type BridgeError, createBridgeClient } from "../../src/index.js";
 import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-function le(samples: Int16Array): Uint8Array {
-  const bytes = new Uint8Array(samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return bytes;
-}
 
 describe.skipIf(gate === "skip")("the client while livekit-server restarts", () => {
   let livekit: LiveKitRig;
@@ -46,7 +39,7 @@ describe.skipIf(gate === "skip")("the client while livekit-server restarts", () 
       for await (const frame of session.audio) frames.push({ ...frame, at: Date.now() });
     })();
     let device: TestParticipant = await joinParticipant(livekit, room, "glasses");
-    const packet = (value: number) => le(new Int16Array(320).fill(value));
+    const packet = (value: number) => leBytes(new Int16Array(320).fill(value));
     for (let i = 0; i < 250 && frames.length < 10; i++) {
       await device.sendData(packet(1_000));
       await sleep(20);

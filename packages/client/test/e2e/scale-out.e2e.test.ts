@@ -1,5 +1,5 @@
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
-import { joinParticipant, recordFault, type TestParticipant } from "@mentra/test-kit";
+import { joinParticipant, leBytes, recordFault, type TestParticipant } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BridgeSession, createBridgeClient, rankEndpoints } from "../../src/index.js";
 import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
@@ -7,13 +7,6 @@ import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const USERS = 9;
-
-function le(samples: Int16Array): Uint8Array {
-  const bytes = new Uint8Array(samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return bytes;
-}
 
 /** Packets lost and doubled in a run of round numbers (each packet carries its round). */
 function continuity(numbers: readonly number[]): { lost: number; doubled: number } {
@@ -100,7 +93,7 @@ describe.skipIf(gate === "skip")("three bridges, users spread by the client (rea
         // Numbered by the round in its first sample, so gaps and duplicates show.
         const samples = new Int16Array(320).fill(1_000);
         samples[0] = rounds % 30_000;
-        const packet = le(samples);
+        const packet = leBytes(samples);
         await Promise.all(users.map((user) => user.device.sendData(packet).catch(() => {})));
         rounds++;
         await sleep(20);
