@@ -29,7 +29,11 @@ export {
   chirp,
   findOffset,
   findToneGlitches,
+  type HeardExtent,
+  heardExtent,
   indexOfSequence,
+  type SweepTrainOptions,
+  sweepTrain,
   type ToneGlitch,
   type ToneGlitchOptions,
 } from "./signal.js";

@@ -35,6 +35,49 @@ export function chirp(options: ChirpOptions): Int16Array {
   return out;
 }
 
+/** Options of {@link sweepTrain}. */
+export interface SweepTrainOptions {
+  sampleRate: number;
+  durationMs: number;
+  /** Seeds the sweep lengths, so a train is the same on every run. */
+  seed?: number;
+  /** Peak level as a fraction of full scale, default 0.5. */
+  amplitude?: number;
+}
+
+/**
+ * Sweeps up and down between 400 and 3000 Hz, each 16-32 ms long (seeded), phase
+ * continuous, as mono 16-bit PCM. Unlike one slow chirp, no stretch of it looks like
+ * another (the lengths never repeat in order) and no stretch can be extrapolated from
+ * the one before (the frequency moves some 100 Hz per ms): a decoder concealing a lost
+ * packet, which repeats the last pitch period, stops matching within a few ms. That
+ * makes it the signal to find where a recording was cut off, see {@link heardExtent}.
+ */
+export function sweepTrain(options: SweepTrainOptions): Int16Array {
+  const { sampleRate } = options;
+  const n = Math.round((sampleRate * options.durationMs) / 1000);
+  const amplitude = (options.amplitude ?? 0.5) * 32767;
+  const out = new Int16Array(n);
+  let state = (options.seed ?? 1) >>> 0;
+  const next = () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 4_294_967_296;
+  };
+  let phase = 0;
+  let up = true;
+  for (let i = 0; i < n; ) {
+    const length = Math.round(sampleRate * (0.016 + 0.016 * next()));
+    for (let j = 0; j < length && i < n; j++, i++) {
+      const along = j / length;
+      const hz = up ? 400 + 2_600 * along : 3_000 - 2_600 * along;
+      phase += (2 * Math.PI * hz) / sampleRate;
+      out[i] = Math.round(amplitude * Math.sin(phase));
+    }
+    up = !up;
+  }
+  return out;
+}
+
 /** Where a reference signal sits in a recording. */
 export interface Alignment {
   /** received[i + offsetSamples] lines up with reference[i]; negative when the recording starts late. */
@@ -225,4 +268,60 @@ export function indexOfSequence(
     if (k === needle.length) return i - needle.length + 1;
   }
   return -1;
+}
+
+/** How far into a reference signal a recording of it got. */
+export interface HeardExtent {
+  /** Position in the reference, in ms, of the last sample the recording holds of it. */
+  endMs: number;
+  /** Normalised cross-correlation of the recording's last stretch against the reference. */
+  peak: number;
+}
+
+/**
+ * How much of `reference` a recording heard before it was cut off: the position in the
+ * reference of the last genuine sample, found by content rather than by counting
+ * samples, so a receiver that stretched or squeezed time earlier on (a jitter buffer)
+ * does not move it. The recording's last loud stretch (`segmentMs`, default 200 ms) is
+ * located in the reference by cross-correlation; from there both are compared in 2.5 ms
+ * windows, and the first window that no longer matches (a decoder's concealment tail
+ * repeats old audio, which does not) ends what was heard. The reference must not repeat
+ * itself within that stretch nor be predictable from its past: see {@link sweepTrain}.
+ */
+export function heardExtent(
+  reference: Int16Array,
+  recording: Int16Array,
+  sampleRate: number,
+  options: { segmentMs?: number; loudFraction?: number } = {},
+): HeardExtent {
+  let peakLevel = 0;
+  for (const sample of recording) peakLevel = Math.max(peakLevel, Math.abs(sample));
+  const loud = (options.loudFraction ?? 0.25) * peakLevel;
+  let lastLoud = recording.length - 1;
+  while (lastLoud > 0 && Math.abs(recording[lastLoud] as number) < loud) lastLoud--;
+  const segment = Math.round(((options.segmentMs ?? 200) * sampleRate) / 1000);
+  const guard = Math.round(0.01 * sampleRate);
+  const from = Math.max(0, lastLoud - segment);
+  const alignment = findOffset(recording.subarray(from, lastLoud - guard), reference, sampleRate);
+  // recording[k] lines up with reference[k + shift].
+  const shift = alignment.offsetSamples - from;
+  const window = Math.max(1, Math.round(0.0025 * sampleRate));
+  let end = from;
+  for (let k = from; k + window <= recording.length; k += window) {
+    const r = k + shift;
+    if (r < 0 || r + window > reference.length) break;
+    let dot = 0;
+    let a2 = 0;
+    let b2 = 0;
+    for (let m = 0; m < window; m++) {
+      const a = recording[k + m] as number;
+      const b = reference[r + m] as number;
+      dot += a * b;
+      a2 += a * a;
+      b2 += b * b;
+    }
+    if (a2 === 0 || b2 === 0 || dot / Math.sqrt(a2 * b2) < 0.5) break;
+    end = k + window;
+  }
+  return { endMs: ((end + shift) * 1000) / sampleRate, peak: alignment.peak };
 }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { dominantFrequency, sineTone } from "../src/audio.js";
-import { chirp, findOffset, findToneGlitches, indexOfSequence } from "../src/signal.js";
+import {
+  chirp,
+  findOffset,
+  findToneGlitches,
+  heardExtent,
+  indexOfSequence,
+  sweepTrain,
+} from "../src/signal.js";
 
 /** A seeded generator (mulberry32), so the noise is the same on every run. */
 function random(seed: number): () => number {
@@ -206,5 +213,74 @@ describe("indexOfSequence", () => {
     const started = performance.now();
     expect(indexOfSequence(haystack, needle)).toBe(480_000 - 48_000);
     expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+describe("heardExtent", () => {
+  const rate = 16_000;
+  const reference = sweepTrain({ sampleRate: rate, durationMs: 3_000, seed: 7 });
+  /** 300 ms of silence, the reference's first `heardMs`, a fading repeat of its last 5 ms, silence. */
+  const cutOff = (heard: Int16Array) => {
+    const tail = heard.subarray(heard.length - 80);
+    const out = new Int16Array(4_800 + heard.length + 480 + 3_200);
+    out.set(heard, 4_800);
+    for (let i = 0; i < 480; i++) {
+      out[4_800 + heard.length + i] = Math.round((tail[i % 80] as number) * (1 - i / 480));
+    }
+    return out;
+  };
+
+  it("finds where a recording of the reference was cut off, to the sample, past a fading repeat", () => {
+    for (const heardMs of [400, 1_234, 1_601, 2_500]) {
+      const extent = heardExtent(reference, cutOff(reference.subarray(0, heardMs * 16)), rate);
+      expect(extent.peak).toBeGreaterThan(0.9);
+      expect(Math.abs(extent.endMs - heardMs)).toBeLessThanOrEqual(2.5);
+    }
+  });
+
+  it("gives the position in the reference, not the recording's length, when time was stretched", () => {
+    // A jitter buffer dropped 30 ms early on and repeated 10 ms later: 20 ms fewer samples.
+    const squeezed = withoutRange(reference.subarray(0, 1_500 * 16), 3_200, 3_680);
+    const stretched = new Int16Array(squeezed.length + 160);
+    stretched.set(squeezed.subarray(0, 12_000));
+    stretched.set(squeezed.subarray(11_840, 12_000), 12_000);
+    stretched.set(squeezed.subarray(12_000), 12_160);
+    const extent = heardExtent(reference, cutOff(stretched), rate);
+    expect(Math.abs(extent.endMs - 1_500)).toBeLessThanOrEqual(2.5);
+  });
+
+  it("reports a weak match when the recording is not the reference", () => {
+    const other = sineTone({ frequencyHz: 440, sampleRate: rate, durationMs: 1_000 });
+    expect(heardExtent(reference, cutOff(other), rate).peak).toBeLessThan(0.5);
+  });
+});
+
+describe("sweepTrain", () => {
+  it("sweeps between 400 and 3000 Hz and no 100 ms stretch of it matches another", () => {
+    const train = sweepTrain({ sampleRate: 16_000, durationMs: 2_000, seed: 3 });
+    expect(train.length).toBe(32_000);
+    const stretch = train.subarray(16_000, 17_600);
+    const found = findOffset(stretch, train, 16_000);
+    expect(found.offsetSamples).toBe(16_000);
+    // Shifted by 5 ms or more either way (up to half a second), it no longer matches.
+    let runnerUp = 0;
+    for (let shift = 80; shift <= 8_000; shift++) {
+      for (const at of [16_000 - shift, 16_000 + shift]) {
+        let dot = 0;
+        let a2 = 0;
+        let b2 = 0;
+        for (let i = 0; i < stretch.length; i++) {
+          const a = stretch[i] as number;
+          const b = train[at + i] as number;
+          dot += a * b;
+          a2 += a * a;
+          b2 += b * b;
+        }
+        runnerUp = Math.max(runnerUp, dot / Math.sqrt(a2 * b2));
+      }
+    }
+    expect(runnerUp).toBeLessThan(0.5);
+    expect(dominantFrequency(train, 16_000)).toBeGreaterThan(400);
+    expect(dominantFrequency(train, 16_000)).toBeLessThan(3_000);
   });
 });

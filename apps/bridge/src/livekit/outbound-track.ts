@@ -11,6 +11,8 @@ import { createFramer } from "../audio/framer.js";
 
 /** LiveKit plays 10 ms frames; chunks of any size are cut to this. */
 const FRAME_MS = 10;
+/** Silent frames written after a clear: one packet's worth, see clear(). */
+const FLUSH_FRAMES = 2;
 
 /** Options of {@link publishOutboundTrack}. */
 export interface OutboundTrackOptions {
@@ -49,7 +51,8 @@ export interface OutboundTrack {
   writtenMs(): number;
   /**
    * Drops everything not played yet, resampler state included, so the next write starts
-   * clean; returns the dropped duration in ms. The room hears silence within one frame.
+   * clean; returns the dropped duration in ms. The room hears silence within one frame:
+   * 20 ms of it are written, so the last packet of what played is sent whole.
    */
   clear(): number;
   /**
@@ -165,8 +168,16 @@ export async function publishOutboundTrack(
       pending.length = 0;
       framer.flush({ pad: false });
       capturedMs = Math.max(0, capturedMs - queued);
-      if (!closed) source.clearQueue();
       closeResamplers();
+      if (!closed) {
+        source.clearQueue();
+        // WebRTC encodes 20 ms per packet: a half packet already handed over would never
+        // be sent once the track falls silent, so the room would hear 10 ms less than
+        // played. Silence completes it (and is part of the track's timeline).
+        for (let i = 0; i < FLUSH_FRAMES; i++)
+          pending.push(new Int16Array(samplesPerFrame * channels));
+        void pump();
+      }
       wake();
       return dropped;
     },

@@ -374,7 +374,7 @@ export class Session {
     for (const playback of [...this.playbacks.values()]) {
       if (playback.trackId === trackId) playback.stop("cleared", "ClearTrack on its track");
     }
-    const outcome = marks.clear(playedMs, droppedMs);
+    const outcome = marks.clear(playedMs, droppedMs, track?.writtenMs() ?? playedMs);
     return {
       type: "cleared",
       trackId,

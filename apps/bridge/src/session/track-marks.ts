@@ -55,12 +55,13 @@ export class TrackMarks {
 
   /**
    * Records a clear that dropped `droppedMs` when `playedMs` had played: the marks still
-   * waiting are dropped, and the next audio starts a new utterance.
+   * waiting are dropped, and the next audio, written at `nextAtMs` (after any silence the
+   * clear wrote), starts a new utterance.
    */
-  clear(playedMs: number, droppedMs: number): ClearOutcome {
+  clear(playedMs: number, droppedMs: number, nextAtMs = playedMs): ClearOutcome {
     const marksDropped = this.pending.splice(0).map((mark) => mark.name);
     const heard = Math.max(0, playedMs - this.utteranceStartMs);
-    this.utteranceStartMs = playedMs;
+    this.utteranceStartMs = nextAtMs;
     this.clearedMs += droppedMs;
     return { playedMs: heard, marksDropped };
   }
