@@ -21,8 +21,7 @@ export interface PlaybackSettings {
 /** The slice of an outbound track a playback uses (see livekit/outbound-track.ts). */
 export interface PlaybackTrack {
   write(samples: Int16Array, sampleRate: number, channels: number): Promise<void>;
-  bufferedMs(): number;
-  queuedMs(): number;
+  writtenMs(): number;
   playedOutMs(): number;
   clear(): number;
   drained(): Promise<void>;
@@ -101,7 +100,7 @@ export function startPlayback(options: PlaybackOptions): Playback {
     for (let offset = 0; offset < pcm.samples.length; offset += step) {
       if (final) return;
       const piece = pcm.samples.subarray(offset, offset + step);
-      startOnTrackMs ??= active.playedOutMs() + active.queuedMs() + active.bufferedMs();
+      startOnTrackMs ??= active.writtenMs();
       writtenMs += (piece.length / pcm.channels / pcm.sampleRate) * 1000;
       await active.write(toInt16WithGain(piece, gain), pcm.sampleRate, pcm.channels);
     }
