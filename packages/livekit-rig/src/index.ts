@@ -7,6 +7,15 @@ export { E2E_OPT_OUT_ENV, e2eGate } from "./e2e-gate.js";
 export { isolationUnavailableReason, NETNS_PREFIX, removeLeftoverNamespaces } from "./netns.js";
 export type { NetworkFaults } from "./network-faults.js";
 export { livekitServerBinary } from "./paths.js";
+export type { RedisReply, RigRedis } from "./redis.js";
+export {
+  clusterNodePorts,
+  type LiveKitCluster,
+  type LiveKitClusterNode,
+  MAX_CLUSTER_NODES,
+  type StartLiveKitClusterOptions,
+  startLiveKitCluster,
+} from "./start-cluster.js";
 export {
   type IsolationMode,
   type LiveKitRig,

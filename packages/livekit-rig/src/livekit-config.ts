@@ -4,8 +4,11 @@ export interface LiveKitConfigOptions {
   bindIp: string;
   /** The signalling (HTTP/WebSocket) port. */
   port: number;
-  /** The single UDP port all WebRTC media goes through (ICE UDP mux). */
-  udpPort: number;
+  /**
+   * UDP for WebRTC media: one port all of it goes through (ICE UDP mux), or a
+   * range livekit-server takes one port from per peer connection.
+   */
+  udpPort: number | { start: number; end: number };
   /** The ICE/TCP fallback port. */
   tcpPort: number;
   /** API key and secret that tokens are signed with. */
@@ -15,6 +18,11 @@ export interface LiveKitConfigOptions {
   isolatedTo?: { interface: string; ip: string };
   /** livekit-server's own log level. */
   logLevel: "debug" | "info" | "warn" | "error";
+  /**
+   * A Redis shared with other livekit-server nodes: with it they form one cluster,
+   * and a client may join a room through any node.
+   */
+  redis?: { address: string; password?: string };
 }
 
 /**
@@ -25,9 +33,13 @@ export interface LiveKitConfigOptions {
  * rule forbids.
  */
 export function livekitConfig(options: LiveKitConfigOptions): string {
-  const { isolatedTo } = options;
+  const { isolatedTo, udpPort } = options;
+  const udp =
+    typeof udpPort === "number"
+      ? { udp_port: udpPort }
+      : { port_range_start: udpPort.start, port_range_end: udpPort.end };
   const rtc: Record<string, unknown> = {
-    udp_port: options.udpPort,
+    ...udp,
     tcp_port: options.tcpPort,
     use_external_ip: false,
     enable_loopback_candidate: false,
@@ -44,6 +56,7 @@ export function livekitConfig(options: LiveKitConfigOptions): string {
       bind_addresses: [options.bindIp],
       rtc,
       keys: { [options.apiKey]: options.apiSecret },
+      ...(options.redis ? { redis: options.redis } : {}),
       logging: { level: options.logLevel, pion_level: "error" },
       turn: { enabled: false },
       // Admins may unmute too (tests mute and unmute a device through the room service).

@@ -1,19 +1,41 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 
-/** How to launch livekit-server and where it will answer. */
+/** How to launch a server (livekit-server, redis-server) and how to tell it is ready. */
 export interface ServerProcessOptions {
+  /** What the server is called in errors; default "livekit-server". */
+  name?: string;
   command: string;
   args: string[];
   /** Base HTTP URL polled until it answers 200, e.g. http://10.213.7.2:7880. */
-  healthUrl: string;
-  /** How long to wait for the first 200. */
+  healthUrl?: string;
+  /** For servers that do not speak HTTP: polled until it resolves true (a rejection counts as false). */
+  probe?: () => Promise<boolean>;
+  /** How long to wait until it is ready. */
   startTimeoutMs: number;
-  /** Prefix for livekit-server's own output; undefined keeps it quiet unless it fails. */
+  /** Prefix for the server's own output; undefined keeps it quiet unless it fails. */
   logPrefix: string | undefined;
 }
 
-/** A running livekit-server process. */
+/**
+ * The command line that runs `binary` inside namespace `netns` (or here when
+ * undefined). On Linux, setpriv's parent-death signal kills the server if we die
+ * without cleaning up; `ip netns exec` and setpriv both exec, so the spawned pid
+ * is the server's own.
+ */
+export function serverCommand(
+  netns: string | undefined,
+  binary: string,
+  args: string[],
+): { command: string; args: string[] } {
+  const guarded = process.platform === "linux" ? ["setpriv", "--pdeathsig", "KILL", "--"] : [];
+  const [command = binary, ...rest] = netns
+    ? ["ip", "netns", "exec", netns, ...guarded, binary, ...args]
+    : [...guarded, binary, ...args];
+  return { command, args: rest };
+}
+
+/** A running server process. */
 export interface ServerProcess {
   pid: number;
   /** Stops the server (forced drain), SIGKILL after `graceMs`; resolves once it is gone. Idempotent. */
@@ -24,7 +46,7 @@ export interface ServerProcess {
 
 const TAIL_LINES = 40;
 
-/** Starts livekit-server and resolves once it answers HTTP, or rejects with the tail of its output. */
+/** Starts a server and resolves once it is ready, or rejects with the tail of its output. */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const child = spawn(options.command, options.args, {
     // A process group of its own: a Ctrl-C in the terminal reaches the bridge,
@@ -46,11 +68,11 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const exited = once(child, "exit").then(([code, signal]) => ({ code, signal }));
   try {
     await once(child, "spawn");
-    await waitForHealth(options.healthUrl, options.startTimeoutMs, exited);
+    await waitForReady(readiness(options), options.startTimeoutMs, exited);
   } catch (err) {
     killQuietly(child);
     throw new Error(
-      `livekit-server (${options.command} ${options.args.join(" ")}) did not start: ${(err as Error).message}. ` +
+      `${options.name ?? "livekit-server"} (${options.command} ${options.args.join(" ")}) did not start: ${(err as Error).message}. ` +
         `Last output:\n${tail.join("\n") || "(none)"}`,
     );
   }
@@ -83,8 +105,24 @@ function killQuietly(child: ChildProcess): void {
   }
 }
 
-async function waitForHealth(
-  url: string,
+interface Readiness {
+  check: () => Promise<boolean>;
+  /** What is awaited, for the timeout error: "answer http://...". */
+  what: string;
+}
+
+function readiness(options: ServerProcessOptions): Readiness {
+  const { healthUrl, probe } = options;
+  if (probe) return { check: probe, what: "pass its readiness probe" };
+  if (healthUrl === undefined) throw new Error("a server needs a healthUrl or a probe");
+  return {
+    check: async () => (await fetch(healthUrl, { signal: AbortSignal.timeout(1000) })).ok,
+    what: `answer ${healthUrl}`,
+  };
+}
+
+async function waitForReady(
+  { check, what }: Readiness,
   timeoutMs: number,
   exited: Promise<{ code: number | null; signal: string | null }>,
 ): Promise<void> {
@@ -96,12 +134,11 @@ async function waitForHealth(
   while (Date.now() < deadline) {
     if (exit) throw new Error(`exited early (code ${exit.code}, signal ${exit.signal})`);
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      if (await check()) return;
     } catch {
       // Not listening yet.
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`did not answer ${url} within ${timeoutMs} ms`);
+  throw new Error(`did not ${what} within ${timeoutMs} ms`);
 }

@@ -12,7 +12,7 @@ import {
 } from "./netns.js";
 import { type NetworkFaults, networkFaults } from "./network-faults.js";
 import { livekitServerBinary } from "./paths.js";
-import { type ServerProcess, startServerProcess } from "./server-process.js";
+import { type ServerProcess, serverCommand, startServerProcess } from "./server-process.js";
 
 /** Whether livekit-server runs in a network namespace of its own. */
 export type IsolationMode = "auto" | "on" | "off";
@@ -117,16 +117,14 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
         ...(netns ? { isolatedTo: { interface: netns.nsInterface, ip } } : {}),
       }),
     );
-    const serverArgs = ["--dev", "--config", configPath];
-    const binary = livekitServerBinary();
-    // setpriv's parent-death signal kills livekit-server if we die without cleaning up.
-    const guarded = process.platform === "linux" ? ["setpriv", "--pdeathsig", "KILL", "--"] : [];
-    const [command, ...args] = netns
-      ? ["ip", "netns", "exec", netns.name, ...guarded, binary, ...serverArgs]
-      : [...guarded, binary, ...serverArgs];
+    const { command, args } = serverCommand(netns?.name, livekitServerBinary(), [
+      "--dev",
+      "--config",
+      configPath,
+    ]);
     const launch = () =>
       startServerProcess({
-        command: command ?? binary,
+        command,
         args,
         healthUrl: `http://${ip}:${port}/`,
         startTimeoutMs: options.startTimeoutMs ?? 30_000,
