@@ -60,6 +60,7 @@ export function createJoinRoom(registry: SessionRegistry) {
         byteOrder: BYTE_ORDERS[request.pcmByteOrder],
         receiveSampleRate: rate,
         receiveFrameMs: frameMs,
+        handover: request.handover,
       });
       const status = session.status();
       return {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
@@ -24,6 +25,8 @@ export interface JoinParams {
   readonly receiveSampleRate: number;
   /** 0: the configured default. */
   readonly receiveFrameMs: number;
+  /** Joins beside another bridge's session of the user (see {@link handoverIdentity}). */
+  readonly handover?: boolean;
 }
 
 /** The LiveKit server sessions join by default, and the key to mint tokens for it. */
@@ -207,6 +210,9 @@ export class SessionRegistry {
       );
     }
     const { identityTemplate, tokenTtlSeconds } = this.options.config;
+    const usual = identityFor(identityTemplate, params.userId);
+    // Fixed for the session, so a rejoin keeps it.
+    const identity = params.handover === true ? handoverIdentity(usual) : usual;
     return {
       kind: "minted",
       mint: () =>
@@ -214,7 +220,7 @@ export class SessionRegistry {
           apiKey,
           apiSecret,
           room: params.roomName,
-          identity: identityFor(identityTemplate, params.userId),
+          identity,
           ttlSeconds: tokenTtlSeconds,
         }),
     };
@@ -250,4 +256,13 @@ function shuttingDown(): ConnectError {
     "the bridge is shutting down and takes no new sessions: join another instance",
     Code.Unavailable,
   );
+}
+
+/**
+ * The identity a handover joins with: the usual one plus "~" and a random suffix. LiveKit
+ * removes a participant when another joins with its identity; a distinct one lets the
+ * old bridge and the new one share the room until the client has switched over.
+ */
+export function handoverIdentity(usual: string): string {
+  return `${usual}~${randomBytes(4).toString("hex")}`;
 }
