@@ -7,8 +7,10 @@ import {
 } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus, LiveKitBridge } from "@mentra/bridge-proto";
 import type { BackoffOptions } from "./backoff.js";
+import { type DiscoverOptions, DnsDiscovery } from "./dns-discovery.js";
 import { EndpointRouter } from "./endpoint-router.js";
-import { toBridgeError } from "./errors.js";
+import { type BridgeError, toBridgeError } from "./errors.js";
+import { Listeners } from "./listeners.js";
 import type { JoinRequest } from "./rpc-calls.js";
 import {
   type BridgeSession,
@@ -31,6 +33,20 @@ export interface BridgeClientOptions {
    * Replaces baseUrl.
    */
   readonly endpoints?: readonly string[];
+  /**
+   * Finds the bridges by DNS instead of `endpoints`: a name with one A or AAAA record per
+   * bridge, as a Kubernetes headless Service has one per ready pod, e.g.
+   * `{ host: "bridge-headless.mentra.svc.cluster.local", port: 9090 }` (fully qualified:
+   * no search list is applied). Each address becomes an endpoint `http://10.0.0.5:9090`
+   * (`http://[fd00::5]:9090` for IPv6), ranked per user as with `endpoints`. The name is
+   * looked up when the client is created and again every `refreshMs` (default 10 s); when the set changes, sessions move
+   * at their next reconnect and the client emits `endpoints`. A lookup that fails or finds
+   * nothing keeps the last set and emits `error`. The first join() waits for the first
+   * answer (up to `timeoutMs`, default 5 s) and otherwise rejects with a BridgeError
+   * `unavailable` (Code.Unavailable) naming the host. close() stops the refreshes.
+   * Not with baseUrl or endpoints.
+   */
+  readonly discover?: DiscoverOptions;
   /** How long a bridge that did not answer is passed over (default 5000 ms). */
   readonly endpointDownMs?: number;
   /** Default "grpc" (HTTP/2), as the deployed cloud calls it. */
@@ -79,14 +95,30 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Events of a client; subscribe with {@link BridgeClient.on}. */
+export interface BridgeClientEvents {
+  /** DNS discovery found a new set of bridges (the first included); sessions move at their next reconnect. */
+  endpoints: (info: {
+    endpoints: readonly string[];
+    added: readonly string[];
+    removed: readonly string[];
+  }) => void;
+  /** A problem that did not stop the client: a DNS lookup failed or found no address (the last set is kept). */
+  error: (error: BridgeError) => void;
+}
+
 /** The typed client of the MentraOS LiveKit bridge. */
 export interface BridgeClient {
   /** Asks the bridge whether it serves, with its live figures. */
   health(options?: CallOptions): Promise<BridgeHealth>;
   /** Joins a room for a user and returns the live session. Rejects with a BridgeError. */
   join(request: JoinRequest, options?: { signal?: AbortSignal }): Promise<BridgeSession>;
-  /** Leaves every session this client opened. */
+  /** Leaves every session this client opened, stops DNS refreshes and drops the client's listeners. */
   close(): Promise<void>;
+  /** Subscribes to an event of the client; returns the unsubscribe function. */
+  on<K extends keyof BridgeClientEvents>(event: K, listener: BridgeClientEvents[K]): () => void;
+  /** The bridges users are ranked over now (empty until DNS discovery first answers). */
+  readonly endpoints: readonly string[];
   /** The generated Connect client, for anything this wrapper does not cover. */
   readonly rpc: Client<typeof LiveKitBridge>;
 }
@@ -130,18 +162,78 @@ function transportFor(options: BridgeClientOptions, baseUrl: string): Transport 
   }
 }
 
-/** Creates a client for the bridge at `options.baseUrl` (or `options.socketPath`). */
+type Router = EndpointRouter<Client<typeof LiveKitBridge>>;
+
+/**
+ * Creates a client for the bridge at `options.baseUrl` (or `options.socketPath`), or for
+ * several (`endpoints`, or found by DNS with `discover`).
+ */
 export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
-  const endpoints = options.endpoints ?? (options.baseUrl === undefined ? [] : [options.baseUrl]);
-  if (endpoints.length === 0 && options.transport === undefined) {
-    throw new RangeError("createBridgeClient needs baseUrl, endpoints or transport");
+  if (options.discover !== undefined && (options.endpoints ?? options.baseUrl) !== undefined) {
+    throw new RangeError("createBridgeClient takes discover, or baseUrl/endpoints, not both");
   }
-  const router = new EndpointRouter({
-    endpoints: endpoints.length === 0 ? [""] : endpoints,
-    connect: (endpoint) => createClient(LiveKitBridge, transportFor(options, endpoint)),
-    ...(options.endpointDownMs === undefined ? {} : { downForMs: options.endpointDownMs }),
-  });
-  const rpc = router.clientOf(router.all[0] ?? "");
+  const endpoints = options.endpoints ?? (options.baseUrl === undefined ? [] : [options.baseUrl]);
+  if (endpoints.length === 0 && options.transport === undefined && !options.discover) {
+    throw new RangeError("createBridgeClient needs baseUrl, endpoints, discover or transport");
+  }
+  const listeners = new Listeners<BridgeClientEvents>();
+  // One transport per endpoint, kept while the endpoint is in the set.
+  const transports = new Map<string, Transport>();
+  const transportOf = (endpoint: string): Transport => {
+    let transport = transports.get(endpoint);
+    if (transport === undefined) {
+      transport = transportFor(options, endpoint);
+      transports.set(endpoint, transport);
+    }
+    return transport;
+  };
+  const newRouter = (list: readonly string[]): Router =>
+    new EndpointRouter({
+      endpoints: list,
+      connect: (endpoint) => createClient(LiveKitBridge, transportOf(endpoint)),
+      ...(options.endpointDownMs === undefined ? {} : { downForMs: options.endpointDownMs }),
+    });
+  // With discovery the router exists from the first answer on; join() waits for it.
+  let router: Router | undefined =
+    options.discover === undefined
+      ? newRouter(endpoints.length === 0 ? [""] : endpoints)
+      : undefined;
+  const routerNow = (): Router => {
+    if (router === undefined) throw new RangeError("no bridge endpoint yet");
+    return router;
+  };
+  const discovery =
+    options.discover === undefined
+      ? undefined
+      : new DnsDiscovery(options.discover, {
+          changed(found, previous) {
+            if (router === undefined) router = newRouter(found);
+            else router.setEndpoints(found);
+            const kept = new Set(found);
+            for (const endpoint of [...transports.keys()]) {
+              if (!kept.has(endpoint)) transports.delete(endpoint);
+            }
+            const before = new Set(previous);
+            listeners.emit("endpoints", {
+              endpoints: found,
+              added: found.filter((endpoint) => !before.has(endpoint)),
+              removed: previous.filter((endpoint) => !kept.has(endpoint)),
+            });
+          },
+          failed(error) {
+            listeners.emit("error", error);
+          },
+        });
+  // The raw client: the first bridge's. With discovery, calls wait for the first answer
+  // and go to the first endpoint of the set at the time of the call.
+  const rpc =
+    discovery === undefined
+      ? routerNow().clientOf(routerNow().all[0] ?? "")
+      : createClient(
+          LiveKitBridge,
+          firstEndpointTransport(discovery, () => routerNow().all[0] ?? "", transportOf),
+        );
+  discovery?.start();
   const sessions = new Set<BridgeSession>();
   const settings: SessionSettings = {
     backoff: options.backoff ?? {},
@@ -155,6 +247,13 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
   };
   return {
     rpc,
+    get endpoints() {
+      if (discovery !== undefined) return discovery.endpoints;
+      return endpoints.length === 0 ? [] : routerNow().all; // none named for a bare transport
+    },
+    on(event, listener) {
+      return listeners.on(event, listener);
+    },
     async health(call = {}) {
       try {
         const res = await rpc.healthCheck({}, call);
@@ -170,13 +269,20 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
       }
     },
     async join(request, call = {}) {
+      if (discovery !== undefined) {
+        try {
+          await discovery.ready(call.signal);
+        } catch (error) {
+          throw toBridgeError(error);
+        }
+      }
       const token =
         request.token ??
         (settings.getToken ? await settings.getToken(request.userId, request.roomName) : "");
       const joinRequest = { ...request, token };
       const routing: SessionRouting = {
-        pick: () => router.pick(request.userId),
-        markDown: (endpoint) => router.markDown(endpoint),
+        pick: () => routerNow().pick(request.userId),
+        markDown: (endpoint) => routerNow().markDown(endpoint),
       };
       // The user's bridge; one that does not answer is passed over for the next-ranked.
       await joinOnAnsweringBridge(routing, joinRequest, call.signal);
@@ -187,8 +293,31 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
       return session;
     },
     async close() {
+      discovery?.close();
       await Promise.all([...sessions].map((session) => session.leave("client closed")));
       sessions.clear();
+      listeners.clear();
+    },
+  };
+}
+
+/**
+ * A transport that waits for discovery's first answer, then sends each call to the
+ * transport of the set's first endpoint at that time.
+ */
+function firstEndpointTransport(
+  discovery: DnsDiscovery,
+  first: () => string,
+  transportOf: (endpoint: string) => Transport,
+): Transport {
+  return {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      await discovery.ready(signal);
+      return transportOf(first()).unary(method, signal, timeoutMs, header, input, contextValues);
+    },
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      await discovery.ready(signal);
+      return transportOf(first()).stream(method, signal, timeoutMs, header, input, contextValues);
     },
   };
 }

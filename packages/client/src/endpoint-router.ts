@@ -51,10 +51,22 @@ export class EndpointRouter<T> {
     return this.endpoints;
   }
 
-  /** Replaces the endpoints (e.g. after a DNS refresh); sessions move at their next reconnect. */
+  /**
+   * Replaces the endpoints (e.g. after a DNS refresh); sessions move at their next
+   * reconnect. An empty list is ignored. The clients of endpoints that left are forgotten
+   * (sessions still on one keep theirs until they move), so a long run of pod churn does
+   * not pile them up.
+   */
   setEndpoints(endpoints: readonly string[]): void {
     if (endpoints.length === 0) return;
     this.endpoints = [...new Set(endpoints)];
+    const kept = new Set(this.endpoints);
+    for (const endpoint of [...this.clients.keys()]) {
+      if (!kept.has(endpoint)) this.clients.delete(endpoint);
+    }
+    for (const endpoint of [...this.downUntil.keys()]) {
+      if (!kept.has(endpoint)) this.downUntil.delete(endpoint);
+    }
   }
 
   /** The user's endpoint now: the best-ranked that is not passed over (else the best). */
@@ -69,6 +81,7 @@ export class EndpointRouter<T> {
 
   /** Passes over `endpoint` for a while: it refused or dropped a connection. */
   markDown(endpoint: string): void {
+    if (!this.endpoints.includes(endpoint)) return; // one that left: nothing to pass over
     this.downUntil.set(endpoint, this.now() + this.downForMs);
   }
 

@@ -7,12 +7,14 @@ export type { BackoffOptions } from "./backoff.js";
 export { backoffDelay } from "./backoff.js";
 export {
   type BridgeClient,
+  type BridgeClientEvents,
   type BridgeClientOptions,
   type BridgeHealth,
   type BridgeProtocol,
   type CallOptions,
   createBridgeClient,
 } from "./create-bridge-client.js";
+export type { DiscoverOptions, EndpointResolver } from "./dns-discovery.js";
 export { rankEndpoints } from "./endpoint-router.js";
 export { BridgeError, type BridgeErrorKind, toBridgeError } from "./errors.js";
 export type { Playback, PlaybackEvent, PlaybackOutcome, PlayOptions } from "./playback.js";

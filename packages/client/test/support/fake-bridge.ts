@@ -1,12 +1,15 @@
+import * as http2 from "node:http2";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
+  type ConnectRouter,
   createRouterTransport,
   type Interceptor,
   type Transport,
 } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   type AudioChunk,
   AudioChunkSchema,
@@ -59,46 +62,80 @@ export class FakeBridge {
   readonly joined = new Set<string>();
   private streamWaiters: (() => void)[] = [];
   readonly transport: Transport;
+  private readonly routes: (router: ConnectRouter) => void;
+  private readonly unreachable: Interceptor;
 
   constructor() {
-    const unreachable =
-      (next: Parameters<Interceptor>[0]) => (req: Parameters<ReturnType<Interceptor>>[0]) => {
-        if (this.down) throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
-        return next(req);
-      };
-    this.transport = createRouterTransport(
-      ({ service }) => {
-        service(LiveKitBridge, {
-          joinRoom: (request) => {
-            this.calls.push("JoinRoom");
-            this.tokens.push(request.token);
-            if (this.joinError !== "") {
-              return create(JoinRoomResponseSchema, { success: false, error: this.joinError });
-            }
-            this.connected = true;
-            this.joined.add(request.userId);
-            return create(JoinRoomResponseSchema, { success: true, participantCount: 1 });
-          },
-          leaveRoom: () => {
-            this.calls.push("LeaveRoom");
-            return create(LeaveRoomResponseSchema, { success: true });
-          },
-          getStatus: (request) => {
-            this.calls.push("GetStatus");
-            const known = this.joined.has(request.userId);
-            const connected = this.connected && known;
-            return create(BridgeStatusResponseSchema, {
-              connected,
-              participantCount: 2,
-              metadata: { session: connected ? "open" : known ? "closed" : "none" },
-            });
-          },
-          audioSession: (requests, context) => this.session(requests, context.signal),
-          playAudio: (request, context) => this.play(request.requestId, context.signal),
-        });
-      },
-      { router: { interceptors: [unreachable] } },
+    this.unreachable = (next) => (req) => {
+      if (this.down) throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+      return next(req);
+    };
+    this.routes = ({ service }) => {
+      service(LiveKitBridge, {
+        joinRoom: (request) => {
+          this.calls.push("JoinRoom");
+          this.tokens.push(request.token);
+          if (this.joinError !== "") {
+            return create(JoinRoomResponseSchema, { success: false, error: this.joinError });
+          }
+          this.connected = true;
+          this.joined.add(request.userId);
+          return create(JoinRoomResponseSchema, { success: true, participantCount: 1 });
+        },
+        leaveRoom: () => {
+          this.calls.push("LeaveRoom");
+          return create(LeaveRoomResponseSchema, { success: true });
+        },
+        getStatus: (request) => {
+          this.calls.push("GetStatus");
+          const known = this.joined.has(request.userId);
+          const connected = this.connected && known;
+          return create(BridgeStatusResponseSchema, {
+            connected,
+            participantCount: 2,
+            metadata: { session: connected ? "open" : known ? "closed" : "none" },
+          });
+        },
+        audioSession: (requests, context) => this.session(requests, context.signal),
+        playAudio: (request, context) => this.play(request.requestId, context.signal),
+      });
+    };
+    this.transport = createRouterTransport(this.routes, {
+      router: { interceptors: [this.unreachable] },
+    });
+  }
+
+  /**
+   * Serves this bridge over real HTTP/2 (h2c, as the client's default gRPC transport
+   * calls it) on `host:port` (port 0: a free one), as well as in memory. Resolves with
+   * the port and the function that stops it (closing the clients' connections too).
+   */
+  async listen(host: string, port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+    const server = http2.createServer(
+      connectNodeAdapter({ routes: this.routes, interceptors: [this.unreachable] }),
     );
+    const sessions = new Set<http2.ServerHttp2Session>();
+    server.on("session", (session) => {
+      sessions.add(session);
+      session.on("close", () => sessions.delete(session));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no TCP address");
+    return {
+      port: address.port,
+      close: async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const session of sessions) session.destroy();
+        await closed;
+      },
+    };
   }
 
   /** Resolves once `count` StreamAudio calls have been opened. */
