@@ -18,6 +18,7 @@ import {
   openSession,
   type SessionRouting,
   type SessionSettings,
+  type TokenSource,
 } from "./session.js";
 
 /** Wire protocols the bridge speaks on its one port. */
@@ -70,8 +71,18 @@ export interface BridgeClientOptions {
   readonly receiveBufferMs?: number;
   /** Silence with the device in the room that triggers a status check (default 0: off). */
   readonly watchdogMs?: number;
-  /** Mints a fresh LiveKit token whenever a session must re-join. */
-  readonly getToken?: (userId: string, roomName: string) => Promise<string>;
+  /**
+   * Mints a fresh LiveKit token whenever a session must re-join. For a handover
+   * (`context.handover`, a draining bridge) the identity must differ from the one in use
+   * (e.g. add a suffix), so both bridges can share the room while the session moves;
+   * without `getToken` the bridge mints one that does.
+   */
+  readonly getToken?: TokenSource;
+  /**
+   * How long a handover looks for where the new bridge's room audio continues the old
+   * one's before joining them by receive time (default 1000 ms).
+   */
+  readonly spliceTimeoutMs?: number;
   /** Re-join after another participant took the bridge's identity (default false). */
   readonly recoverFromIdentityTaken?: boolean;
   /** How often the bridge sends TrackStats per track (ms); default 100, -1 never. */
@@ -244,6 +255,7 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
     getToken: options.getToken,
     recoverFromIdentityTaken: options.recoverFromIdentityTaken ?? false,
     statsIntervalMs: options.statsIntervalMs ?? 0,
+    ...(options.spliceTimeoutMs === undefined ? {} : { spliceTimeoutMs: options.spliceTimeoutMs }),
   };
   return {
     rpc,

@@ -27,5 +27,7 @@ export type {
   SendOptions,
   SessionEvents,
   SessionStats,
+  TokenSource,
   TrackStats,
 } from "./session.js";
+export type { SpliceMethod } from "./stream-splicer.js";

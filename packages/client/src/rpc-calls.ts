@@ -18,6 +18,8 @@ export interface JoinRequest {
   readonly receiveSampleRate?: number;
   /** Duration of each received frame from a microphone track, in ms. */
   readonly receiveFrameMs?: number;
+  /** Joins beside another bridge's session of the user, which it takes over (a drain). */
+  readonly handover?: boolean;
 }
 
 /** A user's state on the bridge. */
@@ -62,6 +64,7 @@ export async function joinRoom(
             : BYTE_ORDER[request.pcmByteOrder],
         receiveSampleRate: request.receiveSampleRate ?? 0,
         receiveFrameMs: request.receiveFrameMs ?? 0,
+        handover: request.handover ?? false,
       },
       signal ? { signal } : {},
     );

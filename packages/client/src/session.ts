@@ -13,9 +13,19 @@ import { BridgeError, toBridgeError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import { type Playback, type PlayOptions, startPlayback } from "./playback.js";
 import { type JoinRequest, joinRoom, type SessionStatus, toStatus } from "./rpc-calls.js";
+import { type SpliceFrame, type SpliceMethod, StreamSplicer } from "./stream-splicer.js";
 
 /** Abort listeners a session's signal may hold before Node warns of a leak. */
 const MAX_CONCURRENT_CALLS = 256;
+/**
+ * The mark a handover places on each of the old bridge's tracks: once it is played, the
+ * old bridge has played everything it was sent, and the new one may start.
+ */
+const HANDOVER_MARK = "mentra.handover";
+/** Room-audio frames kept for a handover to start from (frames are 10 ms or more). */
+const RECENT_FRAMES = 4;
+/** How long a handover waits for the old bridge to play out what it was sent. */
+const HANDOVER_PLAYOUT_MS = 1_000;
 
 type RequestInit = MessageInitShape<typeof AudioSessionRequestSchema>;
 
@@ -91,8 +101,19 @@ export interface SessionEvents {
   watchdog: (info: { silentMs: number; connected: boolean; recovered: boolean }) => void;
   /** The bridge is shutting down; `moving` when the session moves to another bridge. */
   draining: (info: { deadlineMs: number; reason: string; moving: boolean }) => void;
-  /** The bridge drained and the session moved to another bridge (see `endpoints`). */
-  moved: (info: { from: string; to: string; reason: string; tookMs: number }) => void;
+  /**
+   * The bridge drained and the session moved to another bridge (see `endpoints`). Room
+   * audio went on without a gap or a duplicate: `splice` tells how the two bridges' streams
+   * were joined ("exact" for data packets, "correlated" for a decoded track, "timestamps"
+   * when content could not tell, e.g. silence). `tookMs` runs from `draining` to the switch.
+   */
+  moved: (info: {
+    from: string;
+    to: string;
+    reason: string;
+    tookMs: number;
+    splice: SpliceMethod;
+  }) => void;
   /** A mark played out (or was dropped). */
   mark: (outcome: MarkOutcome) => void;
   /** Flow feedback for a track, every `statsIntervalMs`. */
@@ -120,13 +141,29 @@ export interface SessionSettings {
    * not (Bun). 0 disables.
    */
   readonly livenessMs: number;
-  /** Called for a fresh token whenever the client must re-join. */
-  readonly getToken: ((userId: string, roomName: string) => Promise<string>) | undefined;
+  /**
+   * Called for a fresh token whenever the client must re-join. For a handover
+   * (`context.handover`) the token's identity must differ from the one in use, so that
+   * both bridges can be in the room while the session moves.
+   */
+  readonly getToken: TokenSource | undefined;
   /** Re-join after another participant took the bridge's identity (default false). */
   readonly recoverFromIdentityTaken: boolean;
   /** How often the bridge sends TrackStats (ms); 0 the bridge's default (100), -1 never. */
   readonly statsIntervalMs: number;
+  /**
+   * How long a handover looks for where the new bridge's room audio continues the old
+   * one's before joining them by receive time (default 1000 ms).
+   */
+  readonly spliceTimeoutMs?: number;
 }
+
+/** Mints a LiveKit token for a (re-)join; see {@link SessionSettings.getToken}. */
+export type TokenSource = (
+  userId: string,
+  roomName: string,
+  context?: { readonly handover: boolean },
+) => Promise<string>;
 
 /** Counters of a session, for dashboards and leak checks. */
 export interface SessionStats {
@@ -212,6 +249,49 @@ const PARTICIPANT_KINDS = {
 
 interface InFrame extends AudioFrame {
   readonly durationMs: number;
+}
+
+/** One AudioSession call of the session (two at once during a handover). */
+interface Call {
+  readonly controller: AbortController;
+  /** Aborted: the call takes nothing more from the send queue and marks every track. */
+  readonly stopSending: AbortController;
+  /** Resolves when the call may take from the send queue. */
+  readonly sending: Promise<void>;
+  startSending(): void;
+  /** The tracks the call carried audio on. */
+  readonly tracks: Set<number>;
+  /** Where the call's messages go (the session's receive, or a handover's). */
+  onMessage: (response: AudioSessionResponse) => void;
+  /** Settles when the call ended: undefined for OK, else why. */
+  done: Promise<BridgeError | undefined>;
+}
+
+/** A handover in progress (see startHandover). */
+interface Handover {
+  readonly splicer: StreamSplicer;
+  /** Set once room audio comes from the new call. */
+  switched: boolean;
+  /** The new call, once switched to; undefined if the handover failed. */
+  result: Promise<Call | undefined>;
+}
+
+function toFrame(chunk: {
+  pcmData: Uint8Array;
+  sampleRate: number;
+  channels: number;
+  timestampMs: bigint;
+}): InFrame {
+  const samples = fromBytes(chunk.pcmData);
+  const channels = chunk.channels || 1;
+  const sampleRate = chunk.sampleRate || 16_000;
+  return {
+    samples,
+    sampleRate,
+    channels,
+    timestampMs: Number(chunk.timestampMs),
+    durationMs: (samples.length / channels / sampleRate) * 1000,
+  };
 }
 
 function toBytes(samples: Int16Array): Uint8Array {
@@ -301,6 +381,7 @@ export function openSession(
   // Room audio: the last sequence received, for resuming; 0 means start fresh.
   let lastSequence = 0;
   let resumeMissedChunks = 0;
+  const recentAudio: InFrame[] = [];
   // Marks and clears sent and not yet answered, oldest first.
   const pendingMarks: (Pending & {
     trackId: number;
@@ -320,26 +401,28 @@ export function openSession(
     void close(error, false);
   };
 
-  async function* requests(signal: AbortSignal): AsyncGenerator<RequestInit> {
+  async function* requests(call: Call, resumeAfter: number): AsyncGenerator<RequestInit> {
     yield {
       message: {
         case: "start",
         value: {
           userId,
           settings: { statsIntervalMs: settings.statsIntervalMs },
-          ...(lastSequence > 0 ? { resumeAfterSequence: BigInt(lastSequence) } : {}),
+          ...(resumeAfter > 0 ? { resumeAfterSequence: BigInt(resumeAfter) } : {}),
         },
       },
     };
+    await call.sending;
     for (;;) {
-      const item = await outgoing.next(signal);
-      if (item === undefined) return;
+      const item = await outgoing.next(call.stopSending.signal);
+      if (item === undefined) break;
       if (item.kind !== "audio") {
-        item.pending.sentOn = stream;
+        item.pending.sentOn = call.controller;
         yield item.kind === "mark"
           ? { message: { case: "mark", value: { trackId: item.trackId, name: item.name } } }
           : { message: { case: "clear", value: { trackId: item.trackId } } };
       } else {
+        call.tracks.add(item.trackId);
         yield {
           message: {
             case: "audio",
@@ -352,6 +435,11 @@ export function openSession(
           },
         };
       }
+    }
+    // Handed over: a mark after the last audio of every track, answered once it played.
+    if (call.controller.signal.aborted) return;
+    for (const trackId of call.tracks) {
+      yield { message: { case: "mark", value: { trackId, name: HANDOVER_MARK } } };
     }
   }
 
@@ -381,11 +469,14 @@ export function openSession(
   }
 
   /** Ends marks and clears the bridge can no longer answer (its session is gone). */
-  function dropPending(reason: string) {
-    for (const mark of pendingMarks.splice(0)) {
+  function dropPending(reason: string, sentOn?: AbortController) {
+    const dropped = (p: Pending) => sentOn === undefined || p.sentOn === sentOn;
+    for (const mark of pendingMarks.filter(dropped)) {
+      pendingMarks.splice(pendingMarks.indexOf(mark), 1);
       mark.settle({ played: false, name: mark.name, trackId: mark.trackId, reason });
     }
-    for (const clear of pendingClears.splice(0)) {
+    for (const clear of pendingClears.filter(dropped)) {
+      pendingClears.splice(pendingClears.indexOf(clear), 1);
       clear.reject(new BridgeError("unavailable", `clear of track ${clear.trackId}: ${reason}`));
     }
   }
@@ -395,23 +486,19 @@ export function openSession(
     const { message } = response;
     switch (message.case) {
       case "audio": {
-        const chunk = message.value;
         lastAudioAt = Date.now();
-        lastSequence = Number(chunk.sequence);
-        const samples = fromBytes(chunk.pcmData);
-        const channels = chunk.channels || 1;
-        const sampleRate = chunk.sampleRate || 16_000;
-        incoming.push({
-          samples,
-          sampleRate,
-          channels,
-          timestampMs: Number(chunk.timestampMs),
-          durationMs: (samples.length / channels / sampleRate) * 1000,
-        });
+        lastSequence = Number(message.value.sequence);
+        const frame = toFrame(message.value);
+        incoming.push(frame);
+        // The latest frames, from which a handover starts looking for the junction.
+        recentAudio.push(frame);
+        if (recentAudio.length > RECENT_FRAMES) recentAudio.shift();
+        if (handover !== undefined && !handover.switched) handover.splicer.pushOld(frame);
         return;
       }
       case "markPlayed": {
         const { trackId, name } = message.value;
+        if (name === HANDOVER_MARK) return;
         const outcome: MarkOutcome = {
           played: true,
           name,
@@ -478,18 +565,57 @@ export function openSession(
     }
   }
 
-  /** Runs one StreamAudio call until it ends; resolves with its end (undefined for OK). */
-  async function runStream(): Promise<BridgeError | undefined> {
+  /**
+   * Opens an AudioSession call on `client` and runs it until it ends (`done`, undefined for
+   * OK). It takes from the send queue once `startSending()` is called (at once when
+   * `sendNow`), until `stopSending` is aborted; what it receives goes to `onMessage`.
+   */
+  function openCall(
+    client: Client<typeof LiveKitBridge>,
+    resumeAfter: number,
+    sendNow: boolean,
+  ): Call {
     const controller = new AbortController();
-    stream = controller;
+    const stopSending = new AbortController();
+    let startSending = () => {};
+    const sending = sendNow
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          startSending = resolve;
+        });
+    const call: Call = {
+      controller,
+      stopSending,
+      sending,
+      startSending: () => startSending(),
+      tracks: new Set(),
+      onMessage: receive,
+      done: Promise.resolve(undefined),
+    };
+    call.done = runCall(call, client, resumeAfter);
+    return call;
+  }
+
+  async function runCall(
+    call: Call,
+    client: Client<typeof LiveKitBridge>,
+    resumeAfter: number,
+  ): Promise<BridgeError | undefined> {
+    const { controller } = call;
+    const onAbort = () => {
+      // Ends a request generator still waiting to send, and the call with it.
+      call.stopSending.abort();
+      call.startSending();
+    };
     const onLife = () => controller.abort(life.signal.reason);
+    controller.signal.addEventListener("abort", onAbort, { once: true });
     life.signal.addEventListener("abort", onLife, { once: true });
     try {
-      for await (const response of rpc.audioSession(requests(controller.signal), {
+      for await (const response of client.audioSession(requests(call, resumeAfter), {
         signal: controller.signal,
       })) {
         lastActivityAt = Date.now();
-        receive(response);
+        call.onMessage(response);
       }
       return undefined;
     } catch (error) {
@@ -503,6 +629,7 @@ export function openSession(
     } finally {
       // Stops the request generator too, so it takes no more audio from the queue.
       controller.abort();
+      controller.signal.removeEventListener("abort", onAbort);
       life.signal.removeEventListener("abort", onLife);
       if (stream === controller) stream = undefined;
     }
@@ -580,56 +707,156 @@ export function openSession(
   }
 
   /**
-   * The bridge drains: join the user on the next-ranked bridge while this stream still
-   * carries audio. LiveKit hands the room over to the new bridge's participant (same
-   * identity), which ends this stream; the loop then opens the stream on the new bridge.
+   * The bridge drains: the session moves to the next-ranked bridge without a gap. The new
+   * bridge joins beside the old one (a handover identity, so LiveKit keeps both); its room
+   * audio is held until the splicer finds where it continues the old stream's, then the
+   * session switches: room audio from the new stream, the old stream's last audio played
+   * out (a mark per track) before the new bridge is sent any, and the old one leaves.
    */
-  let handingOver: Promise<boolean> | undefined;
+  let handover: Handover | undefined;
   function startHandover(reason: string): boolean {
-    if (handingOver !== undefined || life.signal.aborted) return false;
+    if (handover !== undefined || life.signal.aborted) return false;
     const from = current;
+    const old = mainCall;
     routing.markDown(from.endpoint);
-    if (routing.pick().endpoint === from.endpoint) return false; // nowhere to go: recover when it closes
+    if (old === undefined || routing.pick().endpoint === from.endpoint) return false;
     const startedAt = Date.now();
-    handingOver = (async () => {
+    const state: Handover = {
+      splicer: new StreamSplicer(),
+      switched: false,
+      result: Promise.resolve(undefined),
+    };
+    for (const frame of recentAudio) state.splicer.pushOld(frame);
+    handover = state;
+    state.result = (async () => {
+      let target: ReturnType<SessionRouting["pick"]> | undefined;
+      let candidate: Call | undefined;
       try {
         const token = settings.getToken
-          ? await settings.getToken(userId, request.roomName)
+          ? await settings.getToken(userId, request.roomName, { handover: true })
           : (request.token ?? "");
         // `from` is marked down, so this is the next-ranked bridge that answers.
-        const target = await joinOnAnsweringBridge(routing, { ...request, token }, life.signal);
-        if (target.endpoint === from.endpoint)
-          throw new BridgeError("unavailable", "no other bridge");
+        target = await joinOnAnsweringBridge(
+          routing,
+          { ...request, token, handover: true },
+          life.signal,
+        );
+        if (target.endpoint === from.endpoint) {
+          throw new BridgeError("unavailable", "no other bridge answers");
+        }
+        const opened = openCall(target.client, 0, false);
+        candidate = opened;
+        const released = await spliceIn(state.splicer, opened);
+        // Switch: room audio from the new stream on, in order, from the junction.
+        state.switched = true;
+        for (const frame of released) incoming.push(frame);
+        opened.onMessage = receive;
+        const movedFrom = from.client;
         current = target;
         rpc = target.client;
-        // A new session on the new bridge: numbering starts afresh, and marks and clears
-        // the old bridge had will not be answered.
-        lastSequence = 0;
-        dropPending("the session moved to another bridge");
+        await playOut(old);
+        opened.startSending();
+        old.controller.abort(new BridgeError("cancelled", "the session moved to another bridge"));
+        // Marks the old bridge could not answer in time will not be answered now.
+        dropPending("the session moved to another bridge", old.controller);
+        movedFrom
+          .leaveRoom({ userId, reason: "moved to another bridge" }, { timeoutMs: 1_000 })
+          .catch(() => {});
         moves++;
         listeners.emit("moved", {
           from: from.endpoint,
           to: target.endpoint,
           reason,
           tookMs: Date.now() - startedAt,
+          splice: state.splicer.method ?? "timestamps",
         });
-        return true;
+        return opened;
       } catch (error) {
-        listeners.emit("error", toBridgeError(error));
-        return false;
+        candidate?.controller.abort();
+        if (target !== undefined && target.endpoint !== from.endpoint) {
+          target.client
+            .leaveRoom({ userId, reason: "handover failed" }, { timeoutMs: 1_000 })
+            .catch(() => {});
+        }
+        if (!life.signal.aborted) listeners.emit("error", toBridgeError(error));
+        return undefined;
       }
     })();
     return true;
   }
 
+  /**
+   * Feeds the new call's room audio to the splicer until it places the junction (or, after
+   * `spliceTimeoutMs`, gives up on content); resolves with the audio to hand out from there.
+   */
+  function spliceIn(splicer: StreamSplicer, call: Call): Promise<SpliceFrame[]> {
+    return new Promise<SpliceFrame[]>((resolve, reject) => {
+      let newSequence = 0;
+      const finish = (frames: SpliceFrame[]) => {
+        clearTimeout(timer);
+        lastSequence = newSequence;
+        resolve(frames);
+      };
+      const timer = setTimeout(() => finish(splicer.force()), settings.spliceTimeoutMs ?? 1_000);
+      call.onMessage = (response) => {
+        if (response.message.case !== "audio") return;
+        newSequence = Number(response.message.value.sequence);
+        const out = splicer.pushNew(toFrame(response.message.value));
+        if (splicer.method !== undefined) finish(out);
+      };
+      call.done.then((ended) => {
+        clearTimeout(timer);
+        reject(ended ?? new BridgeError("unavailable", "the new bridge ended the stream"));
+      });
+    });
+  }
+
+  /**
+   * The old call sends what it has taken and then a mark per track; resolves once those
+   * marks played out (everything it was sent has), or after {@link HANDOVER_PLAYOUT_MS}.
+   */
+  function playOut(old: Call): Promise<void> {
+    const waiting = new Set(old.tracks);
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, HANDOVER_PLAYOUT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      old.onMessage = (response) => {
+        const { message } = response;
+        if (message.case === "audio") return; // the new stream carries room audio now
+        if (message.case === "markPlayed" && message.value.name === HANDOVER_MARK) {
+          waiting.delete(message.value.trackId);
+          if (waiting.size === 0) done();
+          return;
+        }
+        receive(response);
+      };
+      old.done.then(done);
+      if (waiting.size === 0) done();
+      old.stopSending.abort();
+    });
+  }
+
+  let mainCall: Call | undefined;
   const loop = (async () => {
+    let adopted: Call | undefined;
     for (;;) {
-      const ended = await runStream();
-      if (handingOver !== undefined) {
-        // The old bridge ended the stream as the room moved: go on on the new one.
-        const moved = await handingOver;
-        handingOver = undefined;
-        if (moved && !life.signal.aborted) continue;
+      const call = adopted ?? openCall(rpc, lastSequence, true);
+      adopted = undefined;
+      mainCall = call;
+      stream = call.controller;
+      const ended = await call.done;
+      if (handover !== undefined) {
+        // The old call ended as the session moved (or the old bridge ended it first):
+        // go on with the new one.
+        const next = await handover.result;
+        handover = undefined;
+        if (next !== undefined && !life.signal.aborted) {
+          adopted = next;
+          continue;
+        }
       }
       // Marks and clears the broken stream carried may never have reached the bridge:
       // send them again, first (a mark the bridge did get is answered once; a second

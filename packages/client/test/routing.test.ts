@@ -130,12 +130,41 @@ describe("a client with several bridges (in memory)", () => {
     await session.leave();
   });
 
-  it("moves a session to the next-ranked bridge when its bridge drains, without a reconnect", async () => {
+  /** Seeded noise-like PCM, as little-endian bytes per 20 ms chunk, stamped as received. */
+  function deviceAudio(chunks: number) {
+    let state = 7;
+    return Array.from({ length: chunks }, (_, i) => {
+      const bytes = new Uint8Array(640);
+      const view = new DataView(bytes.buffer);
+      for (let j = 0; j < 320; j++) {
+        state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+        view.setInt16(j * 2, (state >>> 16) - 32_768, true);
+      }
+      return { pcmData: bytes, timestampMs: BigInt(1_000_000 + i * 20) };
+    });
+  }
+
+  async function collect(session: BridgeSession, bytes: number): Promise<Uint8Array> {
+    const out = new Uint8Array(bytes);
+    let at = 0;
+    for await (const frame of session.audio) {
+      const view = new DataView(out.buffer);
+      for (const sample of frame.samples) {
+        if (at >= bytes) break;
+        view.setInt16(at, sample, true);
+        at += 2;
+      }
+      if (at >= bytes) break;
+    }
+    return out;
+  }
+
+  it("moves a session to the next-ranked bridge when its bridge drains: no gap, no duplicate, no reconnect", async () => {
     const { bridges, client } = start();
     const user = users[9] ?? "";
     const [first, second] = rankEndpoints(user, three);
     const session = await client.join({ userId: user, roomName: "r" });
-    const moved: { from: string; to: string }[] = [];
+    const moved: { from: string; to: string; splice: string }[] = [];
     const reconnecting: unknown[] = [];
     const disconnected: unknown[] = [];
     session.on("moved", (info) => moved.push(info));
@@ -143,20 +172,67 @@ describe("a client with several bridges (in memory)", () => {
     session.on("disconnected", (error) => disconnected.push(error));
     const home = bridges.get(first ?? "");
     const next = bridges.get(second ?? "");
-    const draining = await home?.waitForStreams(1);
-    draining?.drain();
-    // The new bridge takes the room: LiveKit removes the old participant, whose stream ends.
-    await until(() => next?.calls.includes("JoinRoom") === true);
-    draining?.end(new ConnectError("duplicate identity", Code.Aborted));
-    const stream = await next?.waitForStreams(1);
-    stream?.push({ pcmData: new Uint8Array(4) });
+    const audio = deviceAudio(30);
+    const heard = collect(session, 30 * 640);
+    const old = await home?.waitForStreams(1);
+    // 0..400 ms through the old bridge, and TTS the old bridge plays.
+    for (const chunk of audio.slice(0, 20)) old?.push(chunk);
+    session.send(new Int16Array(320).fill(1), { trackId: 2 });
+    await old?.waitForAudio(1);
+    old?.drain();
+    // The new bridge joins beside it (a handover) and receives the device from 200 ms on.
+    await until(() => next?.streams.length === 1);
+    expect(next?.handovers).toEqual([true]);
+    const fresh = next?.streams[0];
+    for (const chunk of audio.slice(10, 30)) fresh?.push(chunk);
     await until(() => moved.length === 1);
-    expect(moved[0]).toMatchObject({ from: first, to: second });
-    expect(next?.calls.slice(0, 2)).toEqual(["JoinRoom", "AudioSession"]);
+    expect(moved[0]).toMatchObject({ from: first, to: second, splice: "exact" });
+    // Every sample of the device once, in order: 0..400 ms from the old, then the new.
+    const expected = new Uint8Array(30 * 640);
+    audio.forEach((chunk, i) => expected.set(chunk.pcmData, i * 640));
+    expect(await heard).toEqual(expected);
+    // The old bridge got the TTS sent before the switch and a handover mark after it;
+    // TTS sent now goes to the new bridge only.
+    expect(old?.controls).toEqual([{ kind: "mark", trackId: 2, name: "mentra.handover" }]);
+    session.send(new Int16Array(320).fill(2), { trackId: 2 });
+    await fresh?.waitForAudio(1);
+    expect(old?.received.filter((c) => c.pcmData.byteLength > 0)).toHaveLength(1);
+    await until(() => home?.calls.at(-1) === "LeaveRoom");
     expect(reconnecting).toEqual([]);
     expect(disconnected).toEqual([]);
     expect(session.stats().moves).toBe(1);
     await session.leave();
     expect(next?.calls.at(-1)).toBe("LeaveRoom");
+  });
+
+  it("finishes a handover when the old bridge ends the stream first, and by receive time in silence", async () => {
+    const { bridges, client } = start();
+    const user = users[11] ?? "";
+    const [first, second] = rankEndpoints(user, three);
+    const session = await client.join({ userId: user, roomName: "r" });
+    const moved: { splice: string; tookMs: number }[] = [];
+    session.on("moved", (info) => moved.push(info));
+    const old = await bridges.get(first ?? "")?.waitForStreams(1);
+    const silence = (i: number) => ({
+      pcmData: new Uint8Array(640),
+      timestampMs: BigInt(2_000_000 + i * 20),
+    });
+    for (let i = 0; i < 10; i++) old?.push(silence(i));
+    old?.drain();
+    const next = bridges.get(second ?? "");
+    await until(() => next?.streams.length === 1);
+    old?.end(new ConnectError("the bridge is shutting down", Code.Unavailable));
+    for (let i = 5; i < 20; i++) next?.streams[0]?.push(silence(i));
+    await until(() => moved.length === 1);
+    expect(moved[0]?.splice).toBe("timestamps");
+    expect(moved[0]?.tookMs).toBeGreaterThanOrEqual(900);
+    // Silence from 200 ms on: 10 chunks from the old, then the new from its 6th chunk on.
+    let samples = 0;
+    for await (const frame of session.audio) {
+      samples += frame.samples.length;
+      if (samples >= 20 * 320) break;
+    }
+    expect(samples).toBe(20 * 320);
+    await session.leave();
   });
 });

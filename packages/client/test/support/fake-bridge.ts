@@ -50,6 +50,8 @@ export class FakeBridge {
   readonly calls: string[] = [];
   readonly streams: FakeStream[] = [];
   readonly tokens: string[] = [];
+  /** Whether each JoinRoom was a handover, in order. */
+  readonly handovers: boolean[] = [];
   connected = true;
   /** The last room-audio sequence sent, over every call. */
   sequence = 0;
@@ -75,6 +77,7 @@ export class FakeBridge {
         joinRoom: (request) => {
           this.calls.push("JoinRoom");
           this.tokens.push(request.token);
+          this.handovers.push(request.handover);
           if (this.joinError !== "") {
             return create(JoinRoomResponseSchema, { success: false, error: this.joinError });
           }
