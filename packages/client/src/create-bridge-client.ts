@@ -126,6 +126,12 @@ export interface BridgeClient {
   join(request: JoinRequest, options?: { signal?: AbortSignal }): Promise<BridgeSession>;
   /** Leaves every session this client opened, stops DNS refreshes and drops the client's listeners. */
   close(): Promise<void>;
+  /**
+   * Moves every session that is not on its best-ranked bridge there, without a gap (see
+   * {@link BridgeSession.rebalance}): after bridges were added, only the users that rank a
+   * new one first move. Returns how many moves started.
+   */
+  rebalance(): number;
   /** Subscribes to an event of the client; returns the unsubscribe function. */
   on<K extends keyof BridgeClientEvents>(event: K, listener: BridgeClientEvents[K]): () => void;
   /** The bridges users are ranked over now (empty until DNS discovery first answers). */
@@ -303,6 +309,11 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
       );
       sessions.add(session);
       return session;
+    },
+    rebalance() {
+      let started = 0;
+      for (const session of sessions) if (session.rebalance()) started++;
+      return started;
     },
     async close() {
       discovery?.close();

@@ -210,6 +210,12 @@ export interface BridgeSession {
   status(options?: { signal?: AbortSignal }): Promise<SessionStatus>;
   /** Leaves the room and releases everything. Idempotent. */
   leave(reason?: string): Promise<void>;
+  /**
+   * Moves the session to its best-ranked bridge if it is on another one (bridges were
+   * added, or its own came back), the way a drain does: without a gap. Returns whether a
+   * move started; `moved` reports its end.
+   */
+  rebalance(): boolean;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof SessionEvents>(event: K, listener: SessionEvents[K]): () => void;
   stats(): SessionStats;
@@ -714,11 +720,11 @@ export function openSession(
    * out (a mark per track) before the new bridge is sent any, and the old one leaves.
    */
   let handover: Handover | undefined;
-  function startHandover(reason: string): boolean {
+  function startHandover(reason: string, fromIsLeaving = true): boolean {
     if (handover !== undefined || life.signal.aborted) return false;
     const from = current;
     const old = mainCall;
-    routing.markDown(from.endpoint);
+    if (fromIsLeaving) routing.markDown(from.endpoint);
     if (old === undefined || routing.pick().endpoint === from.endpoint) return false;
     const startedAt = Date.now();
     const state: Handover = {
@@ -1048,6 +1054,10 @@ export function openSession(
     },
     leave(reason = "") {
       return close(new BridgeError("closed", `user ${userId} left`), true, reason);
+    },
+    rebalance() {
+      if (stream === undefined || routing.pick().endpoint === current.endpoint) return false;
+      return startHandover("rebalance", false);
     },
     on(event, listener) {
       return listeners.on(event, listener);

@@ -73,9 +73,10 @@ describe("rendezvous ranking", () => {
 describe("a client with several bridges (in memory)", () => {
   const noJitter = { initialMs: 10, maxMs: 40, random: () => 0.5 };
 
-  function start() {
+  function start(extra: { endpointDownMs?: number } = {}) {
     const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
     const client = createBridgeClient({
+      ...extra,
       endpoints: three,
       transport: (endpoint) => {
         const bridge = bridges.get(endpoint);
@@ -189,7 +190,7 @@ describe("a client with several bridges (in memory)", () => {
     expect(moved[0]).toMatchObject({ from: first, to: second, splice: "exact" });
     // Every sample of the device once, in order: 0..400 ms from the old, then the new.
     const expected = new Uint8Array(30 * 640);
-    audio.forEach((chunk, i) => expected.set(chunk.pcmData, i * 640));
+    for (const [i, chunk] of audio.entries()) expected.set(chunk.pcmData, i * 640);
     expect(await heard).toEqual(expected);
     // The old bridge got the TTS sent before the switch and a handover mark after it;
     // TTS sent now goes to the new bridge only.
@@ -233,6 +234,45 @@ describe("a client with several bridges (in memory)", () => {
       if (samples >= 20 * 320) break;
     }
     expect(samples).toBe(20 * 320);
+    await session.leave();
+  });
+
+  it("rebalances a session back to its best-ranked bridge once it answers again, without a gap", async () => {
+    const { bridges, client } = start({ endpointDownMs: 50 });
+    const user = users[13] ?? "";
+    const [best, second] = rankEndpoints(user, three);
+    const home = bridges.get(best ?? "");
+    if (home) home.down = true;
+    const session = await client.join({ userId: user, roomName: "r" });
+    expect(session.stats().endpoint).toBe(second);
+    // Nothing to do while the best bridge is passed over.
+    expect(client.rebalance()).toBe(0);
+    if (home) home.down = false;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const moved: { from: string; to: string; reason: string; splice: string }[] = [];
+    session.on("moved", (info) => moved.push(info));
+    const audio = deviceAudio(20);
+    const heard = collect(session, 20 * 640);
+    const old = await bridges.get(second ?? "")?.waitForStreams(1);
+    for (const chunk of audio.slice(0, 12)) old?.push(chunk);
+    await until(() => session.stats().lastSequence === 12);
+    expect(client.rebalance()).toBe(1);
+    expect(session.rebalance()).toBe(false); // one move at a time
+    await until(() => home?.streams.length === 1);
+    expect(home?.handovers).toEqual([true]);
+    for (const chunk of audio.slice(6, 20)) home?.streams[0]?.push(chunk);
+    await until(() => moved.length === 1);
+    expect(moved[0]).toMatchObject({
+      from: second,
+      to: best,
+      reason: "rebalance",
+      splice: "exact",
+    });
+    const expected = new Uint8Array(20 * 640);
+    for (const [i, chunk] of audio.entries()) expected.set(chunk.pcmData, i * 640);
+    expect(await heard).toEqual(expected);
+    expect(session.stats().endpoint).toBe(best);
+    expect(client.rebalance()).toBe(0);
     await session.leave();
   });
 });
