@@ -15,6 +15,7 @@ COPY packages/proto/package.json packages/proto/
 COPY packages/livekit-rig/package.json packages/livekit-rig/
 COPY packages/client/package.json packages/client/
 COPY packages/test-kit/package.json packages/test-kit/
+COPY packages/livekit-native-logs/package.json packages/livekit-native-logs/
 COPY apps/bridge/package.json apps/bridge/
 RUN pnpm install --frozen-lockfile --filter "@mentra/livekit-bridge..."
 COPY packages packages

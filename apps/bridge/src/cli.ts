@@ -1,7 +1,7 @@
 import { type BridgeApp, createBridgeApp } from "./app.js";
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
-import { disposeLiveKit } from "./livekit/index.js";
+import { disposeLiveKit, quietNativeLogs } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
 import type { BridgeServerAddress } from "./server.js";
 
@@ -77,6 +77,9 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   }
   const secrets = [config.apiKey, config.livekitApiSecret, config.livekitApiKey];
   const logger = createLogger({ level: config.logLevel, write: options.stderr, secrets });
+  if (quietNativeLogs() === "unavailable") {
+    logger.warn("could not turn off rtc-node's native log capture: expect more CPU per room");
+  }
 
   let forced: (signal: string) => void = () => {};
   const forcedStop = new Promise<number>((resolve) => {

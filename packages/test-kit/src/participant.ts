@@ -12,6 +12,7 @@ import {
   TrackPublishOptions,
   TrackSource,
 } from "@livekit/rtc-node";
+import { quietNativeLogs } from "@mentra/livekit-native-logs";
 import { concatPcm } from "./audio.js";
 import { type LiveKitCredentials, mintToken } from "./token.js";
 
@@ -53,12 +54,20 @@ export interface TestParticipant {
 
 const FRAME_MS = 10;
 
+let quieted = false;
+
 /** Joins `roomName` as `identity` with a freshly minted token. */
 export async function joinParticipant(
   creds: LiveKitCredentials,
   roomName: string,
   identity: string,
 ): Promise<TestParticipant> {
+  // Native trace logs forwarded to JavaScript would cost the test process most of its CPU
+  // (and slow every simulated device), as they would the bridge.
+  if (!quieted) {
+    quietNativeLogs();
+    quieted = true;
+  }
   const room = new Room();
   const data: ReceivedData[] = [];
   const dataWaiters: ((d: ReceivedData) => void)[] = [];
