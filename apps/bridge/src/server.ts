@@ -144,6 +144,10 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
         registerReflection(router);
       },
       shutdownSignal: shutdown.signal,
+      // Responses are never compressed: room audio is PCM, which gzip barely shrinks, and
+      // compressing every chunk cost the bridge a few % of a core per session. Compressed
+      // requests are still accepted.
+      compressMinBytes: Number.MAX_SAFE_INTEGER,
       ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
       interceptors: [...(options.interceptors ?? [])],
       fallback: options.http ?? notFound,

@@ -1,7 +1,9 @@
 import * as http2 from "node:http2";
+import { gzipSync } from "node:zlib";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { grpcHealthV1 } from "@mentra/bridge-proto";
+import { grpcHealthV1, grpcReflectionV1 } from "@mentra/bridge-proto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
@@ -191,5 +193,74 @@ describe("server reflection with the real tools, no proto files", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain("POST /grpc.reflection.v1alpha.ServerReflection/");
     expect(JSON.parse(result.stdout)).toEqual({ status: "SERVING" });
+  });
+});
+
+describe("compression", () => {
+  /** One gRPC call over raw HTTP/2: the response's grpc-encoding and each message's compressed flag. */
+  async function rawReflection(url: string, requestEncoding: "identity" | "gzip") {
+    const request = toBinary(
+      grpcReflectionV1.ServerReflectionRequestSchema,
+      create(grpcReflectionV1.ServerReflectionRequestSchema, {
+        messageRequest: {
+          case: "fileContainingSymbol",
+          value: "mentra.livekit.bridge.LiveKitBridge",
+        },
+      }),
+    );
+    const payload = requestEncoding === "gzip" ? gzipSync(request) : request;
+    const frame = Buffer.alloc(5 + payload.length);
+    frame[0] = requestEncoding === "gzip" ? 1 : 0;
+    frame.writeUInt32BE(payload.length, 1);
+    frame.set(payload, 5);
+    const session = http2.connect(url);
+    try {
+      return await new Promise<{ encoding: unknown; flags: number[]; bytes: number }>(
+        (resolve, reject) => {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "content-type": "application/grpc",
+            te: "trailers",
+            "grpc-encoding": requestEncoding,
+            "grpc-accept-encoding": "gzip",
+          });
+          let encoding: unknown;
+          const chunks: Buffer[] = [];
+          stream.on("response", (headers) => {
+            encoding = headers["grpc-encoding"];
+          });
+          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+          stream.on("error", reject);
+          stream.on("end", () => {
+            const body = Buffer.concat(chunks);
+            const flags: number[] = [];
+            for (let at = 0; at + 5 <= body.length; at += 5 + body.readUInt32BE(at + 1)) {
+              flags.push(body[at] ?? -1);
+            }
+            resolve({ encoding, flags, bytes: body.length });
+          });
+          stream.end(frame);
+        },
+      );
+    } finally {
+      session.close();
+    }
+  }
+
+  it("never compresses a response, even a large one to a client that accepts gzip; gzip requests still work", async () => {
+    const server = newServer();
+    const { url } = await server.listen();
+    try {
+      for (const requestEncoding of ["identity", "gzip"] as const) {
+        const { flags, bytes } = await rawReflection(url, requestEncoding);
+        // The whole schema: large enough that gzip would have been used (the default
+        // threshold is 1 kB), and every message is sent with its compressed flag clear.
+        expect(bytes).toBeGreaterThan(4_096);
+        expect(flags).toEqual([0]);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
