@@ -11,6 +11,7 @@ RUN npm install --global --no-audit --no-fund "pnpm@${PNPM_VERSION}"
 WORKDIR /src
 # Manifests first, so the dependency layer is reused while only sources change.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
+COPY patches patches
 COPY packages/proto/package.json packages/proto/
 COPY packages/livekit-rig/package.json packages/livekit-rig/
 COPY packages/client/package.json packages/client/

@@ -80,7 +80,8 @@ export interface BridgeClientOptions {
   readonly getToken?: TokenSource;
   /**
    * How long a handover looks for where the new bridge's room audio continues the old
-   * one's before joining them by receive time (default 1000 ms).
+   * one's before joining them by receive time (default 5000 ms; a loaded bridge may lag
+   * the other by hundreds of ms, and receive times are then no guide).
    */
   readonly spliceTimeoutMs?: number;
   /** Re-join after another participant took the bridge's identity (default false). */

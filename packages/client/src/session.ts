@@ -153,7 +153,8 @@ export interface SessionSettings {
   readonly statsIntervalMs: number;
   /**
    * How long a handover looks for where the new bridge's room audio continues the old
-   * one's before joining them by receive time (default 1000 ms).
+   * one's before joining them by receive time (default 5000 ms; a loaded bridge may lag
+   * the other by hundreds of ms, and receive times are then no guide).
    */
   readonly spliceTimeoutMs?: number;
 }
@@ -280,6 +281,8 @@ interface Handover {
   switched: boolean;
   /** The new call, once switched to; undefined if the handover failed. */
   result: Promise<Call | undefined>;
+  /** Where the old call's room audio goes until the switch. */
+  feedOld: (frame: InFrame) => void;
 }
 
 function toFrame(chunk: {
@@ -495,11 +498,11 @@ export function openSession(
         lastAudioAt = Date.now();
         lastSequence = Number(message.value.sequence);
         const frame = toFrame(message.value);
-        incoming.push(frame);
         // The latest frames, from which a handover starts looking for the junction.
         recentAudio.push(frame);
         if (recentAudio.length > RECENT_FRAMES) recentAudio.shift();
-        if (handover !== undefined && !handover.switched) handover.splicer.pushOld(frame);
+        if (handover !== undefined && !handover.switched) handover.feedOld(frame);
+        else incoming.push(frame);
         return;
       }
       case "markPlayed": {
@@ -727,12 +730,17 @@ export function openSession(
     if (fromIsLeaving) routing.markDown(from.endpoint);
     if (old === undefined || routing.pick().endpoint === from.endpoint) return false;
     const startedAt = Date.now();
+    const splicer = new StreamSplicer();
+    for (const frame of recentAudio) splicer.pushOld(frame);
     const state: Handover = {
-      splicer: new StreamSplicer(),
+      splicer,
       switched: false,
       result: Promise.resolve(undefined),
+      // Until the new stream delivers, the old one's audio passes straight through.
+      feedOld: (frame) => {
+        for (const out of splicer.pushOld(frame)) incoming.push(out);
+      },
     };
-    for (const frame of recentAudio) state.splicer.pushOld(frame);
     handover = state;
     state.result = (async () => {
       let target: ReturnType<SessionRouting["pick"]> | undefined;
@@ -752,11 +760,7 @@ export function openSession(
         }
         const opened = openCall(target.client, 0, false);
         candidate = opened;
-        const released = await spliceIn(state.splicer, opened);
-        // Switch: room audio from the new stream on, in order, from the junction.
-        state.switched = true;
-        for (const frame of released) incoming.push(frame);
-        opened.onMessage = receive;
+        await spliceIn(state, opened, old);
         const movedFrom = from.client;
         current = target;
         rpc = target.client;
@@ -778,6 +782,9 @@ export function openSession(
         });
         return opened;
       } catch (error) {
+        // The old stream goes on alone: what the splicer held of it is handed out.
+        for (const frame of splicer.abandon()) incoming.push(frame);
+        if (handover === state) handover = undefined;
         candidate?.controller.abort();
         if (target !== undefined && target.endpoint !== from.endpoint) {
           target.client
@@ -793,22 +800,34 @@ export function openSession(
 
   /**
    * Feeds the new call's room audio to the splicer until it places the junction (or, after
-   * `spliceTimeoutMs`, gives up on content); resolves with the audio to hand out from there.
+   * `spliceTimeoutMs`, gives up on content), then switches room audio to the new call at
+   * once, in the same turn, so no frame of the old one can slip in after the junction.
    */
-  function spliceIn(splicer: StreamSplicer, call: Call): Promise<SpliceFrame[]> {
-    return new Promise<SpliceFrame[]>((resolve, reject) => {
+  function spliceIn(state: Handover, call: Call, old: Call): Promise<void> {
+    const { splicer } = state;
+    return new Promise<void>((resolve, reject) => {
       let newSequence = 0;
       const finish = (frames: SpliceFrame[]) => {
         clearTimeout(timer);
+        state.switched = true;
+        for (const frame of frames) incoming.push(frame);
         lastSequence = newSequence;
-        resolve(frames);
+        call.onMessage = receive;
+        old.onMessage = (response) => {
+          if (response.message.case !== "audio") receive(response);
+        };
+        resolve();
       };
-      const timer = setTimeout(() => finish(splicer.force()), settings.spliceTimeoutMs ?? 1_000);
+      const timer = setTimeout(() => finish(splicer.force()), settings.spliceTimeoutMs ?? 5_000);
+      const deliver = (frames: SpliceFrame[]) => {
+        if (splicer.method !== undefined) finish(frames);
+        else for (const frame of frames) incoming.push(frame);
+      };
+      state.feedOld = (frame) => deliver(splicer.pushOld(frame));
       call.onMessage = (response) => {
         if (response.message.case !== "audio") return;
         newSequence = Number(response.message.value.sequence);
-        const out = splicer.pushNew(toFrame(response.message.value));
-        if (splicer.method !== undefined) finish(out);
+        deliver(splicer.pushNew(toFrame(response.message.value)));
       };
       call.done.then((ended) => {
         clearTimeout(timer);

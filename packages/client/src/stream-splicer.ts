@@ -23,7 +23,7 @@ export interface StreamSplicerOptions {
   readonly needleMs?: number;
   /** Normalised correlation that counts as a match, default 0.9. */
   readonly minCorrelation?: number;
-  /** How much of the new stream is held while looking, default 1000 ms. */
+  /** How much of the new stream is held while looking, default 2000 ms. */
   readonly searchMs?: number;
   /**
    * How far from where the receive times put it the junction may be, default 50 ms: the
@@ -33,26 +33,40 @@ export interface StreamSplicerOptions {
   readonly windowMs?: number;
 }
 
-const DEFAULTS = { needleMs: 20, minCorrelation: 0.9, searchMs: 1_000, windowMs: 50 } as const;
+const DEFAULTS = { needleMs: 20, minCorrelation: 0.9, searchMs: 2_000, windowMs: 50 } as const;
+/** A correlation match must beat every other one this far away ... */
+const UNIQUE_APART_MS = 2;
+/** ... by this much, or it is ambiguous. */
+const UNIQUE_MARGIN = 0.05;
+/** How far past the old stream's end (by receive time) the new one must reach first. */
+const CATCH_UP_MS = 10;
 /** A needle quieter than this (peak, of 32768) is too close to silence to place. */
 const QUIET_PEAK = 64;
 
 /**
  * Joins the room audio of two streams of one session, the old bridge's and the new one's,
  * during a handover, so the listener gets every sample once: no gap, no duplicate. Both
- * bridges receive the same device audio; the new one starts later and, for a while, both
- * deliver it. The old stream's audio is handed out as it comes; the new stream's is held
- * until the old one's latest samples are found in it, and from there on only the new
- * stream's audio, from just after those samples, is handed out.
+ * bridges receive the same device audio, each with its own delay. The old stream's audio
+ * is handed out as it comes until the new stream delivers its first frame; from then on
+ * both are held, and the splicer looks for where they overlap:
+ * - the end of what was handed out, found in the new stream: the new stream goes on from
+ *   just after it (what the old one delivered meanwhile is dropped, the new one has it);
+ * - or the new stream's first samples, found in what the old one delivered since: that
+ *   audio is handed out up to there, then the new stream.
+ * The listener waits at most as long as the new stream lags behind the old one.
  */
 export class StreamSplicer {
   private readonly options: Required<StreamSplicerOptions>;
-  /** The old stream's latest samples (its last `needleMs` at most), and their format. */
-  private oldTail = new Int16Array(0);
-  private oldFormat: { sampleRate: number; channels: number } | undefined;
-  private oldEndMs: number | undefined;
-  private held: SpliceFrame[] = [];
-  private heldSamples = 0;
+  /** The last `needleMs` of audio handed out from the old stream, and their format. */
+  private tail = new Int16Array(0);
+  private format: { sampleRate: number; channels: number } | undefined;
+  /** Receive time of the end of the audio handed out. */
+  private tailEndMs: number | undefined;
+  /** Set once the new stream delivered: the old stream's audio is held from then on. */
+  private frozen = false;
+  private heldOld: SpliceFrame[] = [];
+  private heldNew: SpliceFrame[] = [];
+  private heldNewSamples = 0;
   private result: SpliceMethod | undefined;
 
   constructor(options: StreamSplicerOptions = {}) {
@@ -64,47 +78,43 @@ export class StreamSplicer {
     return this.result;
   }
 
-  /** The old stream delivered (and the session handed out) `frame`. Ignored once joined. */
-  pushOld(frame: SpliceFrame): void {
-    if (this.result !== undefined) return;
-    const format = this.oldFormat;
-    if (format === undefined || format.sampleRate !== frame.sampleRate) {
-      this.oldTail = new Int16Array(0);
+  /** The old stream delivered `frame`: returns what to hand out now. Ignored once joined. */
+  pushOld(frame: SpliceFrame): SpliceFrame[] {
+    if (this.result !== undefined) return [];
+    if (!this.frozen) {
+      this.remember(frame);
+      return [frame];
     }
-    this.oldFormat = { sampleRate: frame.sampleRate, channels: frame.channels };
-    const keep = this.needleLength(frame.sampleRate, frame.channels);
-    const joined = new Int16Array(Math.min(keep, this.oldTail.length + frame.samples.length));
-    const fromFrame = Math.min(joined.length, frame.samples.length);
-    joined.set(this.oldTail.subarray(this.oldTail.length - (joined.length - fromFrame)), 0);
-    joined.set(frame.samples.subarray(frame.samples.length - fromFrame), joined.length - fromFrame);
-    this.oldTail = joined;
-    this.oldEndMs = frame.timestampMs + frame.durationMs;
+    this.heldOld.push(frame);
+    return this.tryJoin(true);
+  }
+
+  /** The new stream delivered `frame`: returns what to hand out now. */
+  pushNew(frame: SpliceFrame): SpliceFrame[] {
+    if (this.result !== undefined) return [frame];
+    this.frozen = true;
+    this.heldNew.push(frame);
+    this.heldNewSamples += frame.samples.length;
+    this.trimNew(frame);
+    return this.tryJoin(true);
   }
 
   /**
-   * The new stream delivered `frame`: returns what to hand out now. Nothing while the
-   * junction is not found; the held audio from the junction on when it is; the frame
-   * itself once joined.
+   * Time is up: joins where content places it in what is held so far (without waiting for
+   * more), else by receive time after what the old stream delivered. Returns what to hand
+   * out now.
    */
-  pushNew(frame: SpliceFrame): SpliceFrame[] {
-    if (this.result !== undefined) return [frame];
-    this.held.push(frame);
-    this.heldSamples += frame.samples.length;
-    this.trimHeld(frame);
-    const junction = this.findJunction();
-    if (junction === undefined) return [];
-    this.result = junction.method;
-    return this.releaseFrom(junction.sample);
-  }
-
-  /** Gives up on content: joins by receive time. Returns what to hand out now. */
   force(): SpliceFrame[] {
     if (this.result !== undefined) return [];
+    const joined = this.tryJoin(false);
+    if (this.result !== undefined) return joined;
     this.result = "timestamps";
-    const end = this.oldEndMs;
-    if (end === undefined) return this.releaseFrom(0);
+    const old = this.heldOld;
+    const last = old.at(-1);
+    const end = last === undefined ? this.tailEndMs : last.timestampMs + last.durationMs;
+    if (end === undefined) return this.newFrom(0);
     let offset = 0;
-    for (const frame of this.held) {
+    for (const frame of this.heldNew) {
       if (frame.timestampMs + frame.durationMs <= end) {
         offset += frame.samples.length;
         continue;
@@ -114,69 +124,138 @@ export class StreamSplicer {
       offset += Math.min(frame.samples.length, Math.round(intoMs * perMs));
       break;
     }
-    return this.releaseFrom(offset);
+    this.heldOld = [];
+    return [...old, ...this.newFrom(offset)];
+  }
+
+  /**
+   * The handover failed: returns the old stream's audio held so far, and passes the old
+   * stream straight through from now on.
+   */
+  abandon(): SpliceFrame[] {
+    const held = this.heldOld;
+    this.heldOld = [];
+    this.heldNew = [];
+    this.heldNewSamples = 0;
+    this.frozen = false;
+    this.result = undefined;
+    for (const frame of held) this.remember(frame);
+    return held;
+  }
+
+  private remember(frame: SpliceFrame): void {
+    if (this.format?.sampleRate !== frame.sampleRate || this.format.channels !== frame.channels) {
+      this.tail = new Int16Array(0);
+    }
+    this.format = { sampleRate: frame.sampleRate, channels: frame.channels };
+    const keep = this.needleLength(frame.sampleRate, frame.channels);
+    const joined = new Int16Array(Math.min(keep, this.tail.length + frame.samples.length));
+    const fromFrame = Math.min(joined.length, frame.samples.length);
+    joined.set(this.tail.subarray(this.tail.length - (joined.length - fromFrame)), 0);
+    joined.set(frame.samples.subarray(frame.samples.length - fromFrame), joined.length - fromFrame);
+    this.tail = joined;
+    this.tailEndMs = frame.timestampMs + frame.durationMs;
   }
 
   private needleLength(sampleRate: number, channels: number): number {
     return Math.round((this.options.needleMs * sampleRate) / 1000) * channels;
   }
 
-  /** Keeps at most `searchMs` plus a needle of held audio: older audio cannot be the junction. */
-  private trimHeld(latest: SpliceFrame): void {
+  /** Keeps at most `searchMs` plus a needle of the new stream: older audio cannot be the junction. */
+  private trimNew(latest: SpliceFrame): void {
     const perMs = (latest.sampleRate * latest.channels) / 1000;
     const limit = Math.round((this.options.searchMs + this.options.needleMs) * perMs);
     while (
-      this.held.length > 1 &&
-      this.heldSamples - (this.held[0]?.samples.length ?? 0) >= limit
+      this.heldNew.length > 1 &&
+      this.heldNewSamples - (this.heldNew[0]?.samples.length ?? 0) >= limit
     ) {
-      this.heldSamples -= this.held.shift()?.samples.length ?? 0;
+      this.heldNewSamples -= this.heldNew.shift()?.samples.length ?? 0;
     }
   }
 
+  /** Joins the streams if the held audio shows where; returns what to hand out then. */
+  private tryJoin(waitForWindow: boolean): SpliceFrame[] {
+    const format = this.format;
+    if (format === undefined) return [];
+    const sameFormat = (f: SpliceFrame) =>
+      f.sampleRate === format.sampleRate && f.channels === format.channels;
+    if (!this.heldNew.every(sameFormat) || !this.heldOld.every(sameFormat)) return [];
+    const junction = this.findJunction(waitForWindow);
+    if (junction !== undefined) {
+      this.result = junction.method;
+      this.heldOld = [];
+      return this.newFrom(junction.sample);
+    }
+    // The new stream began after what was handed out: find its start in the old one's since.
+    const needle = this.needleLength(format.sampleRate, format.channels);
+    const newHead = concat(this.heldNew).subarray(0, needle);
+    if (newHead.length < needle || isQuiet(newHead)) return [];
+    const old = concat(this.heldOld);
+    for (let at = 0; at + needle <= old.length; at += format.channels) {
+      if (!equalAt(old, newHead, at)) continue;
+      this.result = "exact";
+      const before = this.oldUpTo(at);
+      return [...before, ...this.newFrom(0)];
+    }
+    return [];
+  }
+
   /**
-   * The held-audio index right after the old stream's last sample, if it can be placed.
-   * Content decides, but only near where the receive times put it (±`windowMs`): a voiced
-   * or synthetic sound repeats itself every period, and only the right repeat will do.
-   * Nothing is decided before the new stream holds audio past that window.
+   * The index in the new stream right after the end of what the old one handed out, if
+   * content places it. Nothing is decided before the new stream reaches a little past
+   * where the receive times put that end (unless `waitForWindow` is false). Then an exact
+   * copy of that end settles it, wherever it is (two bridges' receive times may differ by
+   * more than the window; should the sound repeat itself exactly, the copy nearest that
+   * point wins). Otherwise a correlation decides, but only near that point (±`windowMs`)
+   * and only if one match stands out: a voiced or steady sound matches itself a period
+   * away almost as well.
    */
-  private findJunction(): { sample: number; method: SpliceMethod } | undefined {
-    const needle = this.oldTail;
-    const format = this.oldFormat;
-    const end = this.oldEndMs;
-    if (format === undefined || end === undefined || this.held.length === 0) return undefined;
+  private findJunction(
+    waitForWindow: boolean,
+  ): { sample: number; method: SpliceMethod } | undefined {
+    const needle = this.tail;
+    const format = this.format;
+    const end = this.tailEndMs;
+    if (format === undefined || end === undefined || this.heldNew.length === 0) return undefined;
     if (needle.length < this.needleLength(format.sampleRate, format.channels)) return undefined;
-    if (this.held.some((f) => f.sampleRate !== format.sampleRate || f.channels !== format.channels))
-      return undefined;
-    let peak = 0;
-    for (const sample of needle) peak = Math.max(peak, Math.abs(sample));
-    if (peak < QUIET_PEAK) return undefined;
+    if (isQuiet(needle)) return undefined;
     const perMs = (format.sampleRate * format.channels) / 1000;
-    const window = Math.round(this.options.windowMs * perMs);
     const expected = this.indexAt(end, perMs);
-    if (this.heldSamples < expected + window) return undefined;
-    const haystack = concat(this.held);
-    // Candidate junctions (the index after the needle's last sample), frame-aligned.
-    const from = Math.max(needle.length, expected - window);
-    const to = Math.min(haystack.length, expected + window);
+    const caughtUp =
+      !waitForWindow || this.heldNewSamples >= expected + Math.round(CATCH_UP_MS * perMs);
+    // Before the new stream reaches that point, a copy found may be a periodic sound's
+    // earlier repeat: the nearer one is still to come.
+    if (!caughtUp) return undefined;
+    const haystack = concat(this.heldNew);
     let exact: number | undefined;
-    for (let junction = from; junction <= to; junction += format.channels) {
+    for (let junction = needle.length; junction <= haystack.length; junction += format.channels) {
       if (!equalAt(haystack, needle, junction - needle.length)) continue;
       if (exact === undefined || Math.abs(junction - expected) < Math.abs(exact - expected)) {
         exact = junction;
       }
     }
     if (exact !== undefined) return { sample: exact, method: "exact" };
-    const best = bestCorrelation(haystack, needle, from, to, format.channels);
-    if (best !== undefined && best.score >= this.options.minCorrelation) {
-      return { sample: best.junction, method: "correlated" };
+    const window = Math.round(this.options.windowMs * perMs);
+    const from = Math.max(needle.length, expected - window);
+    const to = Math.min(haystack.length, expected + window);
+    const scores = correlations(haystack, needle, from, to, format.channels);
+    let best: { junction: number; score: number } | undefined;
+    for (const candidate of scores) {
+      if (best === undefined || candidate.score > best.score) best = candidate;
     }
-    return undefined;
+    if (best === undefined || best.score < this.options.minCorrelation) return undefined;
+    const apart = Math.round(UNIQUE_APART_MS * perMs);
+    const { junction, score } = best;
+    const rival = scores.some(
+      (c) => Math.abs(c.junction - junction) >= apart && c.score > score - UNIQUE_MARGIN,
+    );
+    return rival ? undefined : { sample: junction, method: "correlated" };
   }
 
-  /** The held-audio index of the sample received at `timeMs` (clamped to the held audio). */
+  /** The index in the new stream of the sample received at `timeMs` (clamped to it). */
   private indexAt(timeMs: number, perMs: number): number {
     let index = 0;
-    for (const frame of this.held) {
+    for (const frame of this.heldNew) {
       if (timeMs <= frame.timestampMs) return index;
       if (timeMs < frame.timestampMs + frame.durationMs) {
         return index + Math.round((timeMs - frame.timestampMs) * perMs);
@@ -186,11 +265,31 @@ export class StreamSplicer {
     return index;
   }
 
-  /** Hands out the held audio from sample `offset` on (the partial frame re-stamped). */
-  private releaseFrom(offset: number): SpliceFrame[] {
+  /** The held old audio before sample `end` (the partial frame cut). */
+  private oldUpTo(end: number): SpliceFrame[] {
+    const out: SpliceFrame[] = [];
+    let left = end;
+    for (const frame of this.heldOld) {
+      if (left <= 0) break;
+      if (frame.samples.length <= left) {
+        out.push(frame);
+        left -= frame.samples.length;
+        continue;
+      }
+      const samples = frame.samples.subarray(0, left);
+      const perMs = (frame.sampleRate * frame.channels) / 1000;
+      out.push({ ...frame, samples, durationMs: samples.length / perMs });
+      left = 0;
+    }
+    this.heldOld = [];
+    return out;
+  }
+
+  /** Hands out the held new audio from sample `offset` on (the partial frame re-stamped). */
+  private newFrom(offset: number): SpliceFrame[] {
     const out: SpliceFrame[] = [];
     let skip = offset;
-    for (const frame of this.held) {
+    for (const frame of this.heldNew) {
       if (skip >= frame.samples.length) {
         skip -= frame.samples.length;
         continue;
@@ -209,10 +308,15 @@ export class StreamSplicer {
       });
       skip = 0;
     }
-    this.held = [];
-    this.heldSamples = 0;
+    this.heldNew = [];
+    this.heldNewSamples = 0;
     return out;
   }
+}
+
+function isQuiet(samples: Int16Array): boolean {
+  for (const sample of samples) if (Math.abs(sample) >= QUIET_PEAK) return false;
+  return true;
 }
 
 function concat(frames: readonly SpliceFrame[]): Int16Array {
@@ -235,18 +339,18 @@ function equalAt(haystack: Int16Array, needle: Int16Array, at: number): boolean 
   return true;
 }
 
-/** The junction in [from, to] after which `needle` correlates best with `haystack`. */
-function bestCorrelation(
+/** The normalised correlation of `needle` ending at each junction in [from, to]. */
+function correlations(
   haystack: Int16Array,
   needle: Int16Array,
   from: number,
   to: number,
   channels: number,
-): { junction: number; score: number } | undefined {
+): { junction: number; score: number }[] {
   let needleEnergy = 0;
   for (const v of needle) needleEnergy += v * v;
-  if (needleEnergy === 0) return undefined;
-  let best: { junction: number; score: number } | undefined;
+  const out: { junction: number; score: number }[] = [];
+  if (needleEnergy === 0) return out;
   for (let junction = from; junction <= to; junction += channels) {
     const at = junction - needle.length;
     if (at < 0 || junction > haystack.length) continue;
@@ -257,9 +361,7 @@ function bestCorrelation(
       dot += h * (needle[j] as number);
       energy += h * h;
     }
-    if (energy === 0) continue;
-    const score = dot / Math.sqrt(needleEnergy * energy);
-    if (best === undefined || score > best.score) best = { junction, score };
+    if (energy > 0) out.push({ junction, score: dot / Math.sqrt(needleEnergy * energy) });
   }
-  return best;
+  return out;
 }

@@ -73,7 +73,7 @@ describe("rendezvous ranking", () => {
 describe("a client with several bridges (in memory)", () => {
   const noJitter = { initialMs: 10, maxMs: 40, random: () => 0.5 };
 
-  function start(extra: { endpointDownMs?: number } = {}) {
+  function start(extra: { endpointDownMs?: number; spliceTimeoutMs?: number } = {}) {
     const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
     const client = createBridgeClient({
       ...extra,
@@ -207,7 +207,7 @@ describe("a client with several bridges (in memory)", () => {
   });
 
   it("finishes a handover when the old bridge ends the stream first, and by receive time in silence", async () => {
-    const { bridges, client } = start();
+    const { bridges, client } = start({ spliceTimeoutMs: 1_000 });
     const user = users[11] ?? "";
     const [first, second] = rankEndpoints(user, three);
     const session = await client.join({ userId: user, roomName: "r" });

@@ -48,8 +48,7 @@ describe("StreamSplicer", () => {
     // The old stream delivered 0..1000 ms in 20 ms frames; the new one joined at 600 ms
     // and, framed differently (10 ms, off by 37 samples), is already at 1100 ms.
     for (const f of frames(pcm, 0, 16_000, 320)) {
-      splicer.pushOld(f);
-      out.push(f);
+      out.push(...splicer.pushOld(f));
     }
     const fresh = frames(pcm, 9_637, 17_600, 160);
     for (const f of fresh) out.push(...splicer.pushNew(f));
@@ -71,9 +70,7 @@ describe("StreamSplicer", () => {
     let o = 0;
     for (const f of fresh) {
       while (o < old.length && (old[o]?.timestampMs ?? 0) <= f.timestampMs + 40) {
-        const next = old[o++] as SpliceFrame;
-        splicer.pushOld(next);
-        if (splicer.method === undefined) out.push(next);
+        out.push(...splicer.pushOld(old[o++] as SpliceFrame));
       }
       const released = splicer.pushNew(f);
       out.push(...released);
@@ -90,8 +87,7 @@ describe("StreamSplicer", () => {
     const splicer = new StreamSplicer();
     const out: SpliceFrame[] = [];
     for (const f of frames(tone, 0, 16_000, 320)) {
-      splicer.pushOld(f);
-      out.push(f);
+      out.push(...splicer.pushOld(f));
     }
     for (const f of frames(tone, 8_000, 20_000, 320)) out.push(...splicer.pushNew(f));
     expect(splicer.method).toBe("exact");
@@ -105,8 +101,7 @@ describe("StreamSplicer", () => {
     const splicer = new StreamSplicer();
     const out: SpliceFrame[] = [];
     for (const f of frames(pcm, 0, 8_000, 320)) {
-      splicer.pushOld(f);
-      out.push(f);
+      out.push(...splicer.pushOld(f));
     }
     for (const f of frames(other, 4_000, 12_000, 320)) out.push(...splicer.pushNew(f));
     expect(splicer.method).toBe("correlated");
@@ -119,7 +114,7 @@ describe("StreamSplicer", () => {
   it("does not place silence by content; forced, it joins by receive time", () => {
     const splicer = new StreamSplicer();
     const silence = new Int16Array(RATE);
-    for (const f of frames(silence, 0, 8_000, 320, 1_000)) splicer.pushOld(f);
+    for (const f of frames(silence, 0, 8_000, 320, 1_000)) expect(splicer.pushOld(f)).toEqual([f]);
     // The new stream's frames are stamped 3 ms later than the same audio on the old one.
     const fresh = frames(silence, 4_000, 12_000, 320, 1_003);
     for (const f of fresh) expect(splicer.pushNew(f)).toEqual([]);
@@ -140,5 +135,63 @@ describe("StreamSplicer", () => {
     for (const f of frames(pcm, 32_000, 64_000, 320)) expect(splicer.pushNew(f)).toEqual([]);
     const released = splicer.force();
     expect(joined(released).length).toBeLessThanOrEqual(RATE * 0.52 + 320);
+  });
+
+  it("waits for an exact copy when the new bridge's receive times run late, and never takes a look-alike", () => {
+    // Packets that differ in one sample only (a number, then 319 × 1000): every one
+    // correlates with every other at 0.99, so only an exact copy can place the junction.
+    const packet = (n: number) => {
+      const samples = new Int16Array(320).fill(1_000);
+      samples[0] = n;
+      return samples;
+    };
+    const frame = (n: number, lateMs: number): SpliceFrame => ({
+      samples: packet(n),
+      sampleRate: RATE,
+      channels: 1,
+      timestampMs: n * 20 + lateMs,
+      durationMs: 20,
+    });
+    const splicer = new StreamSplicer();
+    const numbers: number[] = [];
+    // The new bridge receives each packet 100 ms (5 packets) after the old one did, and
+    // stamps it then; both streams deliver as packets come in.
+    for (let n = 0; n < 40; n++) {
+      for (const f of splicer.pushOld(frame(n, 0))) numbers.push(f.samples[0] ?? -1);
+      if (n >= 15)
+        for (const f of splicer.pushNew(frame(n - 5, 100))) numbers.push(f.samples[0] ?? -1);
+    }
+    expect(splicer.method).toBe("exact");
+    expect(numbers).toEqual(Array.from({ length: 35 }, (_, n) => n));
+  });
+
+  it("hands out the old stream up to where the new one starts, when the new one starts ahead", () => {
+    const pcm = signal(RATE, 21);
+    const splicer = new StreamSplicer();
+    const out: SpliceFrame[] = [];
+    const old = frames(pcm, 0, 8_000, 320);
+    const fresh = frames(pcm, 3_200, 8_000, 320); // starts at 200 ms, ahead of the old one
+    for (const f of old.slice(0, 8)) out.push(...splicer.pushOld(f)); // 0..160 ms handed out
+    out.push(...splicer.pushNew(fresh[0] as SpliceFrame)); // held: nothing to find yet
+    expect(out).toHaveLength(8);
+    for (const f of old.slice(8, 12)) out.push(...splicer.pushOld(f)); // reaches 240 ms
+    expect(splicer.method).toBe("exact");
+    for (const f of fresh.slice(1)) out.push(...splicer.pushNew(f));
+    expect(joined(out)).toEqual(pcm.subarray(0, 8_000));
+  });
+
+  it("gives the held old audio back when the handover is abandoned", () => {
+    const pcm = signal(RATE, 4);
+    const splicer = new StreamSplicer();
+    const out: SpliceFrame[] = [];
+    const old = frames(pcm, 0, 6_400, 320);
+    for (const f of old.slice(0, 5)) out.push(...splicer.pushOld(f));
+    splicer.pushNew(frames(signal(RATE, 99), 0, 320, 320)[0] as SpliceFrame);
+    for (const f of old.slice(5, 10)) out.push(...splicer.pushOld(f));
+    expect(out).toHaveLength(5);
+    out.push(...splicer.abandon());
+    for (const f of old.slice(10)) out.push(...splicer.pushOld(f));
+    expect(splicer.method).toBeUndefined();
+    expect(joined(out)).toEqual(pcm.subarray(0, 6_400));
   });
 });

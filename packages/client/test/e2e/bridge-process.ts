@@ -18,16 +18,20 @@ export interface BridgeProcess {
 
 export { freePort } from "@mentra/test-kit";
 
-/** Starts `node apps/bridge/dist/main.js` on `port` against the given LiveKit; resolves once it listens. */
+/**
+ * Starts `node apps/bridge/dist/main.js` on `host:port` (any 127.x address; default
+ * 127.0.0.1) against the given LiveKit; resolves once it listens.
+ */
 export async function spawnBridge(
   port: number,
   livekit: { url: string; apiKey: string; apiSecret: string },
   env: NodeJS.ProcessEnv = {},
+  host = "127.0.0.1",
 ): Promise<BridgeProcess> {
   const child: ChildProcess = spawn("node", [MAIN], {
     env: {
       ...process.env,
-      BRIDGE_HOST: "127.0.0.1",
+      BRIDGE_HOST: host,
       BRIDGE_PORT: String(port),
       LIVEKIT_URL: livekit.url,
       LIVEKIT_API_KEY: livekit.apiKey,
@@ -48,7 +52,7 @@ export async function spawnBridge(
   const deadline = Date.now() + 15_000;
   for (;;) {
     const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
+      const socket = net.connect(port, host);
       socket.once("connect", () => {
         socket.destroy();
         resolve(true);
@@ -63,7 +67,7 @@ export async function spawnBridge(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     port,
     exited,
     log: () => log,

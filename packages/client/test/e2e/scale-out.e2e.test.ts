@@ -1,187 +1,375 @@
-import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
-import { joinParticipant, leBytes, recordFault, type TestParticipant } from "@mentra/test-kit";
+import * as dns from "node:dns/promises";
+import { e2eGate, type LiveKitCluster, startLiveKitCluster } from "@mentra/livekit-rig";
+import {
+  audibleMs,
+  dominantFrequency,
+  freePort,
+  joinParticipant,
+  leBytes,
+  recordFault,
+  sineTone,
+  type TestParticipant,
+  trimSilence,
+} from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BridgeSession, createBridgeClient, rankEndpoints } from "../../src/index.js";
-import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
+import {
+  type BridgeClient,
+  type BridgeSession,
+  createBridgeClient,
+  rankEndpoints,
+} from "../../src/index.js";
+import { LoopbackDns } from "../support/loopback-dns.js";
+import { type BridgeProcess, spawnBridge } from "./bridge-process.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-const USERS = 9;
+const USERS = 30;
+/** 20 ms blocks per device packet. */
+const BLOCKS = 5;
+/** The bridges' DNS name, served by a DNS server on loopback, as a headless Service would. */
+const NAME = "bridges.scale-out.test";
+/** Bridge i listens on 127.0.0.(2+i), all on one port, as pods behind a Service do. */
+const address = (i: number) => `127.0.0.${2 + i}`;
 
-/** Packets lost and doubled in a run of round numbers (each packet carries its round). */
-function continuity(numbers: readonly number[]): { lost: number; doubled: number } {
+/**
+ * Blocks lost and doubled in a run of block numbers (each 20 ms block carries its number),
+ * and where the first break is, for the failure message.
+ */
+function continuity(numbers: readonly number[]): { lost: number; doubled: number; at?: string } {
   let lost = 0;
   let doubled = 0;
+  let at: string | undefined;
   for (let i = 1; i < numbers.length; i++) {
     const step = ((numbers[i] ?? 0) - (numbers[i - 1] ?? 0) + 30_000) % 30_000;
+    if (step === 1) continue;
     if (step === 0) doubled++;
-    else if (step > 1) lost += step - 1;
+    else lost += step - 1;
+    at ??= numbers.slice(Math.max(0, i - 3), i + 3).join(",");
   }
-  return { lost, doubled };
+  return at === undefined ? { lost, doubled } : { lost, doubled, at };
+}
+
+/** The largest time between two arrivals within [from, to). */
+function largestGap(arrivals: readonly number[], from: number, to: number): number {
+  const within = arrivals.filter((at) => at >= from && at < to);
+  let worst = 0;
+  for (let i = 1; i < within.length; i++) {
+    worst = Math.max(worst, (within[i] ?? 0) - (within[i - 1] ?? 0));
+  }
+  return worst;
 }
 
 interface User {
   readonly id: string;
-  readonly home: string;
   readonly session: BridgeSession;
   readonly device: TestParticipant;
   /** Arrival times of the frames received. */
   readonly arrivals: number[];
-  /** When the bridge received each frame (its timestamp). */
-  readonly stamps: number[];
   /** The number each frame's packet carried in its first sample (the sending round). */
   readonly numbers: number[];
+  readonly moves: { from: string; to: string; reason: string; tookMs: number; splice: string }[];
   reconnects: number;
 }
 
-describe.skipIf(gate === "skip")("three bridges, users spread by the client (real LiveKit)", () => {
-  let livekit: LiveKitRig;
-  const bridges: BridgeProcess[] = [];
-  const users: User[] = [];
-  let talking = true;
-  let talk: Promise<void> = Promise.resolve();
-  let rounds = 0;
-  let client: ReturnType<typeof createBridgeClient>;
+describe.skipIf(gate === "skip")(
+  "two LiveKit nodes, bridges found by DNS, users spread by the client (real processes)",
+  () => {
+    let livekit: LiveKitCluster;
+    let server: LoopbackDns;
+    let port: number;
+    const bridges: BridgeProcess[] = [];
+    const users: User[] = [];
+    let talking = true;
+    let talk: Promise<void> = Promise.resolve();
+    let talkStarted = false;
+    let rounds = 0;
+    let client: BridgeClient;
+    const where = (user: User) => user.session.stats().endpoint;
+    const on = (bridge: BridgeProcess) => users.filter((user) => where(user) === bridge.url);
+    const publish = (count: number) =>
+      server.set(NAME, { a: Array.from({ length: count }, (_, i) => address(i)) });
 
-  beforeAll(async () => {
-    livekit = await startLiveKit({ isolate: "on" });
-    for (let i = 0; i < 3; i++) bridges.push(await spawnBridge(await freePort(), livekit));
-    const endpoints = bridges.map((bridge) => bridge.url);
-    client = createBridgeClient({ endpoints, keepaliveMs: 1_000 });
-    for (let i = 0; i < USERS; i++) {
-      const id = `scale-user-${i}`;
-      const room = `scale-${i}-${process.pid}`;
-      // The device's byte order is known (as it is per glasses model): no bridge has to
-      // hold the first audio back to work it out, after a move either.
-      const session = await client.join({
-        userId: id,
-        roomName: room,
-        targetIdentity: "glasses",
-        pcmByteOrder: "little",
-      });
-      const device = await joinParticipant(livekit, room, "glasses");
-      const user: User = {
-        id,
-        home: rankEndpoints(id, endpoints)[0] ?? "",
-        session,
-        device,
-        arrivals: [],
-        stamps: [],
-        numbers: [],
-        reconnects: 0,
-      };
-      session.on("reconnecting", () => {
-        user.reconnects++;
-      });
-      void (async () => {
-        for await (const frame of session.audio) {
-          user.arrivals.push(Date.now());
-          user.stamps.push(frame.timestampMs);
-          // A frame is whole packets (the first ones come together, once the bridge
-          // has decided the device's byte order): one number per 320 samples.
-          for (let offset = 0; offset < frame.samples.length; offset += 320) {
-            user.numbers.push(frame.samples[offset] ?? -1);
-          }
+    async function addBridge(): Promise<BridgeProcess> {
+      const i = bridges.length;
+      // Bridges alternate between the LiveKit nodes; a room lives on one node, so about
+      // half the bridges reach their rooms through the other node.
+      const node = livekit.nodes[i % livekit.nodes.length];
+      if (node === undefined) throw new Error("no LiveKit node");
+      const bridge = await spawnBridge(port, node, { HANDOFF_DRAIN_MS: "8000" }, address(i));
+      bridges.push(bridge);
+      return bridge;
+    }
+
+    async function endpointsAre(count: number): Promise<void> {
+      publish(count);
+      const deadline = Date.now() + 5_000;
+      while (client.endpoints.length !== count && Date.now() < deadline) await sleep(50);
+      expect(client.endpoints).toHaveLength(count);
+    }
+
+    /** Every device talks from now on: a 100 ms data packet every 100 ms (bounded to 120 s). */
+    function startTalking(): void {
+      if (talkStarted) return;
+      talkStarted = true;
+      // One process sends for all thirty devices (rounds run late when it falls behind).
+      talk = (async () => {
+        const started = Date.now();
+        while (talking && Date.now() < started + 120_000) {
+          // Every 20 ms block numbered in its first sample, so gaps and duplicates show.
+          const samples = new Int16Array(320 * BLOCKS).fill(1_000);
+          for (let k = 0; k < BLOCKS; k++) samples[k * 320] = (rounds * BLOCKS + k) % 30_000;
+          const packet = leBytes(samples);
+          await Promise.all(users.map((user) => user.device.sendData(packet).catch(() => {})));
+          rounds++;
+          await sleep(started + rounds * 20 * BLOCKS - Date.now());
         }
       })();
-      users.push(user);
     }
-    // Every device talks all along: a 20 ms data packet every 20 ms (bounded to 60 s).
-    talk = (async () => {
-      const until = Date.now() + 60_000;
-      while (talking && Date.now() < until) {
-        // Numbered by the round in its first sample, so gaps and duplicates show.
-        const samples = new Int16Array(320).fill(1_000);
-        samples[0] = rounds % 30_000;
-        const packet = leBytes(samples);
-        await Promise.all(users.map((user) => user.device.sendData(packet).catch(() => {})));
-        rounds++;
-        await sleep(20);
+
+    beforeAll(async () => {
+      livekit = await startLiveKitCluster({ nodes: 2 });
+      server = await LoopbackDns.start();
+      port = await freePort();
+      for (let i = 0; i < 3; i++) await addBridge();
+      publish(3);
+      const resolver = new dns.Resolver({ timeout: 500, tries: 1 });
+      resolver.setServers([server.server]);
+      client = createBridgeClient({
+        discover: { host: NAME, port, resolver, refreshMs: 200 },
+        keepaliveMs: 1_000,
+      });
+      for (let i = 0; i < USERS; i++) {
+        const id = `scale-user-${i}`;
+        const room = `scale-${i}-${process.pid}`;
+        // The device's byte order is known (as it is per glasses model): no bridge has to
+        // hold the first audio back to work it out, after a move either.
+        const session = await client.join({
+          userId: id,
+          roomName: room,
+          targetIdentity: "glasses",
+          pcmByteOrder: "little",
+        });
+        // Devices join through either node.
+        const node = livekit.nodes[(i + 1) % livekit.nodes.length];
+        if (node === undefined) throw new Error("no LiveKit node");
+        const device = await joinParticipant(node, room, "glasses");
+        const user: User = {
+          id,
+          session,
+          device,
+          arrivals: [],
+          numbers: [],
+          moves: [],
+          reconnects: 0,
+        };
+        session.on("reconnecting", () => {
+          user.reconnects++;
+        });
+        session.on("moved", (info) => user.moves.push(info));
+        void (async () => {
+          for await (const frame of session.audio) {
+            user.arrivals.push(Date.now());
+            // A frame is whole packets: one number per 20 ms block.
+            for (let offset = 0; offset < frame.samples.length; offset += 320) {
+              user.numbers.push(frame.samples[offset] ?? -1);
+            }
+          }
+        })();
+        users.push(user);
       }
-    })();
-  }, 120_000);
+    }, 180_000);
 
-  afterAll(async () => {
-    talking = false;
-    await talk;
-    await client?.close();
-    for (const user of users) await user.device.close().catch(() => {});
-    for (const bridge of bridges) await bridge.stop().catch(() => {});
-    await livekit?.close();
-  }, 60_000);
+    afterAll(async () => {
+      talking = false;
+      await talk;
+      await client?.close();
+      for (const user of users) await user.device.close().catch(() => {});
+      for (const bridge of bridges) await bridge.stop("SIGKILL").catch(() => {});
+      await server?.close();
+      await livekit?.close();
+    }, 60_000);
 
-  it("spreads the users over the bridges, and every user's device audio flows", async () => {
-    await sleep(1_500);
-    const homes = new Set(users.map((user) => user.home));
-    expect(homes.size).toBeGreaterThanOrEqual(2);
-    for (const user of users) expect(user.arrivals.length).toBeGreaterThan(20);
-    const health = await Promise.all(
-      bridges.map((bridge) =>
-        createBridgeClient({ baseUrl: bridge.url })
-          .health()
-          .then((h) => h.activeSessions),
-      ),
-    );
-    expect(health.reduce((a, b) => a + b, 0)).toBe(USERS);
-    for (const [i, bridge] of bridges.entries()) {
-      expect(health[i]).toBe(users.filter((user) => user.home === bridge.url).length);
-    }
-  });
-
-  it("SIGKILL one bridge: its users recover on their next-ranked bridge, nobody else notices", async () => {
-    // The bridge with the most users.
-    const victim = [...bridges].sort(
-      (a, b) =>
-        users.filter((u) => u.home === b.url).length - users.filter((u) => u.home === a.url).length,
-    )[0];
-    if (victim === undefined) throw new Error("no bridge");
-    const moved = users.filter((user) => user.home === victim.url);
-    const stayed = users.filter((user) => user.home !== victim.url);
-    const killedAt = Date.now();
-    await victim.stop("SIGKILL");
-    await sleep(5_500);
-    const recovery = moved.map((user) => {
-      const back = user.arrivals.find((at) => at > killedAt + 100);
-      return (back ?? Number.NaN) - killedAt;
+    it("spreads the users over the bridges by rendezvous hashing; audio flows both ways", async () => {
+      // Cloud → device first, before the devices talk: every device hears its session's tone.
+      // Ten users at a time: thirty Opus encoders and decoders at once would swamp 2 cores.
+      // A first bit of silence publishes each track; the tone goes once the device listens.
+      const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 1_000 });
+      let shortestTone = Number.POSITIVE_INFINITY;
+      for (let from = 0; from < USERS; from += 10) {
+        const batch = users.slice(from, from + 10);
+        const recorders = batch.map((u) => u.device.recordAudio(`cloud-agent:${u.id}`, 16_000));
+        for (const user of batch) user.session.send(new Int16Array(1_600));
+        await Promise.race([
+          Promise.all(recorders.map((recorder) => recorder.subscribed)),
+          sleep(10_000),
+        ]);
+        for (const user of batch) user.session.send(tone);
+        await sleep(2_000);
+        const heard = await Promise.all(recorders.map((recorder) => recorder.stop()));
+        for (const samples of heard) {
+          // Every device hears it; on the saturated machine not always all of it.
+          const ms = audibleMs(samples, 16_000);
+          shortestTone = Math.min(shortestTone, ms);
+          expect(ms).toBeGreaterThan(100);
+          const loud = trimSilence(samples, 16_000);
+          // (a fragment of 100 ms or so pins the frequency only to some tens of Hz)
+          expect(Math.abs(dominantFrequency(loud, 16_000) - 440)).toBeLessThan(30);
+        }
+      }
+      // Device → cloud: every device talks, every cloud session hears it.
+      startTalking();
+      await sleep(3_000);
+      const endpoints = bridges.map((bridge) => bridge.url);
+      for (const user of users) {
+        expect(where(user)).toBe(rankEndpoints(user.id, endpoints)[0]);
+        expect(user.numbers.length).toBeGreaterThan(10);
+      }
+      const health = await Promise.all(
+        bridges.map((bridge) =>
+          createBridgeClient({ baseUrl: bridge.url })
+            .health()
+            .then((h) => h.activeSessions),
+        ),
+      );
+      for (const [i, bridge] of bridges.entries()) {
+        expect(health[i]).toBe(on(bridge).length);
+        expect(health[i]).toBeGreaterThan(0);
+      }
+      console.log(
+        `[scale-out] ${USERS} users on ${bridges.length} bridges (${bridges.map((b) => on(b).length).join("/")}) over 2 LiveKit nodes: device audio to every cloud session; the cloud's 1000 ms tone heard by every device (${shortestTone} ms at least)`,
+      );
     });
-    // The target is 2 s; on this 2-core machine, shared with LiveKit, three bridges and
-    // nine simulated devices, 0.5-2.8 s is measured: bounded here at 5 s, and reported.
-    for (const ms of recovery) expect(ms).toBeLessThan(5_000);
-    for (const user of moved) expect(user.reconnects).toBeGreaterThan(0);
-    // The others: no reconnect, no audio lost, and delivery goes on around the kill.
-    const roundsNow = rounds;
-    const gaps: number[] = [];
-    for (const user of stayed) {
-      expect(user.reconnects).toBe(0);
-      const around = user.arrivals.filter((at) => at > killedAt - 500 && at < killedAt + 5_000);
-      let worst = 0;
-      for (let i = 1; i < around.length; i++) {
-        worst = Math.max(worst, (around[i] ?? 0) - (around[i - 1] ?? 0));
+
+    it("adds a bridge: nobody moves until asked; rebalance moves only the users that rank it first, without a gap", async () => {
+      startTalking(); // (started by the first test, unless it failed early)
+      const before = new Map(users.map((user) => [user.id, where(user)]));
+      const added = await addBridge();
+      await endpointsAre(4);
+      await sleep(500);
+      for (const user of users) expect(where(user)).toBe(before.get(user.id));
+      const endpoints = bridges.map((bridge) => bridge.url);
+      const mustMove = users.filter((user) => rankEndpoints(user.id, endpoints)[0] === added.url);
+      const startedAt = Date.now();
+      const roundsAtStart = rounds;
+      expect(client.rebalance()).toBe(mustMove.length);
+      const deadline = Date.now() + 10_000;
+      while (mustMove.some((user) => user.moves.length === 0) && Date.now() < deadline) {
+        await sleep(50);
       }
-      const stamps = user.stamps.filter((at) => at > killedAt - 500 && at < killedAt + 5_000);
-      let worstStamp = 0;
-      for (let i = 1; i < stamps.length; i++) {
-        worstStamp = Math.max(worstStamp, (stamps[i] ?? 0) - (stamps[i - 1] ?? 0));
+      await sleep(500);
+      for (const user of users) {
+        expect(where(user)).toBe(mustMove.includes(user) ? added.url : before.get(user.id));
+        expect(user.reconnects).toBe(0);
+        expect({ user: user.id, ...continuity(user.numbers) }).toEqual({
+          user: user.id,
+          lost: 0,
+          doubled: 0,
+        });
       }
-      gaps.push(Math.max(worst, worstStamp));
-      // Nothing lost or doubled: every round's packet arrived once, in order.
-      const { lost, doubled } = continuity(user.numbers);
-      expect({ user: user.id, lost, doubled }).toEqual({ user: user.id, lost: 0, doubled: 0 });
-      expect(user.numbers.length).toBeGreaterThanOrEqual(roundsNow - 50);
-      // Delivered late at most briefly: the moved users' joins load the 2-core machine
-      // (LiveKit, two bridges and nine simulated devices share it).
-      expect(worst).toBeLessThan(2_000);
-    }
-    console.log(
-      `[scale-out] SIGKILL of a bridge with ${moved.length} of ${USERS} users: device audio back after ${recovery.join(", ")} ms; the others' largest delivery gap ${Math.max(...gaps)} ms`,
-    );
-    recordFault({
-      kind: "fault",
-      what: `SIGKILL of one of three bridges serving ${moved.length} of ${USERS} users (the client pins users by rendezvous hashing)`,
-      expected:
-        "its users re-join on their next-ranked bridge and their device audio is back within 2 s; the other users see no reconnect and lose no audio",
-      observed: `device audio back after ${recovery.join(", ")} ms; ${stayed.length} other users: 0 reconnects, no packet lost, delivery paused at most ${Math.max(...gaps)} ms while the moved users joined`,
-      recoveryMs: Math.max(...recovery),
+      const took = mustMove.map((user) => user.moves[0]?.tookMs ?? Number.NaN);
+      const gaps = mustMove.map((user) => largestGap(user.arrivals, startedAt, Date.now()));
+      console.log(
+        `[scale-out] a 4th bridge: ${mustMove.length} of ${USERS} users rank it first and moved (splice ${[...new Set(mustMove.map((u) => u.moves[0]?.splice))].join("/")}), in ${took.join(", ")} ms; largest delivery gap ${Math.max(...gaps)} ms; ${(rounds - roundsAtStart) * BLOCKS} blocks per device meanwhile, none lost or doubled`,
+      );
+      recordFault({
+        kind: "fault",
+        what: `A fourth bridge added to the DNS name (30 users on three bridges); then client.rebalance()`,
+        expected:
+          "nobody moves until asked; then only the users ranking the new bridge first move, with no lost or doubled packet",
+        observed: `${mustMove.length} of ${USERS} moved (about a quarter is ${USERS / 4}), each in ${Math.min(...took)}-${Math.max(...took)} ms; 0 lost, 0 doubled; largest delivery gap ${Math.max(...gaps)} ms`,
+      });
     });
-  });
-});
+
+    it("SIGTERM one bridge: its users are handed over without a gap or a duplicate", async () => {
+      const victim = [...bridges].sort((a, b) => on(b).length - on(a).length)[0];
+      if (victim === undefined) throw new Error("no bridge");
+      const leaving = on(victim);
+      const staying = users.filter((user) => !leaving.includes(user));
+      const movesBefore = new Map(users.map((user) => [user.id, user.moves.length]));
+      const startedAt = Date.now();
+      const exited = victim.stop("SIGTERM");
+      const deadline = Date.now() + 10_000;
+      while (
+        leaving.some((user) => user.moves.length === movesBefore.get(user.id)) &&
+        Date.now() < deadline
+      ) {
+        await sleep(50);
+      }
+      await exited;
+      const exitMs = Date.now() - startedAt;
+      await sleep(500);
+      for (const user of leaving) {
+        expect(user.moves.length).toBe((movesBefore.get(user.id) ?? 0) + 1);
+        expect(where(user)).not.toBe(victim.url);
+      }
+      for (const user of users) {
+        expect(user.reconnects).toBe(0);
+        expect({ user: user.id, ...continuity(user.numbers) }).toEqual({
+          user: user.id,
+          lost: 0,
+          doubled: 0,
+        });
+      }
+      for (const user of staying) expect(user.moves.length).toBe(movesBefore.get(user.id));
+      const took = leaving.map((user) => user.moves.at(-1)?.tookMs ?? Number.NaN);
+      const gaps = leaving.map((user) => largestGap(user.arrivals, startedAt, Date.now()));
+      console.log(
+        `[scale-out] SIGTERM of a bridge with ${leaving.length} users: handed over in ${took.join(", ")} ms (splice ${[...new Set(leaving.map((u) => u.moves.at(-1)?.splice))].join("/")}); largest delivery gap ${Math.max(...gaps)} ms; the bridge exited after ${exitMs} ms; 0 lost, 0 doubled`,
+      );
+      recordFault({
+        kind: "fault",
+        what: `SIGTERM of one of four bridges serving ${leaving.length} of ${USERS} users (devices sending numbered data packets)`,
+        expected:
+          "the bridge tells its clients; each session joins its next-ranked bridge beside the old one and switches with no lost or doubled packet; no reconnect",
+        observed: `handed over in ${Math.min(...took)}-${Math.max(...took)} ms; 0 lost, 0 doubled, 0 reconnects; largest delivery gap ${Math.max(...gaps)} ms; the bridge exited ${exitMs} ms after SIGTERM`,
+        recoveryMs: Math.max(...took),
+      });
+    });
+
+    it("SIGKILL one bridge: its users recover on their next-ranked bridge, nobody else notices", async () => {
+      const alive = bridges.filter((bridge) => on(bridge).length > 0);
+      const victim = [...alive].sort((a, b) => on(b).length - on(a).length)[0];
+      if (victim === undefined) throw new Error("no bridge");
+      const moved = on(victim);
+      const stayed = users.filter((user) => !moved.includes(user));
+      const reconnectsBefore = new Map(users.map((user) => [user.id, user.reconnects]));
+      const killedAt = Date.now();
+      await victim.stop("SIGKILL");
+      await sleep(8_500);
+      const recovery = moved.map((user) => {
+        const back = user.arrivals.find((at) => at > killedAt + 100);
+        return (back ?? Number.NaN) - killedAt;
+      });
+      // The target is 2 s. On this 2-core machine, shared with two LiveKit nodes, three
+      // bridges, thirty simulated devices and their cloud sessions, the CPU is saturated
+      // and 2-5 s is measured: bounded here at 8 s, and reported.
+      for (const ms of recovery) expect(ms).toBeLessThan(8_000);
+      for (const user of moved) {
+        expect(user.reconnects).toBeGreaterThan(reconnectsBefore.get(user.id) ?? 0);
+      }
+      const gaps: number[] = [];
+      for (const user of stayed) {
+        expect(user.reconnects).toBe(reconnectsBefore.get(user.id));
+        gaps.push(largestGap(user.arrivals, killedAt - 500, killedAt + 5_000));
+        expect({ user: user.id, ...continuity(user.numbers) }).toEqual({
+          user: user.id,
+          lost: 0,
+          doubled: 0,
+        });
+      }
+      // Delivery pauses while the machine is saturated by the moved users' joins.
+      for (const ms of gaps) expect(ms).toBeLessThan(4_000);
+      console.log(
+        `[scale-out] SIGKILL of a bridge with ${moved.length} of ${USERS} users: device audio back after ${recovery.join(", ")} ms; the others' largest delivery gap ${Math.max(...gaps)} ms`,
+      );
+      recordFault({
+        kind: "fault",
+        what: `SIGKILL of one of three bridges serving ${moved.length} of ${USERS} users (two LiveKit nodes)`,
+        expected:
+          "its users re-join on their next-ranked bridge and their device audio is back within 2 s; the other users see no reconnect and lose no audio",
+        observed: `device audio back after ${Math.min(...recovery)}-${Math.max(...recovery)} ms; ${stayed.length} other users: 0 reconnects, no packet lost, delivery paused at most ${Math.max(...gaps)} ms`,
+        recoveryMs: Math.max(...recovery),
+      });
+    });
+  },
+);
