@@ -44,6 +44,11 @@ export interface RoomLinkHandlers {
   onRemoteTrack?(change: "started" | "ended", origin: AudioOrigin): void;
   /** The number of participants in the room changed. */
   onParticipantsChanged?(count: number): void;
+  /**
+   * rtc-node lost the connection and is resuming it by itself ("reconnecting"), or did
+   * ("reconnected"); if it gives up, onDisconnected follows.
+   */
+  onLinkResume?(state: "reconnecting" | "reconnected"): void;
   /** A remote participant joined or left, or muted or unmuted a track. */
   onParticipant?(
     change: "joined" | "left" | "muted" | "unmuted",
@@ -197,6 +202,12 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
       if (participant !== room.localParticipant) {
         handlers.onParticipant?.("unmuted", participant.identity, publication.sid ?? "");
       }
+    },
+    [RoomEvent.Reconnecting]: () => {
+      if (!closed) handlers.onLinkResume?.("reconnecting");
+    },
+    [RoomEvent.Reconnected]: () => {
+      if (!closed) handlers.onLinkResume?.("reconnected");
     },
     [RoomEvent.Disconnected]: (reason: DisconnectReason) => {
       if (closed) return;

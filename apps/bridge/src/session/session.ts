@@ -152,6 +152,8 @@ export class Session {
     unannouncedAccepted: 0,
     unannouncedDropped: 0,
     rejoins: 0,
+    /** Connection losses rtc-node resumed by itself, without a rejoin. */
+    linkResumes: 0,
     streamsAttached: 0,
   };
 
@@ -245,6 +247,7 @@ export class Session {
         unannounced_packets_accepted: String(this.counters.unannouncedAccepted),
         unannounced_packets_dropped: String(this.counters.unannouncedDropped),
         rejoins: String(this.counters.rejoins),
+        link_resumes: String(this.counters.linkResumes),
         last_disconnect_sdk_reason: this.lastDisconnect?.disconnect.sdkReason ?? "",
         ...this.mediaFigures(),
       },
@@ -606,6 +609,12 @@ export class Session {
           ),
         onParticipant: (change, identity, trackSid) =>
           this.onParticipant(change, identity, trackSid),
+        onLinkResume: (state) => {
+          if (state === "reconnected") this.counters.linkResumes++;
+          this.options.logger.info(`room connection ${state} by rtc-node`, {
+            userId: this.userId,
+          });
+        },
         onRemoteTrack: (change, origin) =>
           this.options.logger.info(`remote audio track ${change}`, {
             userId: this.userId,

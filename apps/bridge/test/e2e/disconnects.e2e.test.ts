@@ -109,20 +109,38 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
     await sleep(2_500); // the minted token has expired by now
     const restartAt = Date.now();
     await rig.livekit.restart();
-    const error = await stream.ended;
-    expect(error?.code).toBe(Code.Unavailable);
-    // A clean shutdown sends the bridge a leave (server_shutdown); on a busy machine the
-    // rig's forced stop can beat it, and rtc-node then sees a dropped network first.
-    expect(error?.rawMessage).toMatch(/server_shutdown|network|token_expired/);
+    // Either the room is lost (the stream ends Unavailable, the bridge rejoins with a fresh
+    // token), or, when the restart beat the server's goodbye, rtc-node resumes the
+    // connection by itself (with the token the server refreshed) and the stream goes on.
+    const resumedInPlace = async () => {
+      const status = await rig.client.getStatus({ userId: "u-restart" });
+      return status.connected && Number(status.metadata.link_resumes) >= 1;
+    };
+    const outcome = await Promise.race([
+      stream.ended.then((error) => ({ path: "rejoined" as const, error })),
+      waitFor(resumedInPlace, { timeoutMs: 30_000, description: "rtc-node resumed" }).then(
+        () => ({ path: "resumed" as const, error: undefined }),
+        () => new Promise<never>(() => {}),
+      ),
+    ]);
+    if (outcome.path === "rejoined") {
+      expect(outcome.error?.code).toBe(Code.Unavailable);
+      // A clean shutdown sends the bridge a leave (server_shutdown); on a busy machine the
+      // rig's forced stop can beat it, and rtc-node then sees a dropped network first.
+      expect(outcome.error?.rawMessage).toMatch(/server_shutdown|network|token_expired/);
+    }
+    const error = outcome.error;
     await waitFor(async () => (await rig.client.getStatus({ userId: "u-restart" })).connected, {
       timeoutMs: 30_000,
       description: "the bridge rejoined",
     });
     const rejoinMs = Date.now() - restartAt;
-    console.log(`[disconnects] rejoined ${rejoinMs} ms after the restart began`);
+    console.log(`[disconnects] ${outcome.path} ${rejoinMs} ms after the restart began`);
     const status = await rig.client.getStatus({ userId: "u-restart" });
-    expect(status.lastDisconnectReason).toMatch(/^(server_shutdown|network|token_expired)$/);
-    expect(Number(status.metadata.rejoins)).toBeGreaterThanOrEqual(1);
+    if (outcome.path === "rejoined") {
+      expect(status.lastDisconnectReason).toMatch(/^(server_shutdown|network|token_expired)$/);
+      expect(Number(status.metadata.rejoins)).toBeGreaterThanOrEqual(1);
+    }
     expect(rig.registry.get("u-restart")).toBe(session);
     const inRoom = await listParticipantIdentities(rig.creds, room);
     expect(inRoom).toEqual(["cloud-agent:u-restart"]);
@@ -141,8 +159,8 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
       kind: "fault",
       what: "livekit-server restarted after the bridge's minted token (2 s TTL) had expired",
       expected:
-        "StreamAudio ends Unavailable; the same session rejoins within 30 s though its old token has expired (rejoins >= 1), one bridge participant in the room; a new stream carries device audio bit-exact",
-      observed: `stream ended ${codeName(error)}; rejoined ${rejoinMs} ms after the restart began (reason ${status.lastDisconnectReason}, ${status.metadata.rejoins} rejoin(s)); room after the rejoin [${inRoom.join(", ")}]; ${heard.length} samples of device audio bit-exact on the new stream`,
+        "StreamAudio ends Unavailable and the same session rejoins within 30 s though its old token has expired (rejoins >= 1), or rtc-node resumes the connection itself; one bridge participant in the room; a new stream carries device audio bit-exact",
+      observed: `${outcome.path === "rejoined" ? `stream ended ${codeName(error)}; rejoined` : "rtc-node resumed the connection itself"} ${rejoinMs} ms after the restart began (reason ${status.lastDisconnectReason || "none"}, ${status.metadata.rejoins} rejoin(s), ${status.metadata.link_resumes} resume(s)); room after [${inRoom.join(", ")}]; ${heard.length} samples of device audio bit-exact on a new stream`,
       recoveryMs: rejoinMs,
     });
   }, 45_000);
