@@ -13,6 +13,7 @@ import {
 import { type NetworkFaults, networkFaults } from "./network-faults.js";
 import { livekitServerBinary } from "./paths.js";
 import { type RigRedis, startRedis } from "./redis.js";
+import { serializer } from "./serialize.js";
 import { type ServerProcess, serverCommand, startServerProcess } from "./server-process.js";
 
 /** Options of {@link startLiveKitCluster}. */
@@ -211,12 +212,7 @@ export async function startLiveKitCluster(
     if (failed) throw failed.reason;
 
     // Node operations and close run one at a time, in call order.
-    let queue: Promise<unknown> = Promise.resolve();
-    const serialized = <T>(operation: () => Promise<T>): Promise<T> => {
-      const result = queue.then(operation);
-      queue = result.catch(() => {});
-      return result;
-    };
+    const serialized = serializer();
     let closed = false;
     let closing: Promise<void> | undefined;
     const assertOpen = () => {

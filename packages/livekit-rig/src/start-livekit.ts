@@ -12,6 +12,7 @@ import {
 } from "./netns.js";
 import { type NetworkFaults, networkFaults } from "./network-faults.js";
 import { livekitServerBinary } from "./paths.js";
+import { serializer } from "./serialize.js";
 import { type ServerProcess, serverCommand, startServerProcess } from "./server-process.js";
 
 /** Whether livekit-server runs in a network namespace of its own. */
@@ -132,12 +133,7 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
       });
     let server: ServerProcess | undefined = await launch();
     // stopServer, startServer, restart and close run one at a time, in call order.
-    let queue: Promise<unknown> = Promise.resolve();
-    const serialized = <T>(operation: () => Promise<T>): Promise<T> => {
-      const result = queue.then(operation);
-      queue = result.catch(() => {});
-      return result;
-    };
+    const serialized = serializer();
     let closed = false;
     let closing: Promise<void> | undefined;
     const assertOpen = () => {
