@@ -22,6 +22,8 @@ export interface BenchRig {
   readonly client: BridgeClient;
   readonly bridgePid: number;
   readonly probe: BridgeProbe;
+  /** The bridge's Prometheus text (GET /metrics). */
+  metrics(): Promise<string>;
   /** A 3 s MP3 on a loopback HTTP server (the bridge runs with PLAYBACK_ALLOW_HOSTS=127.0.0.1). */
   readonly mp3Url: string;
   /**
@@ -127,6 +129,13 @@ export async function startBenchRig(
       client,
       bridgePid: pid,
       probe: createBridgeProbe(pid, client),
+      async metrics() {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+          signal: AbortSignal.timeout(5_000),
+        });
+        if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+        return response.text();
+      },
       mp3Url,
       bridgeLog: () => log,
       async collectGarbage() {

@@ -10,7 +10,15 @@ import {
   threadCpuPct,
 } from "./proc.js";
 import { sleep } from "./sleep.js";
-import { mib, type Percentiles, percentiles, round, slope } from "./stats.js";
+import {
+  type InsideLatency,
+  insideLatency,
+  mib,
+  type Percentiles,
+  percentiles,
+  round,
+  slope,
+} from "./stats.js";
 import type { UserPool } from "./user-pool.js";
 
 /** Options of {@link runLadder}. */
@@ -52,6 +60,13 @@ export interface StepResult {
     readonly livekitPathMs: Percentiles;
     readonly bridgeAddedMs: Percentiles;
     readonly endToEndMs: Percentiles;
+    /**
+     * The bridge's own measure (its bridge_audio_latency_seconds histogram) over the
+     * window: room audio from its frame event to the stream taking it, and cloud audio
+     * from its write to leaving the AudioSource's queue.
+     */
+    readonly insideToCloudMs: InsideLatency;
+    readonly insideToRoomMs: InsideLatency;
   };
   readonly packets: {
     readonly sent: number;
@@ -159,11 +174,13 @@ export async function runLadder(
       const threads0 = readThreadCpu(rig.bridgePid);
       const livekit0 = livekitCpu();
       const bench0 = process.cpuUsage();
+      const metrics0 = await rig.metrics();
       pacer.resetLateness();
       const startMs = Date.now();
       await sleep(options.stepMs, signal);
       const endMs = Date.now();
       const end = await rig.probe.sample();
+      const metrics1 = await rig.metrics();
       const machine1 = readMachineCpu();
       const threads1 = readThreadCpu(rig.bridgePid);
       const livekit1 = livekitCpu();
@@ -221,6 +238,8 @@ export async function runLadder(
           livekitPathMs: percentiles(window.livekitPathMs),
           bridgeAddedMs: percentiles(window.bridgeAddedMs),
           endToEndMs: percentiles(window.endToEndMs),
+          insideToCloudMs: insideLatency(metrics0, metrics1, "to_cloud"),
+          insideToRoomMs: insideLatency(metrics0, metrics1, "to_room"),
         },
         packets: {
           sent: window.sent,
@@ -259,9 +278,10 @@ export async function runLadder(
       };
       steps.push(step);
       const b = step.bridge;
-      const l = step.latency.bridgeAddedMs;
+      const up = step.latency.insideToCloudMs;
+      const down = step.latency.insideToRoomMs;
       say(
-        `  ${step.users} users: RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, bridge-added p50/p99 ${l.p50}/${l.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps`,
+        `  ${step.users} users: RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps`,
       );
     }
   } finally {

@@ -1,3 +1,5 @@
+import { histogramDelta, histogramQuantile, readHistogram } from "@mentra/test-kit";
+
 /** Percentiles of a latency sample, in the sample's unit. */
 export interface Percentiles {
   readonly count: number;
@@ -52,3 +54,24 @@ export function round(value: number, digits = 1): number {
 
 /** Bytes to MiB. */
 export const mib = (bytes: number) => bytes / 1_048_576;
+
+/** Percentiles, in ms, of what the bridge's latency histogram counted between two scrapes. */
+export interface InsideLatency {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/**
+ * The bridge's own latency (bridge_audio_latency_seconds{direction}) between the /metrics
+ * texts `before` and `after`: quantiles interpolated within buckets, as Prometheus does.
+ */
+export function insideLatency(before: string, after: string, direction: string): InsideLatency {
+  const name = "bridge_audio_latency_seconds";
+  const end = readHistogram(after, name, { direction });
+  if (end === undefined) return { count: 0, p50: 0, p95: 0, p99: 0 };
+  const delta = histogramDelta(end, readHistogram(before, name, { direction }));
+  const ms = (q: number) => (delta.count === 0 ? 0 : round(histogramQuantile(delta, q) * 1000, 2));
+  return { count: delta.count, p50: ms(0.5), p95: ms(0.95), p99: ms(0.99) };
+}

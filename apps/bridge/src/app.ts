@@ -54,13 +54,19 @@ function readLimit(maxChunkBytes: number): number {
 /** Wires the bridge from its settings; nothing is bound until `listen()`. */
 export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const { config, logger } = options;
-  const registry = new SessionRegistry({ config, livekit: options.livekit, logger });
+  // The metrics read the sessions only when scraped, after the registry exists.
   const metrics = createBridgeMetrics({
     sessions: {
       counts: () => registry.counts(),
       status: (userId) => registry.status(userId),
       isLive: (userId) => registry.get(userId) !== undefined,
     },
+  });
+  const registry = new SessionRegistry({
+    config,
+    livekit: options.livekit,
+    logger,
+    audioLatency: metrics.audioLatency,
   });
   // The server's drain signal exists only once the server does; the limits read it late.
   let server: BridgeServer | undefined;

@@ -302,6 +302,7 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
       const routing: SessionRouting = {
         pick: () => routerNow().pick(request.userId),
         markDown: (endpoint) => routerNow().markDown(endpoint),
+        hasAlternative: (endpoint) => routerNow().all.some((other) => other !== endpoint),
       };
       // The user's bridge; one that does not answer is passed over for the next-ranked.
       await joinOnAnsweringBridge(routing, joinRequest, call.signal);

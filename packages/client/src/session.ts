@@ -324,6 +324,8 @@ export interface SessionRouting {
   pick(): { readonly endpoint: string; readonly client: Client<typeof LiveKitBridge> };
   /** The endpoint did not answer: pass it over for a while. */
   markDown(endpoint: string): void;
+  /** Whether there is an endpoint other than this one to go to. */
+  hasAlternative(endpoint: string): boolean;
 }
 
 /**
@@ -350,10 +352,13 @@ export async function joinOnAnsweringBridge(
   }
 }
 
+/** A bridge endpoint and its client. */
+type SessionTarget = ReturnType<SessionRouting["pick"]>;
+
 /** Routing to one bridge. */
 export function singleRoute(client: Client<typeof LiveKitBridge>): SessionRouting {
   const only = { endpoint: "", client };
-  return { pick: () => only, markDown: () => {} };
+  return { pick: () => only, markDown: () => {}, hasAlternative: () => false };
 }
 
 export function openSession(
@@ -647,6 +652,10 @@ export function openSession(
   /** Brings the session back: GetStatus first, JoinRoom only if the bridge lost it. */
   async function recover(error: BridgeError): Promise<boolean> {
     const started = Date.now();
+    // A bridge that is gone (its process died: the stream broke and it refuses a probe)
+    // is passed over at once: its users join their next-ranked bridge without the
+    // backoff, which only serves a bridge that is still there.
+    let passedOver = error.kind === "unavailable" && (await passOverIfGone(current));
     let waitFirst = true;
     for (let attempt = 0; !life.signal.aborted; attempt++) {
       listeners.emit("reconnecting", { attempt: attempt + 1, error });
@@ -658,8 +667,11 @@ export function openSession(
         // Backoff with full jitter before every check, the first included: it gives a
         // bridge that lost its room (a LiveKit restart) time to rejoin by itself, so the
         // client does not race it with a JoinRoom of its own.
-        if (waitFirst) await sleep(backoffDelay(attempt, settings.backoff), life.signal);
-        await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
+        if (passedOver) passedOver = false;
+        else {
+          if (waitFirst) await sleep(backoffDelay(attempt, settings.backoff), life.signal);
+          await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
+        }
         waitFirst = true;
         current = target;
         rpc = target.client;
@@ -713,6 +725,23 @@ export function openSession(
       }
     }
     return false;
+  }
+
+  /**
+   * Probes a bridge at once; when it does not answer (unavailable) and another endpoint
+   * ranks next, marks it down and says so.
+   */
+  async function passOverIfGone(target: SessionTarget): Promise<boolean> {
+    const { endpoint, client } = target;
+    if (!routing.hasAlternative(endpoint)) return false;
+    try {
+      await client.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs });
+      return false;
+    } catch (caught) {
+      if (life.signal.aborted || toBridgeError(caught).kind !== "unavailable") return false;
+      routing.markDown(endpoint);
+      return routing.pick().endpoint !== endpoint;
+    }
   }
 
   /**

@@ -120,6 +120,56 @@ describe("a client with several bridges (in memory)", () => {
     expect(next?.calls.at(-1)).toBe("LeaveRoom");
   });
 
+  it("passes a bridge that died over at once, without the reconnect backoff", async () => {
+    // A long backoff: a client that waited it would take over 4 s.
+    const slow = { initialMs: 5_000, maxMs: 5_000, random: () => 0.99 };
+    const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
+    const client = createBridgeClient({
+      endpoints: three,
+      transport: (endpoint) => bridges.get(endpoint)?.transport ?? new FakeBridge().transport,
+      backoff: slow,
+    });
+    const user = users[4] ?? "";
+    const [first, second] = rankEndpoints(user, three);
+    const session = await client.join({ userId: user, roomName: "r" });
+    const reconnected: { downtimeMs: number }[] = [];
+    session.on("reconnected", (info) => reconnected.push(info));
+    const home = bridges.get(first ?? "");
+    if (home) home.down = true;
+    (await home?.waitForStreams(1))?.end(new ConnectError("connection reset", Code.Unavailable));
+    await until(() => reconnected.length === 1);
+    expect(reconnected[0]?.downtimeMs).toBeLessThan(1_000);
+    expect(bridges.get(second ?? "")?.calls.slice(0, 3)).toEqual([
+      "GetStatus",
+      "JoinRoom",
+      "AudioSession",
+    ]);
+    await client.close();
+  });
+
+  it("still waits the backoff when the broken stream's bridge answers (it may be rejoining LiveKit)", async () => {
+    const backoff = { initialMs: 600, maxMs: 600, random: () => 0.99 };
+    const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
+    const client = createBridgeClient({
+      endpoints: three,
+      transport: (endpoint) => bridges.get(endpoint)?.transport ?? new FakeBridge().transport,
+      backoff,
+    });
+    const user = users[4] ?? "";
+    const [first] = rankEndpoints(user, three);
+    const session = await client.join({ userId: user, roomName: "r" });
+    const reconnected: { downtimeMs: number }[] = [];
+    session.on("reconnected", (info) => reconnected.push(info));
+    const home = bridges.get(first ?? "");
+    (await home?.waitForStreams(1))?.end(new ConnectError("connection reset", Code.Unavailable));
+    await until(() => reconnected.length === 1);
+    // The first backoff (594 ms) and half of it again, and the same bridge kept.
+    expect(reconnected[0]?.downtimeMs).toBeGreaterThanOrEqual(590);
+    await home?.waitForStreams(2);
+    expect(home?.calls.filter((c) => c === "AudioSession")).toHaveLength(2);
+    await client.close();
+  });
+
   it("joins on the next-ranked bridge when the best one does not answer", async () => {
     const { bridges, client } = start();
     const user = users[5] ?? "";

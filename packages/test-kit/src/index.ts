@@ -17,6 +17,12 @@ export {
 } from "./participant.js";
 export { freePort } from "./ports.js";
 export {
+  type HistogramSeries,
+  histogramDelta,
+  histogramQuantile,
+  readHistogram,
+} from "./prometheus.js";
+export {
   deleteRoom,
   httpUrlOf,
   listParticipantIdentities,

@@ -26,6 +26,12 @@ export interface OutboundTrackOptions {
   readonly sourceQueueMs: number;
   /** Audio the bridge holds beyond that queue before write() makes the sender wait. */
   readonly maxBufferMs: number;
+  /**
+   * Called as each timed 10 ms frame is captured, with the ms from its audio's receipt to
+   * when it will leave the AudioSource's queue (the wait to be captured plus the audio
+   * queued ahead).
+   */
+  readonly onFrameLatency?: (ms: number) => void;
 }
 
 /** One published audio track fed by the cloud, paced in real time by the AudioSource. */
@@ -35,9 +41,16 @@ export interface OutboundTrack {
   readonly sid: string;
   /**
    * Queues interleaved 16-bit samples at any rate/channels. Resolves once the bridge's
-   * buffer is back under `maxBufferMs`, so awaiting it paces the sender.
+   * buffer is back under `maxBufferMs`, so awaiting it paces the sender. `receivedAt`
+   * (performance.now() when the audio reached the bridge) times its frames for
+   * `onFrameLatency`; audio written without it (playback) is not timed.
    */
-  write(samples: Int16Array, sampleRate: number, channels: number): Promise<void>;
+  write(
+    samples: Int16Array,
+    sampleRate: number,
+    channels: number,
+    receivedAt?: number,
+  ): Promise<void>;
   /** Audio held by the bridge, not yet handed to the AudioSource, in ms. */
   bufferedMs(): number;
   /** Audio in the AudioSource's own queue, in ms. */
@@ -84,7 +97,9 @@ export async function publishOutboundTrack(
   const samplesPerFrame = (sampleRate * FRAME_MS) / 1000;
   const framer = createFramer({ samplesPerFrame, channels });
   const resamplers = new Map<number, AudioResampler>();
-  const pending: Int16Array[] = [];
+  // Frames not yet captured, each with the receipt time of the write() that completed it
+  // (NaN when untimed: playback, and the silence and tails the bridge adds itself).
+  const pending: { readonly samples: Int16Array; readonly at: number }[] = [];
   let waiters: (() => void)[] = [];
   let drainWaiters: (() => void)[] = [];
   let pumping = false;
@@ -114,10 +129,15 @@ export async function publishOutboundTrack(
       while (!closed) {
         const frame = pending.shift();
         if (frame === undefined) break;
+        if (options.onFrameLatency !== undefined && !Number.isNaN(frame.at)) {
+          options.onFrameLatency(performance.now() - frame.at + source.queuedDuration);
+        }
         // Counted as captured from the call on, as the AudioSource counts it in its queue:
         // a frame being captured is then in exactly one of the two figures.
         capturedMs += FRAME_MS;
-        await source.captureFrame(new AudioFrame(frame, sampleRate, channels, samplesPerFrame));
+        await source.captureFrame(
+          new AudioFrame(frame.samples, sampleRate, channels, samplesPerFrame),
+        );
         wake();
       }
     } catch {
@@ -151,9 +171,11 @@ export async function publishOutboundTrack(
   return {
     name: options.name,
     sid: publication.sid ?? "",
-    write(samples, rate, inChannels) {
+    write(samples, rate, inChannels, receivedAt = Number.NaN) {
       if (closed) return Promise.reject(new Error(`track ${options.name} is closed`));
-      for (const frame of framer.push(convert(samples, rate, inChannels))) pending.push(frame);
+      for (const frame of framer.push(convert(samples, rate, inChannels))) {
+        pending.push({ samples: frame, at: receivedAt });
+      }
       void pump();
       if (bufferedMs() <= options.maxBufferMs) return Promise.resolve();
       return new Promise((resolve) => waiters.push(resolve));
@@ -175,7 +197,7 @@ export async function publishOutboundTrack(
         // be sent once the track falls silent, so the room would hear 10 ms less than
         // played. Silence completes it (and is part of the track's timeline).
         for (let i = 0; i < FLUSH_FRAMES; i++)
-          pending.push(new Int16Array(samplesPerFrame * channels));
+          pending.push({ samples: new Int16Array(samplesPerFrame * channels), at: Number.NaN });
         void pump();
       }
       wake();
@@ -185,11 +207,11 @@ export async function publishOutboundTrack(
       if (closed) return Promise.resolve();
       for (const resampler of resamplers.values()) {
         const tail = concat(resampler.flush().map((f) => f.data));
-        for (const frame of framer.push(tail)) pending.push(frame);
+        for (const frame of framer.push(tail)) pending.push({ samples: frame, at: Number.NaN });
       }
       closeResamplers();
       const tail = framer.flush({ pad: true });
-      if (tail !== undefined) pending.push(tail);
+      if (tail !== undefined) pending.push({ samples: tail, at: Number.NaN });
       void pump();
       return new Promise((resolve) => drainWaiters.push(resolve));
     },

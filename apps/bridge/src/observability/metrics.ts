@@ -8,6 +8,7 @@ import {
   PlayAudioEvent_EventType,
 } from "@mentra/bridge-proto";
 import * as prom from "prom-client";
+import { type AudioLatencySink, createAudioLatencyHistogram } from "./audio-latency.js";
 
 /** What the metrics read from the sessions when Prometheus scrapes. */
 export interface SessionSource {
@@ -38,6 +39,8 @@ export interface BridgeMetrics {
   readonly registry: prom.Registry;
   /** Calls of a LiveKitBridge method open now, e.g. "PlayAudio" (shutdown waits on them). */
   openCalls(method: string): number;
+  /** The histogram of the time audio spends inside the bridge, for the sessions. */
+  readonly audioLatency: AudioLatencySink;
 }
 
 // Session status counters that count drops, and the reason each one stands for.
@@ -318,6 +321,7 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     contentType: registry.contentType,
     registry,
     openCalls: (method) => open.get(method) ?? 0,
+    audioLatency: createAudioLatencyHistogram(registry),
   };
 }
 

@@ -6,6 +6,8 @@ export interface CloudChunk {
   readonly channels: number;
   /** Wall-clock ms at which the bridge received the chunk's first sample. */
   readonly timestampMs: number;
+  /** performance.now() when the chunk's audio reached the bridge's JavaScript. */
+  readonly receivedAt: number;
   /** The session's numbering of room audio, from 1, without gaps. */
   readonly sequence: number;
   /** The participant the audio came from. */

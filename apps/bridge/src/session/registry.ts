@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
+import { type AudioLatencySink, NO_AUDIO_LATENCY } from "../observability/audio-latency.js";
 import type { PlaybackSettings } from "../playback/playback.js";
 import { createAddressPolicy } from "../playback/url-policy.js";
 import { Session, type SessionStatus, type TokenSource } from "./session.js";
@@ -67,6 +68,8 @@ export interface SessionRegistryOptions {
   >;
   readonly livekit: LiveKitTarget;
   readonly logger: Logger;
+  /** Where sessions report the time audio spends inside the bridge; default nowhere. */
+  readonly audioLatency?: AudioLatencySink;
 }
 
 /** All sessions of this bridge, one per user; JoinRoom for a user replaces the old one. */
@@ -123,6 +126,7 @@ export class SessionRegistry {
         roomName: params.roomName,
         url: params.livekitUrl || this.options.livekit.url,
         targetIdentity: params.targetIdentity,
+        audioLatency: this.options.audioLatency ?? NO_AUDIO_LATENCY,
         tokens: this.tokenSource(params),
         connectTimeoutMs: config.connectTimeoutMs,
         streamGraceMs: config.streamGraceMs,

@@ -16,6 +16,7 @@ import {
   tokenExpiry,
 } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
+import type { AudioLatencySink } from "../observability/audio-latency.js";
 import {
   type Playback,
   type PlaybackRequest,
@@ -68,6 +69,8 @@ export interface SessionOptions {
   /** How PlayAudio downloads, checks URLs and reports progress. */
   readonly playback: PlaybackSettings;
   readonly logger: Logger;
+  /** Where the time audio spends inside the bridge is reported. */
+  readonly audioLatency: AudioLatencySink;
   /** Called once, after the session closed, with why. */
   readonly onClosed: (session: Session) => void;
 }
@@ -127,6 +130,8 @@ export class Session {
   private readonly marks = new Map<number, TrackMarks>();
   private readonly replay: ReplayBuffer<CloudChunk>;
   private nextSequence = 1;
+  // The highest sequence whose time in the bridge was reported (see attachStream).
+  private lastTimedSequence = 0;
   private receive: { sampleRate: number; frameMs: number };
   private controlTimer: NodeJS.Timeout | undefined;
   private readonly playbacks = new Map<string, Playback>();
@@ -282,7 +287,18 @@ export class Session {
     return {
       resumed,
       signal: controller.signal,
-      next: () => this.cloudQueue.next(controller.signal),
+      next: async () => {
+        const result = await this.cloudQueue.next(controller.signal);
+        // Timed once per chunk: a chunk replayed after a resume was timed when first sent.
+        if (result.done !== true && result.value.sequence > this.lastTimedSequence) {
+          this.lastTimedSequence = result.value.sequence;
+          this.options.audioLatency.observe(
+            "to_cloud",
+            performance.now() - result.value.receivedAt,
+          );
+        }
+        return result;
+      },
       detach: () => {
         if (this.attachment !== attachment) return;
         this.attachment = undefined;
@@ -452,10 +468,11 @@ export class Session {
    */
   async writeAudio(trackId: number, samples: Int16Array, sampleRate: number, channels: number) {
     if (samples.length === 0) return;
+    const receivedAt = performance.now();
     const track = await this.trackFor(trackId, sampleRate, channels);
     this.counters.chunksFromCloud++;
     this.marksFor(trackId).beforeWrite(position(track));
-    await track.write(samples, sampleRate, channels);
+    await track.write(samples, sampleRate, channels, receivedAt);
   }
 
   /**
@@ -516,6 +533,7 @@ export class Session {
         channels,
         sourceQueueMs: this.options.track.sourceQueueMs,
         maxBufferMs: this.options.track.bufferMs,
+        onFrameLatency: (ms) => this.options.audioLatency.observe("to_room", ms),
       });
       this.tracks.set(trackId, track);
       track.then(
@@ -649,6 +667,7 @@ export class Session {
       sampleRate,
       channels: 1,
       timestampMs,
+      receivedAt: performance.now(),
       sequence: this.nextSequence++,
       identity,
     };

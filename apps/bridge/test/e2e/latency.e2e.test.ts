@@ -15,11 +15,16 @@ import {
   chirp,
   concatPcm,
   findOffset,
+  histogramDelta,
+  histogramQuantile,
   joinParticipant,
+  readHistogram,
+  sineTone,
   type TestParticipant,
   waitFor,
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
+import { startAppOnRig } from "./app-on-rig.js";
 import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
 import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 
@@ -321,5 +326,73 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
     const added = viaBridge.latencyMs - viaPeer.latencyMs;
     expect(added).toBeGreaterThan(-50);
     expect(added).toBeLessThan(150);
+  }, 30_000);
+
+  it("reports the time audio spends inside it, each way, in /metrics", async () => {
+    // The whole app, as `npm start` wires it, for its /metrics.
+    const app = await startAppOnRig(rig.livekit);
+    cleanups.push(() => app.close());
+    const userId = "u-latency-metrics";
+    const room = uniqueRoom(userId);
+    const join = await app.grpc.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
+    expect(join.success).toBe(true);
+    const device = await joinParticipant(rig.creds, room, "glasses");
+    cleanups.push(
+      () => device.close(),
+      () => app.grpc.leaveRoom({ userId }),
+    );
+    const stream = openCloudStream(app.grpc, userId);
+    cleanups.push(() => stream.cancel());
+    const metric = async (direction: string) =>
+      readHistogram(
+        await (await fetch(`${app.url}/metrics`)).text(),
+        "bridge_audio_latency_seconds",
+        {
+          direction,
+        },
+      );
+    // The speaker track is published on the first audio, and what the cloud sends
+    // meanwhile stays queued ahead of later real-time audio: publish it with a short
+    // burst and let that play out, so what follows is the steady state.
+    stream.send({ pcmData: leBytes(new Int16Array(5 * CHUNK_SAMPLES)), sampleRate: RATE });
+    await waitFor(async () => (await metric("to_room"))?.count === 10, {
+      timeoutMs: 5_000,
+      description: "the burst played out",
+    });
+    await sleep(200);
+    const before = { toCloud: await metric("to_cloud"), toRoom: await metric("to_room") };
+    // One second each way in real time: 50 device packets and 50 TTS chunks of 20 ms.
+    const tone = sineTone({ frequencyHz: 440, sampleRate: RATE, durationMs: 1_000 });
+    await Promise.all([
+      feedPaced(tone, (chunk) => device.sendData(leBytes(chunk))),
+      feedPaced(tone, (chunk) =>
+        stream.send({ pcmData: leBytes(chunk), sampleRate: RATE, channels: 1, trackId: 0 }),
+      ),
+    ]);
+    // The whole second at the cloud (the byte-order judge hands the first 100 ms over as one chunk).
+    await waitFor(() => samplesOf(stream.received).length >= tone.length, {
+      timeoutMs: 5_000,
+      description: "the device's second at the cloud",
+    });
+    await sleep(600); // the last TTS frames leave the AudioSource's queue
+    const toCloudAfter = await metric("to_cloud");
+    const toRoomAfter = await metric("to_room");
+    if (toCloudAfter === undefined || toRoomAfter === undefined) {
+      throw new Error("bridge_audio_latency_seconds has no series for a direction");
+    }
+    const toCloud = histogramDelta(toCloudAfter, before.toCloud);
+    const toRoom = histogramDelta(toRoomAfter, before.toRoom);
+    // Every chunk the cloud got was timed once; every 10 ms frame of the TTS second too.
+    expect(toCloud.count).toBe(stream.received.length);
+    expect(toRoom.count).toBe(100);
+    const ms = (series: typeof toCloud, q: number) => histogramQuantile(series, q) * 1000;
+    console.log(
+      `[latency] inside the bridge: room→cloud p50 ${ms(toCloud, 0.5).toFixed(2)} / p99 ${ms(toCloud, 0.99).toFixed(2)} ms, ` +
+        `cloud→room p50 ${ms(toRoom, 0.5).toFixed(2)} / p99 ${ms(toRoom, 0.99).toFixed(2)} ms`,
+    );
+    // Room audio is handed on at once; TTS sent in real time waits at most a few frames.
+    expect(ms(toCloud, 0.5)).toBeLessThan(10);
+    expect(ms(toRoom, 0.5)).toBeGreaterThan(0);
+    expect(ms(toRoom, 0.5)).toBeLessThan(30);
   }, 30_000);
 });
