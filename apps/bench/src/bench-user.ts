@@ -99,6 +99,14 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
     await device.close();
     throw error;
   }
+  // The TTS track is published on its first audio, and what arrives meanwhile would stay
+  // queued ahead of all later real-time audio (a continuous stream never drains it; real
+  // TTS pauses between utterances do). Publish it with 100 ms of silence and wait until
+  // that played out, so the bench measures the steady state.
+  if (options.directions !== "room-to-cloud") {
+    session.send(new Int16Array(TTS_RATE / 10), { trackId: 2, sampleRate: TTS_RATE });
+    await session.mark("primed", { trackId: 2 });
+  }
   const packets = createPacketLog();
   const consuming = (async () => {
     for await (const frame of session.audio) {

@@ -9,10 +9,14 @@ import {
 } from "@livekit/rtc-node";
 import { createFramer } from "../audio/framer.js";
 
-/** LiveKit plays 10 ms frames; chunks of any size are cut to this. */
-const FRAME_MS = 10;
-/** Silent frames written after a clear: one packet's worth, see clear(). */
-const FLUSH_FRAMES = 2;
+/**
+ * Chunks of any size are cut to frames of this length for captureFrame. rtc-node plays
+ * 10 ms at a time whatever the frame size; 20 ms (one Opus packet) halves the FFI calls,
+ * each a protobuf request and a callback on the JS thread, against 10 ms frames.
+ */
+const FRAME_MS = 20;
+/** Silent frames written after a clear: one 20 ms packet's worth, see clear(). */
+const FLUSH_FRAMES = 20 / FRAME_MS;
 
 /** Options of {@link publishOutboundTrack}. */
 export interface OutboundTrackOptions {
@@ -27,7 +31,7 @@ export interface OutboundTrackOptions {
   /** Audio the bridge holds beyond that queue before write() makes the sender wait. */
   readonly maxBufferMs: number;
   /**
-   * Called as each timed 10 ms frame is captured, with the ms from its audio's receipt to
+   * Called as each timed frame is captured, with the ms from its audio's receipt to
    * when it will leave the AudioSource's queue (the wait to be captured plus the audio
    * queued ahead).
    */

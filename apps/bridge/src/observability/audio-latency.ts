@@ -5,7 +5,7 @@ export type LatencyDirection = "to_cloud" | "to_room";
 
 /** Where the bridge reports how long audio spent inside it. */
 export interface AudioLatencySink {
-  /** One chunk (to_cloud) or 10 ms frame (to_room) spent `ms` inside the bridge. */
+  /** One chunk (to_cloud) or 20 ms frame (to_room) spent `ms` inside the bridge. */
   observe(direction: LatencyDirection, ms: number): void;
 }
 
@@ -21,7 +21,7 @@ const BUCKETS = [
  * The histogram `bridge_audio_latency_seconds{direction}`:
  * - to_cloud: from the room audio reaching the bridge's JavaScript (an rtc-node frame
  *   event or a data packet) to the chunk being taken by the cloud's stream to be sent;
- * - to_room: from the cloud's chunk being written to the track to its 10 ms frame
+ * - to_room: from the cloud's chunk being written to the track to its 20 ms frame
  *   leaving the AudioSource's queue for the encoder (the wait for captureFrame plus the
  *   audio queued ahead of it), so audio the cloud sends ahead of real time counts here.
  */

@@ -63,7 +63,7 @@ describe.skipIf(gate === "skip")("cloud → room through the bridge (real LiveKi
       durationMs: 1_000,
       channels: 2,
     });
-    // Odd chunk sizes on purpose: the bridge cuts them into 10 ms frames itself.
+    // Odd chunk sizes on purpose: the bridge cuts them into 20 ms frames itself.
     sendTone(stream, low, { sampleRate: 16_000, channels: 1, trackId: 0, chunkMs: 35 });
     sendTone(stream, high, { sampleRate: 48_000, channels: 2, trackId: 2, chunkMs: 25 });
     await Promise.all([speaker.subscribed, tts.subscribed]);

@@ -355,7 +355,7 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
     // meanwhile stays queued ahead of later real-time audio: publish it with a short
     // burst and let that play out, so what follows is the steady state.
     stream.send({ pcmData: leBytes(new Int16Array(5 * CHUNK_SAMPLES)), sampleRate: RATE });
-    await waitFor(async () => (await metric("to_room"))?.count === 10, {
+    await waitFor(async () => (await metric("to_room"))?.count === 5, {
       timeoutMs: 5_000,
       description: "the burst played out",
     });
@@ -382,9 +382,9 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
     }
     const toCloud = histogramDelta(toCloudAfter, before.toCloud);
     const toRoom = histogramDelta(toRoomAfter, before.toRoom);
-    // Every chunk the cloud got was timed once; every 10 ms frame of the TTS second too.
+    // Every chunk the cloud got was timed once; every 20 ms frame of the TTS second too.
     expect(toCloud.count).toBe(stream.received.length);
-    expect(toRoom.count).toBe(100);
+    expect(toRoom.count).toBe(50);
     const ms = (series: typeof toCloud, q: number) => histogramQuantile(series, q) * 1000;
     console.log(
       `[latency] inside the bridge: room→cloud p50 ${ms(toCloud, 0.5).toFixed(2)} / p99 ${ms(toCloud, 0.99).toFixed(2)} ms, ` +
