@@ -22,10 +22,10 @@ export interface BenchReport {
 }
 
 const DIRECTIONS: Record<string, string> = {
-  both: "Every user's glasses send 20 ms PCM data packets (16 kHz) and its cloud session streams 20 ms TTS chunks back (24 kHz, track 2), both in real time",
+  both: "Every user's glasses send 20 ms PCM data packets (16 kHz) and its cloud session streams 20 ms TTS chunks back (24 kHz, track 2) in utterances of 2 s with 0.5 s pauses, both in real time",
   "room-to-cloud": "Glasses → cloud only: 20 ms PCM data packets (16 kHz) in real time, no TTS",
   "cloud-to-room":
-    "Cloud → glasses only: 20 ms TTS chunks (24 kHz, track 2) in real time, no device packets",
+    "Cloud → glasses only: 20 ms TTS chunks (24 kHz, track 2) in utterances of 2 s with 0.5 s pauses, in real time, no device packets",
 };
 
 const trio = (p: { p50: number; p95: number; p99: number }) => `${p.p50} / ${p.p95} / ${p.p99}`;

@@ -49,6 +49,14 @@ export type Directions = "both" | "room-to-cloud" | "cloud-to-room";
 
 const TTS_RATE = 24_000;
 const TTS_CHUNK = TTS_RATE / 50;
+/**
+ * TTS comes in utterances, as a voice assistant's does: 2 s of speech, then 0.5 s with
+ * nothing sent (in 20 ms ticks). The pause is also when a track's queue drains: audio
+ * that a stall anywhere on the way held back stays queued ahead of the rest of its
+ * utterance, since nothing of it is dropped.
+ */
+const UTTERANCE_TICKS = 100;
+const PAUSE_TICKS = 25;
 
 async function loopPlayback(
   session: BridgeSession,
@@ -154,7 +162,7 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
     tick() {
       if (closed) return;
       if (sendDevice) sendPacket();
-      if (sendTts) {
+      if (sendTts && frame % (UTTERANCE_TICKS + PAUSE_TICKS) < UTTERANCE_TICKS) {
         const ttsFrom = (frame * TTS_CHUNK) % tts24k.length;
         session.send(tts24k.subarray(ttsFrom, ttsFrom + TTS_CHUNK), {
           trackId: 2,

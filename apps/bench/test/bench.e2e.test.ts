@@ -38,13 +38,13 @@ describe.skipIf(gate === "skip")("npm run bench / npm run soak", () => {
     expect(step?.latency.bridgeAddedMs.count).toBe(step?.packets.received);
     expect(step?.latency.endToEndMs.p50).toBeGreaterThanOrEqual(0);
     // The bridge's own histogram timed about as many chunks as the window's packets (the
-    // window edges differ by a few), and the TTS: 2 users × 50 frames (20 ms) a second.
+    // window edges differ by a few), and the TTS: 2 users × 50 frames (20 ms) a second, 4/5 of the time (utterances and pauses).
     const inside = step?.latency.insideToCloudMs;
     expect(Math.abs((inside?.count ?? 0) - (step?.packets.received ?? 0))).toBeLessThanOrEqual(10);
     expect(inside?.p99).toBeGreaterThan(0);
     const seconds = (step?.windowMs ?? 0) / 1000;
-    expect(step?.latency.insideToRoomMs.count).toBeGreaterThan(2 * 50 * seconds * 0.9);
-    expect(step?.latency.insideToRoomMs.count).toBeLessThan(2 * 50 * seconds * 1.1);
+    expect(step?.latency.insideToRoomMs.count).toBeGreaterThan(2 * 40 * seconds * 0.85);
+    expect(step?.latency.insideToRoomMs.count).toBeLessThan(2 * 40 * seconds * 1.15);
     expect(report.result.afterLeave?.activeSessions).toBe(0);
     expect(report.targets.map((t) => t.target)).toContain("≤ 3 MB RSS per added session");
     expect(readFileSync(join(out, "bench.png")).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
