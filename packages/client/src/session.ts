@@ -9,24 +9,18 @@ import {
 } from "@mentra/bridge-proto";
 import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
 import { BoundedAudioQueue } from "./bounded-audio-queue.js";
+import { type Call, type InFrame, toFrame } from "./call.js";
 import { BridgeError, toBridgeError } from "./errors.js";
+import { HANDOVER_MARK, type Handover, playOut, spliceIn } from "./handover.js";
 import { Listeners } from "./listeners.js";
 import { type Playback, type PlayOptions, startPlayback } from "./playback.js";
 import { type JoinRequest, joinRoom, type SessionStatus, toStatus } from "./rpc-calls.js";
-import { type SpliceFrame, type SpliceMethod, StreamSplicer } from "./stream-splicer.js";
+import { type SpliceMethod, StreamSplicer } from "./stream-splicer.js";
 
 /** Abort listeners a session's signal may hold before Node warns of a leak. */
 const MAX_CONCURRENT_CALLS = 256;
-/**
- * The mark a handover places on each of the old bridge's tracks: once it is played, the
- * old bridge has played everything it was sent, and the new one may start.
- */
-const HANDOVER_MARK = "mentra.handover";
 /** Room-audio frames kept for a handover to start from (frames are 10 ms or more). */
 const RECENT_FRAMES = 4;
-/** How long a handover waits for the old bridge to play out what it was sent. */
-const HANDOVER_PLAYOUT_MS = 1_000;
-
 type RequestInit = MessageInitShape<typeof AudioSessionRequestSchema>;
 
 /** One frame of room audio as the cloud receives it. */
@@ -254,67 +248,11 @@ const PARTICIPANT_KINDS = {
   [ParticipantEvent_Kind.UNMUTED]: "unmuted",
 } as const;
 
-interface InFrame extends AudioFrame {
-  readonly durationMs: number;
-}
-
-/** One AudioSession call of the session (two at once during a handover). */
-interface Call {
-  readonly controller: AbortController;
-  /** Aborted: the call takes nothing more from the send queue and marks every track. */
-  readonly stopSending: AbortController;
-  /** Resolves when the call may take from the send queue. */
-  readonly sending: Promise<void>;
-  startSending(): void;
-  /** The tracks the call carried audio on. */
-  readonly tracks: Set<number>;
-  /** Where the call's messages go (the session's receive, or a handover's). */
-  onMessage: (response: AudioSessionResponse) => void;
-  /** Settles when the call ended: undefined for OK, else why. */
-  done: Promise<BridgeError | undefined>;
-}
-
-/** A handover in progress (see startHandover). */
-interface Handover {
-  readonly splicer: StreamSplicer;
-  /** Set once room audio comes from the new call. */
-  switched: boolean;
-  /** The new call, once switched to; undefined if the handover failed. */
-  result: Promise<Call | undefined>;
-  /** Where the old call's room audio goes until the switch. */
-  feedOld: (frame: InFrame) => void;
-}
-
-function toFrame(chunk: {
-  pcmData: Uint8Array;
-  sampleRate: number;
-  channels: number;
-  timestampMs: bigint;
-}): InFrame {
-  const samples = fromBytes(chunk.pcmData);
-  const channels = chunk.channels || 1;
-  const sampleRate = chunk.sampleRate || 16_000;
-  return {
-    samples,
-    sampleRate,
-    channels,
-    timestampMs: Number(chunk.timestampMs),
-    durationMs: (samples.length / channels / sampleRate) * 1000,
-  };
-}
-
 function toBytes(samples: Int16Array): Uint8Array {
   const bytes = new Uint8Array(samples.length * 2);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
   return bytes;
-}
-
-function fromBytes(bytes: Uint8Array): Int16Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Int16Array(bytes.byteLength >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);
-  return out;
 }
 
 /** Starts the session's stream loop after a successful JoinRoom. */
@@ -789,11 +727,18 @@ export function openSession(
         }
         const opened = openCall(target.client, 0, false);
         candidate = opened;
-        await spliceIn(state, opened, old);
+        await spliceIn(state, opened, old, {
+          push: (frame) => incoming.push(frame),
+          receive,
+          onSwitched: (sequence) => {
+            lastSequence = sequence;
+          },
+          timeoutMs: settings.spliceTimeoutMs ?? 5_000,
+        });
         const movedFrom = from.client;
         current = target;
         rpc = target.client;
-        await playOut(old);
+        await playOut(old, receive);
         opened.startSending();
         old.controller.abort(new BridgeError("cancelled", "the session moved to another bridge"));
         // Marks the old bridge could not answer in time will not be answered now.
@@ -825,72 +770,6 @@ export function openSession(
       }
     })();
     return true;
-  }
-
-  /**
-   * Feeds the new call's room audio to the splicer until it places the junction (or, after
-   * `spliceTimeoutMs`, gives up on content), then switches room audio to the new call at
-   * once, in the same turn, so no frame of the old one can slip in after the junction.
-   */
-  function spliceIn(state: Handover, call: Call, old: Call): Promise<void> {
-    const { splicer } = state;
-    return new Promise<void>((resolve, reject) => {
-      let newSequence = 0;
-      const finish = (frames: SpliceFrame[]) => {
-        clearTimeout(timer);
-        state.switched = true;
-        for (const frame of frames) incoming.push(frame);
-        lastSequence = newSequence;
-        call.onMessage = receive;
-        old.onMessage = (response) => {
-          if (response.message.case !== "audio") receive(response);
-        };
-        resolve();
-      };
-      const timer = setTimeout(() => finish(splicer.force()), settings.spliceTimeoutMs ?? 5_000);
-      const deliver = (frames: SpliceFrame[]) => {
-        if (splicer.method !== undefined) finish(frames);
-        else for (const frame of frames) incoming.push(frame);
-      };
-      state.feedOld = (frame) => deliver(splicer.pushOld(frame));
-      call.onMessage = (response) => {
-        if (response.message.case !== "audio") return;
-        newSequence = Number(response.message.value.sequence);
-        deliver(splicer.pushNew(toFrame(response.message.value)));
-      };
-      call.done.then((ended) => {
-        clearTimeout(timer);
-        reject(ended ?? new BridgeError("unavailable", "the new bridge ended the stream"));
-      });
-    });
-  }
-
-  /**
-   * The old call sends what it has taken and then a mark per track; resolves once those
-   * marks played out (everything it was sent has), or after {@link HANDOVER_PLAYOUT_MS}.
-   */
-  function playOut(old: Call): Promise<void> {
-    const waiting = new Set(old.tracks);
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, HANDOVER_PLAYOUT_MS);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      old.onMessage = (response) => {
-        const { message } = response;
-        if (message.case === "audio") return; // the new stream carries room audio now
-        if (message.case === "markPlayed" && message.value.name === HANDOVER_MARK) {
-          waiting.delete(message.value.trackId);
-          if (waiting.size === 0) done();
-          return;
-        }
-        receive(response);
-      };
-      old.done.then(done);
-      if (waiting.size === 0) done();
-      old.stopSending.abort();
-    });
   }
 
   let mainCall: Call | undefined;
