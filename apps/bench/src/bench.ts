@@ -1,5 +1,6 @@
 import type { BenchRig } from "./bench-rig.js";
 import type { BridgeSample } from "./bridge-probe.js";
+import { type ChirpResult, measureChirpPaths } from "./chirp-probe.js";
 import { startPacer } from "./pacer.js";
 import { emptyWindow } from "./packet-log.js";
 import {
@@ -67,6 +68,13 @@ export interface StepResult {
      */
     readonly insideToCloudMs: InsideLatency;
     readonly insideToRoomMs: InsideLatency;
+    /**
+     * End to end by chirp, right after the window with the step's load still running:
+     * the bridge's path against a direct participant-to-participant one. Undefined when
+     * the probe failed (see `chirpError`).
+     */
+    readonly chirp: ChirpResult | undefined;
+    readonly chirpError: string;
   };
   readonly packets: {
     readonly sent: number;
@@ -181,6 +189,14 @@ export async function runLadder(
       const endMs = Date.now();
       const end = await rig.probe.sample();
       const metrics1 = await rig.metrics();
+      let chirp: ChirpResult | undefined;
+      let chirpError = "";
+      try {
+        chirp = await measureChirpPaths(rig.creds, rig.client, String(users));
+      } catch (error) {
+        chirpError = error instanceof Error ? error.message : String(error);
+        say(`  chirp probe failed: ${chirpError}`);
+      }
       const machine1 = readMachineCpu();
       const threads1 = readThreadCpu(rig.bridgePid);
       const livekit1 = livekitCpu();
@@ -240,6 +256,8 @@ export async function runLadder(
           endToEndMs: percentiles(window.endToEndMs),
           insideToCloudMs: insideLatency(metrics0, metrics1, "to_cloud"),
           insideToRoomMs: insideLatency(metrics0, metrics1, "to_room"),
+          chirp,
+          chirpError,
         },
         packets: {
           sent: window.sent,
@@ -280,6 +298,11 @@ export async function runLadder(
       const b = step.bridge;
       const up = step.latency.insideToCloudMs;
       const down = step.latency.insideToRoomMs;
+      if (chirp !== undefined) {
+        say(
+          `  chirp, bridge vs direct p50: room→cloud ${chirp.roomToCloud.bridgedMs.p50} vs ${chirp.roomToCloud.directMs.p50} ms, cloud→room ${chirp.cloudToRoom.bridgedMs.p50} vs ${chirp.cloudToRoom.directMs.p50} ms`,
+        );
+      }
       say(
         `  ${step.users} users: RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps`,
       );

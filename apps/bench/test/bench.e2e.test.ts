@@ -45,6 +45,17 @@ describe.skipIf(gate === "skip")("npm run bench / npm run soak", () => {
     const seconds = (step?.windowMs ?? 0) / 1000;
     expect(step?.latency.insideToRoomMs.count).toBeGreaterThan(2 * 40 * seconds * 0.85);
     expect(step?.latency.insideToRoomMs.count).toBeLessThan(2 * 40 * seconds * 1.15);
+    // The chirp found on all four paths, and what the bridge adds within reason.
+    const chirp = step?.latency.chirp;
+    expect(step?.latency.chirpError).toBe("");
+    for (const path of [chirp?.roomToCloud, chirp?.cloudToRoom]) {
+      expect(path?.peaks.direct).toBeGreaterThan(0.6);
+      expect(path?.peaks.bridged).toBeGreaterThan(0.6);
+      expect(path?.directMs.count).toBeGreaterThan(50);
+      expect(path?.bridgedMs.count).toBeGreaterThan(25);
+      expect(path?.addedP50Ms).toBeGreaterThan(-50);
+      expect(path?.addedP50Ms).toBeLessThan(150);
+    }
     expect(report.result.afterLeave?.activeSessions).toBe(0);
     expect(report.targets.map((t) => t.target)).toContain("≤ 3 MB RSS per added session");
     expect(readFileSync(join(out, "bench.png")).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);

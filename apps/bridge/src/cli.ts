@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
 import { disposeLiveKit, quietNativeLogs } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
+import { watchResidentMemory } from "./recycle.js";
 import type { BridgeServerAddress } from "./server.js";
 
 /** Exit codes of the bridge process, for supervisors and scripts. */
@@ -13,6 +14,8 @@ export const ExitCode = {
   Failure: 1,
   /** Invalid settings or arguments; nothing was started. */
   Usage: 2,
+  /** Drained and stopped because resident memory passed RECYCLE_RSS_MB: restart it. */
+  Recycle: 3,
 } as const;
 
 /** Options of {@link runBridge}; `main.ts` passes the real process. */
@@ -145,9 +148,31 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     return ExitCode.Failure;
   }
 
-  const signal = await stopSignal;
+  let stopWatching = () => {};
+  const overLimit = new Promise<number>((resolve) => {
+    stopWatching = watchResidentMemory({
+      limitMb: config.recycleRssMb,
+      intervalMs: config.recycleCheckMs,
+      onExceeded: resolve,
+    });
+  });
+  const stop = await Promise.race([
+    stopSignal.then((signal) => ({ signal, rssMb: undefined })),
+    overLimit.then((rssMb) => ({ signal: undefined, rssMb })),
+  ]);
+  stopWatching();
+  if (stop.rssMb !== undefined) {
+    logger.error("resident memory over RECYCLE_RSS_MB: draining, then exiting to be restarted", {
+      rssMb: stop.rssMb,
+      limitMb: config.recycleRssMb,
+      reason: "rtc-node keeps native memory of every room it left",
+      exitCode: ExitCode.Recycle,
+    });
+    const code = await Promise.race([shutdown(), forcedStop]);
+    return code === ExitCode.Ok ? ExitCode.Recycle : code;
+  }
   logger.info("stop signal received, draining", {
-    signal,
+    signal: stop.signal,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   });
   return Promise.race([shutdown(), forcedStop]);

@@ -41,6 +41,10 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** On shutdown, how long running playbacks may finish before sessions leave. */
   readonly playbackDrainMs: number;
+  /** RSS in MB past which the bridge drains and exits to be restarted; 0 never. */
+  readonly recycleRssMb: number;
+  /** How often RSS is compared with `recycleRssMb`. */
+  readonly recycleCheckMs: number;
   /** The settings file read besides the environment, if any. */
   readonly configFile: string | undefined;
   /** Identity the bridge joins with when it mints tokens; `{userId}` is replaced. */
@@ -169,6 +173,8 @@ const envSchema = z.object({
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   PLAYBACK_DRAIN_MS: integer(0, 600_000).default(10_000),
+  RECYCLE_RSS_MB: integer(0, 1_048_576).default(2_048),
+  RECYCLE_CHECK_MS: integer(10, 3_600_000).default(10_000),
   HANDOFF_DRAIN_MS: integer(0, 600_000).default(5_000),
   BRIDGE_CONFIG_FILE: z.string().optional(),
   LIVEKIT_IDENTITY_TEMPLATE: z.string().includes("{userId}").default("cloud-agent:{userId}"),
@@ -274,6 +280,17 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: "10000",
     expected: "an integer number of milliseconds from 0 to 600000",
     description: "On SIGINT/SIGTERM, how long running playbacks may finish before sessions leave.",
+  },
+  RECYCLE_RSS_MB: {
+    defaultText: "2048",
+    expected: "an integer number of MB from 0 to 1048576 (0: never)",
+    description:
+      "Past this resident memory the bridge logs an error, drains as on SIGTERM (clients hand their sessions over) and exits with code 3, for its supervisor to restart it: rtc-node keeps a few hundred kB of native memory of every room it left. Set it below the container's memory limit.",
+  },
+  RECYCLE_CHECK_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 10 to 3600000",
+    description: "How often resident memory is compared with RECYCLE_RSS_MB.",
   },
   BRIDGE_CONFIG_FILE: {
     defaultText: "(none)",
@@ -481,6 +498,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     playbackDrainMs: values.PLAYBACK_DRAIN_MS,
+    recycleRssMb: values.RECYCLE_RSS_MB,
+    recycleCheckMs: values.RECYCLE_CHECK_MS,
     configFile: values.BRIDGE_CONFIG_FILE,
     identityTemplate: values.LIVEKIT_IDENTITY_TEMPLATE,
     tokenTtlSeconds: values.LIVEKIT_TOKEN_TTL_SECONDS,

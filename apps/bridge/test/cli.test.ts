@@ -110,6 +110,37 @@ describe("runBridge", () => {
     expect(bridge.stderr()).toContain("bridge stopped");
   });
 
+  it("drains and exits 3 once resident memory passes RECYCLE_RSS_MB, saying why", async () => {
+    const bridge = run({
+      ...LOCAL,
+      LIVEKIT_URL: "ws://127.0.0.1:7880",
+      RECYCLE_RSS_MB: "1",
+      RECYCLE_CHECK_MS: "50",
+    });
+    const address = await bridge.listening;
+    expect(await bridge.exit).toBe(ExitCode.Recycle);
+    expect(await portIsFree(address.port)).toBe(true);
+    const lines = logLines(bridge.stderr());
+    const recycle = lines.find((line) => line.level === "error" && line.limitMb === 1);
+    expect(recycle?.msg).toContain("RECYCLE_RSS_MB");
+    expect(Number(recycle?.rssMb)).toBeGreaterThan(1);
+    expect(bridge.stderr()).toContain("bridge stopped");
+  });
+
+  it("keeps serving under RECYCLE_RSS_MB", async () => {
+    const bridge = run({
+      ...LOCAL,
+      LIVEKIT_URL: "ws://127.0.0.1:7880",
+      RECYCLE_RSS_MB: "1000000",
+      RECYCLE_CHECK_MS: "20",
+    });
+    const address = await bridge.listening;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await health(address.url)).toContain('"status":"SERVING"');
+    bridge.signals.emit("SIGTERM", "SIGTERM");
+    expect(await bridge.exit).toBe(ExitCode.Ok);
+  });
+
   it("exits 1 when the port is taken", async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));

@@ -52,6 +52,10 @@ describe("deploy/k8s (offline)", () => {
     }
     expect(Object.keys(env)).toContain("LIVEKIT_URL");
     expect(() => loadConfig(env)).not.toThrow();
+    // The bridge recycles itself before the container's memory limit would kill it.
+    const limitMi = Number(/limits: \{ memory: (\d+)Mi \}/.exec(text)?.[1]);
+    expect(loadConfig(env).recycleRssMb).toBeGreaterThan(0);
+    expect(loadConfig(env).recycleRssMb).toBeLessThan(limitMi * 1.048576 * 0.9);
   });
 
   it("refuses a misspelt field, a grace period shorter than the drain, and a missing probe", async () => {

@@ -8,6 +8,19 @@ export {
   sineTone,
   trimSilence,
 } from "./audio.js";
+export {
+  type ChirpProbe,
+  type ChirpProbeOptions,
+  chirpProbe,
+  feedPaced,
+  type PathLatency,
+  pathLatency,
+  publishTimedMic,
+  recordTimedTrack,
+  type TimedFrame,
+  type TimedMic,
+  type TimedRecorder,
+} from "./chirp-latency.js";
 export { FAULT_REPORT_DIR_ENV, type FaultRecord, recordFault } from "./fault-report.js";
 export {
   type AudioRecorder,

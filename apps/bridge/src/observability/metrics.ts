@@ -59,18 +59,25 @@ const MEDIA: Record<string, Record<string, string>> = {
   room_concealed_ms: {},
 };
 
+/** How long one reading of the sessions serves the collectors of a scrape. */
+const TOTALS_REUSE_MS = 100;
+
 /**
  * Sums numeric GetStatus metadata over the users the interceptor saw join, keeping the
  * last figures of closed or replaced sessions, so the totals only grow as Prometheus
- * counters should. refresh() is cheap and may be called by every collector of a scrape.
+ * counters should. Every collector of a scrape calls refresh(); the sessions are read once
+ * per scrape (the sums are reused for {@link TOTALS_REUSE_MS}).
  */
 function createSessionTotals(sessions: SessionSource, keys: readonly string[]) {
   const users = new Set<string>();
   const closed: Record<string, number> = {};
   const last = new Map<string, Record<string, number>>();
+  let cached: { readonly at: number; readonly sums: Record<string, number> } | undefined;
   return {
     users,
     refresh(): Record<string, number> {
+      const now = performance.now();
+      if (cached !== undefined && now - cached.at < TOTALS_REUSE_MS) return cached.sums;
       for (const userId of users) {
         const metadata = sessions.status(userId)?.metadata ?? {};
         const figures: Record<string, number> = {};
@@ -95,6 +102,7 @@ function createSessionTotals(sessions: SessionSource, keys: readonly string[]) {
         for (const figures of last.values()) sum += figures[key] ?? 0;
         sums[key] = sum;
       }
+      cached = { at: now, sums };
       return sums;
     },
   };

@@ -9,13 +9,12 @@ import {
   setTrackMuted,
   sineTone,
   sweepTrain,
-  type TestParticipant,
   waitFor,
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { type AudioSessionCall, openAudioSession } from "./audio-session-client.js";
 import { leBytes } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, uniqueRoom, useBridgeRig } from "./harness.js";
 import { audibleSpan } from "./play-audio-client.js";
 import { recordTrack } from "./track-recorder.js";
 
@@ -44,17 +43,7 @@ describe.skipIf(gate === "skip")(
       rig = started;
     });
 
-    async function setup(userId: string): Promise<{ room: string; device: TestParticipant }> {
-      const room = uniqueRoom(userId);
-      const join = await rig.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-      expect(join.success).toBe(true);
-      const device = await joinParticipant(rig.creds, room, "glasses");
-      cleanups.push(
-        () => device.close(),
-        () => rig.client.leaveRoom({ userId }),
-      );
-      return { room, device };
-    }
+    const setup = (userId: string) => joinUserAndDevice(rig, cleanups, userId);
 
     function open(
       userId: string,

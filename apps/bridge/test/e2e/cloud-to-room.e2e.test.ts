@@ -1,15 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import { e2eGate } from "@mentra/livekit-rig";
-import {
-  audibleMs,
-  dominantFrequency,
-  joinParticipant,
-  sineTone,
-  trimSilence,
-} from "@mentra/test-kit";
+import { audibleMs, dominantFrequency, sineTone, trimSilence } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { type CloudStream, leBytes, openCloudStream } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -39,17 +33,10 @@ describe.skipIf(gate === "skip")("cloud → room through the bridge (real LiveKi
   });
 
   async function setup(userId: string) {
-    const room = uniqueRoom(userId);
-    const join = await rig.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-    expect(join.success).toBe(true);
-    const device = await joinParticipant(rig.creds, room, "glasses");
+    const joined = await joinUserAndDevice(rig, cleanups, userId);
     const stream = openCloudStream(rig.client, userId);
-    cleanups.push(
-      () => device.close(),
-      () => stream.cancel(),
-      () => rig.client.leaveRoom({ userId }),
-    );
-    return { room, device, stream, bridgeIdentity: `cloud-agent:${userId}` };
+    cleanups.push(() => stream.cancel());
+    return { ...joined, stream };
   }
 
   it("plays 16 kHz mono on track 0 and 48 kHz stereo on track 2, each on its own track", async () => {

@@ -10,7 +10,7 @@ import {
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -26,20 +26,7 @@ describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () 
     userId: string,
     extra: { receiveSampleRate?: number; receiveFrameMs?: number } = {},
   ) {
-    const room = uniqueRoom(userId);
-    const join = await rig.client.joinRoom({
-      userId,
-      roomName: room,
-      targetIdentity: "glasses",
-      ...extra,
-    });
-    expect(join.success).toBe(true);
-    const device = await joinParticipant(rig.creds, room, "glasses");
-    cleanups.push(
-      () => device.close(),
-      () => rig.client.leaveRoom({ userId }),
-    );
-    return { room, device };
+    return joinUserAndDevice(rig, cleanups, userId, extra);
   }
 
   it("holds a fast sender back to real time instead of buffering (cloud → room)", async () => {

@@ -1,9 +1,9 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { LiveKitBridge } from "@mentra/bridge-proto";
+import { LiveKitBridge, type PcmByteOrder } from "@mentra/bridge-proto";
 import { type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
-import type { LiveKitCredentials } from "@mentra/test-kit";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { joinParticipant, type LiveKitCredentials, type TestParticipant } from "@mentra/test-kit";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger, type Logger, silentLogger } from "../../src/logger.js";
 import { createBridgeRoutes } from "../../src/rpc/routes.js";
@@ -130,4 +130,41 @@ export function useBridgeRig(
     await rig?.close();
   });
   return cleanups;
+}
+
+/** What {@link joinUserAndDevice} set up. */
+export interface UserAndDevice {
+  readonly room: string;
+  readonly device: TestParticipant;
+  /** The bridge's participant identity for the user, as JoinRoom reported it. */
+  readonly bridgeIdentity: string;
+}
+
+/**
+ * JoinRoom for `userId` in a fresh room, checked to succeed (the device is "glasses"
+ * unless `request.targetIdentity` says otherwise), then the device joins that room. Both
+ * are undone through `cleanups`: LeaveRoom, then the device leaves.
+ */
+export async function joinUserAndDevice(
+  rig: Pick<BridgeRig, "client" | "creds">,
+  cleanups: (() => Promise<unknown>)[],
+  userId: string,
+  request: {
+    targetIdentity?: string;
+    pcmByteOrder?: PcmByteOrder;
+    receiveSampleRate?: number;
+    receiveFrameMs?: number;
+  } = {},
+): Promise<UserAndDevice> {
+  const room = uniqueRoom(userId);
+  const targetIdentity = request.targetIdentity || "glasses";
+  const join = await rig.client.joinRoom({ ...request, userId, roomName: room, targetIdentity });
+  expect(join.error).toBe("");
+  expect(join.success).toBe(true);
+  const device = await joinParticipant(rig.creds, room, targetIdentity);
+  cleanups.push(
+    () => device.close(),
+    () => rig.client.leaveRoom({ userId }),
+  );
+  return { room, device, bridgeIdentity: join.metadata.identity ?? "" };
 }

@@ -1,157 +1,35 @@
-import {
-  AudioFrame,
-  AudioSource,
-  AudioStream,
-  LocalAudioTrack,
-  type RemoteTrack,
-  type RemoteTrackPublication,
-  RoomEvent,
-  TrackKind,
-  TrackPublishOptions,
-  TrackSource,
-} from "@livekit/rtc-node";
 import { e2eGate } from "@mentra/livekit-rig";
 import {
-  chirp,
-  concatPcm,
-  findOffset,
+  chirpProbe,
+  feedPaced as feedPacedChunks,
   histogramDelta,
   histogramQuantile,
   joinParticipant,
+  type PathLatency,
+  pathLatency as probeLatency,
+  publishTimedMic,
   readHistogram,
+  recordTimedTrack,
   sineTone,
-  type TestParticipant,
+  type TimedFrame,
   waitFor,
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { startAppOnRig } from "./app-on-rig.js";
 import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
-const RATE = 16_000;
-/** Every source is fed in 20 ms chunks on a real-time schedule, like the deployed cloud. */
-const CHUNK_SAMPLES = 320;
-/** Silence before the chirp, long enough for every subscription to be up when it starts. */
-const LEAD_IN_MS = 2_000;
-const TAIL_MS = 600;
-/**
- * 300 → 3000 Hz over 1 s. Each 100 ms piece of it survives Opus with a correlation peak
- * above 0.9; the whole second sometimes only reaches 0.3 (see {@link pathLatency}).
- */
-const REFERENCE = chirp({ sampleRate: RATE, durationMs: 1_000, fromHz: 300, toHz: 3_000 });
-const LEAD_IN = (RATE * LEAD_IN_MS) / 1000;
-const SIGNAL = concatPcm([
-  new Int16Array(LEAD_IN),
-  REFERENCE,
-  new Int16Array((RATE * TAIL_MS) / 1000),
-]);
+const PROBE = chirpProbe();
+const { sampleRate: RATE, chunkSamples: CHUNK_SAMPLES, signal: SIGNAL } = PROBE;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A received block of samples and the wall-clock time it became available to its reader. */
-interface TimedFrame {
-  readonly samples: Int16Array;
-  readonly at: number;
-}
-
-/**
- * Hands `signal` to `deliver` in 20 ms chunks, chunk i at start + 20·i ms; returns the
- * wall-clock time each chunk was actually handed over (later than planned when the loop lags).
- */
-async function feedPaced(
-  signal: Int16Array,
-  deliver: (chunk: Int16Array) => unknown,
-): Promise<number[]> {
-  const handedAt: number[] = [];
-  const start = Date.now();
-  for (let i = 0; i * CHUNK_SAMPLES < signal.length; i++) {
-    const due = start + i * 20 - Date.now();
-    if (due > 0) await sleep(due);
-    handedAt.push(Date.now());
-    await deliver(signal.subarray(i * CHUNK_SAMPLES, (i + 1) * CHUNK_SAMPLES));
-  }
-  return handedAt;
-}
-
-/** A microphone track the test feeds itself, so it knows when each sample entered it. */
-async function publishMic(participant: TestParticipant) {
-  const source = new AudioSource(RATE, 1);
-  const track = LocalAudioTrack.createAudioTrack(`${participant.identity}-mic`, source);
-  const local = participant.room.localParticipant;
-  const options = new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE });
-  const publication = await local?.publishTrack(track, options);
-  const perFrame = RATE / 100;
-  return {
-    name: `${participant.identity}-mic`,
-    async write(samples: Int16Array) {
-      for (let offset = 0; offset < samples.length; offset += perFrame) {
-        const frame = new Int16Array(perFrame);
-        frame.set(samples.subarray(offset, offset + perFrame));
-        await source.captureFrame(new AudioFrame(frame, RATE, 1, perFrame));
-      }
-    },
-    async close() {
-      if (publication?.sid !== undefined)
-        await local?.unpublishTrack(publication.sid).catch(() => {});
-      await track.close().catch(() => {});
-      await source.close().catch(() => {});
-    },
-  };
-}
-
-/** Records one named track of `fromIdentity` at 16 kHz mono in 10 ms frames, with arrival times. */
-function recordTimed(listener: TestParticipant, fromIdentity: string, trackName: string) {
-  const frames: TimedFrame[] = [];
-  const readers: Promise<void>[] = [];
-  const streams: ReadableStreamDefaultReader<AudioFrame>[] = [];
-  let markSubscribed: () => void = () => {};
-  const subscribed = new Promise<void>((resolve) => {
-    markSubscribed = resolve;
-  });
-  const attach = (track: RemoteTrack, publication: RemoteTrackPublication, identity: string) => {
-    if (identity !== fromIdentity || track.kind !== TrackKind.KIND_AUDIO) return;
-    if (publication.name !== trackName) return;
-    const reader = new AudioStream(track, {
-      sampleRate: RATE,
-      numChannels: 1,
-      frameSizeMs: 10,
-    }).getReader();
-    streams.push(reader);
-    readers.push(
-      (async () => {
-        for (;;) {
-          const { done, value } = await reader
-            .read()
-            .catch(() => ({ done: true, value: undefined }));
-          if (done || value === undefined) return;
-          frames.push({ samples: value.data.slice(), at: Date.now() });
-        }
-      })(),
-    );
-    markSubscribed();
-  };
-  const onTrack = (
-    track: RemoteTrack,
-    publication: RemoteTrackPublication,
-    participant: { identity: string },
-  ) => attach(track, publication, participant.identity);
-  listener.room.on(RoomEvent.TrackSubscribed, onTrack);
-  for (const participant of listener.room.remoteParticipants.values()) {
-    for (const publication of participant.trackPublications.values()) {
-      if (publication.track) attach(publication.track, publication, participant.identity);
-    }
-  }
-  return {
-    subscribed,
-    async stop(): Promise<TimedFrame[]> {
-      listener.room.off(RoomEvent.TrackSubscribed, onTrack);
-      await Promise.all(streams.map((reader) => reader.cancel().catch(() => {})));
-      await Promise.allSettled(readers);
-      return frames;
-    },
-  };
-}
+/** Feeds 20 ms chunks on a real-time schedule, like the deployed cloud; returns when each was handed over. */
+const feedPaced = (signal: Int16Array, deliver: (chunk: Int16Array) => unknown) =>
+  feedPacedChunks(signal, CHUNK_SAMPLES, deliver);
+const pathLatency = (frames: readonly TimedFrame[], handedAt: readonly number[]) =>
+  probeLatency(PROBE, frames, handedAt);
 
 /**
  * The wall-clock time each room→cloud chunk reached the cloud, in `stream.received` order.
@@ -168,62 +46,7 @@ function stampArrivals(stream: CloudStream): number[] {
   return times;
 }
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
-/** The chirp is aligned in pieces of this length: a jitter buffer may stretch time between them. */
-const SEGMENT_SAMPLES = 1_600;
-
-/**
- * One path's latency. Each 100 ms piece of the chirp is found in the recording by
- * cross-correlation near where the whole chirp lines up best, because the receiver's
- * jitter buffer may add or drop a few ms of audio mid-chirp and Opus may shift the phase
- * of some bands, which would spoil a single alignment of the whole second. Every recorded
- * frame inside a piece is matched to the 20 ms source chunk its middle sample came from;
- * the latency is the median of (frame arrival − chunk hand-over).
- */
-function pathLatency(frames: readonly TimedFrame[], handedAt: readonly number[]) {
-  const recording = concatPcm(frames.map((f) => f.samples));
-  const whole = findOffset(REFERENCE, recording, RATE);
-  const starts: number[] = [];
-  let total = 0;
-  for (const frame of frames) {
-    starts.push(total);
-    total += frame.samples.length;
-  }
-  const latencies: number[] = [];
-  const peaks: number[] = [];
-  for (let k = 0; k * SEGMENT_SAMPLES < REFERENCE.length; k++) {
-    const piece = REFERENCE.subarray(k * SEGMENT_SAMPLES, (k + 1) * SEGMENT_SAMPLES);
-    const from = Math.max(0, whole.offsetSamples + k * SEGMENT_SAMPLES - SEGMENT_SAMPLES);
-    const window = recording.subarray(from, from + 3 * SEGMENT_SAMPLES);
-    if (window.length < SEGMENT_SAMPLES) continue;
-    const found = findOffset(piece, window, RATE);
-    peaks.push(found.peak);
-    const at = from + found.offsetSamples;
-    frames.forEach((frame, i) => {
-      const inPiece = Math.floor((starts[i] ?? 0) + frame.samples.length / 2) - at;
-      if (inPiece < 0 || inPiece >= piece.length) return;
-      const source = LEAD_IN + k * SEGMENT_SAMPLES + inPiece;
-      const handed = handedAt[Math.floor(source / CHUNK_SAMPLES)];
-      if (handed !== undefined) latencies.push(frame.at - handed);
-    });
-  }
-  return {
-    latencyMs: median(latencies),
-    peak: median(peaks),
-    wholePeak: whole.peak,
-    frames: latencies.length,
-  };
-}
-
-interface PathResult {
-  readonly latencyMs: number;
-  readonly peak: number;
-  readonly wholePeak: number;
-}
+type PathResult = Pick<PathLatency, "latencyMs" | "peak" | "wholePeak">;
 
 function report(direction: string, direct: PathResult, bridged: PathResult) {
   const ms = (value: number) => `${value.toFixed(1)} ms`;
@@ -242,28 +65,21 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
   });
 
   async function setup(userId: string) {
-    const room = uniqueRoom(userId);
-    const join = await rig.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-    expect(join.success).toBe(true);
-    const device = await joinParticipant(rig.creds, room, "glasses");
-    cleanups.push(
-      () => device.close(),
-      () => rig.client.leaveRoom({ userId }),
-    );
+    const { room, device, bridgeIdentity } = await joinUserAndDevice(rig, cleanups, userId);
     const stream = openCloudStream(rig.client, userId);
     const arrivals = stampArrivals(stream);
     cleanups.push(() => stream.cancel());
     const peer = await joinParticipant(rig.creds, room, "peer");
     cleanups.push(() => peer.close());
-    return { device, peer, stream, arrivals, bridgeIdentity: `cloud-agent:${userId}` };
+    return { device, peer, stream, arrivals, bridgeIdentity };
   }
 
   it("adds little latency from the device's microphone to the cloud", async () => {
     const { device, peer, stream, arrivals } = await setup("u-latency-up");
-    const mic = await publishMic(device);
+    const mic = await publishTimedMic(device);
     cleanups.push(() => mic.close());
     // The peer listens to the very track the bridge forwards: same source, same moment.
-    const direct = recordTimed(peer, "glasses", mic.name);
+    const direct = recordTimedTrack(peer, "glasses", mic.name);
     const handedAt = await feedPaced(SIGNAL, (chunk) => mic.write(chunk));
     await sleep(300);
     const directFrames = await direct.stop();
@@ -277,8 +93,8 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
     report("device → cloud", viaPeer, viaBridge);
     expect(viaPeer.peak).toBeGreaterThan(0.6);
     expect(viaBridge.peak).toBeGreaterThan(0.6);
-    expect(viaPeer.frames).toBeGreaterThan(50);
-    expect(viaBridge.frames).toBeGreaterThan(25);
+    expect(viaPeer.latenciesMs.length).toBeGreaterThan(50);
+    expect(viaBridge.latenciesMs.length).toBeGreaterThan(25);
     expect(viaPeer.latencyMs).toBeGreaterThan(0);
     expect(viaPeer.latencyMs).toBeLessThan(500);
     const added = viaBridge.latencyMs - viaPeer.latencyMs;
@@ -288,10 +104,10 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
 
   it("adds little latency from the cloud to the device's speaker", async () => {
     const { device, peer, stream, bridgeIdentity } = await setup("u-latency-down");
-    const mic = await publishMic(peer);
+    const mic = await publishTimedMic(peer);
     cleanups.push(() => mic.close());
-    const bridged = recordTimed(device, bridgeIdentity, "speaker");
-    const direct = recordTimed(device, "peer", mic.name);
+    const bridged = recordTimedTrack(device, bridgeIdentity, "speaker");
+    const direct = recordTimedTrack(device, "peer", mic.name);
     // The bridge publishes "speaker" on the first audio, and what the cloud sends meanwhile
     // stays queued ahead of all later audio while the cloud keeps streaming in real time.
     // That one-off cost is not what this measures: publish with a short burst, let it play
@@ -319,8 +135,8 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
     report("cloud → device", viaPeer, viaBridge);
     expect(viaPeer.peak).toBeGreaterThan(0.6);
     expect(viaBridge.peak).toBeGreaterThan(0.6);
-    expect(viaPeer.frames).toBeGreaterThan(50);
-    expect(viaBridge.frames).toBeGreaterThan(50);
+    expect(viaPeer.latenciesMs.length).toBeGreaterThan(50);
+    expect(viaBridge.latenciesMs.length).toBeGreaterThan(50);
     expect(viaPeer.latencyMs).toBeGreaterThan(0);
     expect(viaPeer.latencyMs).toBeLessThan(500);
     const added = viaBridge.latencyMs - viaPeer.latencyMs;

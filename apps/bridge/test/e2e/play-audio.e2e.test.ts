@@ -11,7 +11,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AudioServer, startAudioServer } from "../support/audio-server.js";
 import { encodeWav, toneFloats, type WavEncoding } from "../support/wav.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, startBridgeRig, uniqueRoom } from "./harness.js";
 import { audibleSpan, finalOf, type PlayCall, playAudio, typesOf } from "./play-audio-client.js";
 import { recordTrack } from "./track-recorder.js";
 
@@ -64,15 +64,8 @@ describe.skipIf(gate === "skip")(
     });
 
     async function setup(userId: string) {
-      const room = uniqueRoom(userId);
-      const join = await rig.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-      expect(join.success).toBe(true);
-      const device = await joinParticipant(rig.creds, room, "glasses");
-      cleanups.push(
-        () => device.close(),
-        () => rig.client.leaveRoom({ userId }),
-      );
-      return { device, bridge: `cloud-agent:${userId}` };
+      const { device, bridgeIdentity } = await joinUserAndDevice(rig, cleanups, userId);
+      return { device, bridge: bridgeIdentity };
     }
 
     const play = (userId: string, requestId: string, url: string, trackId = 2, extra = {}) =>

@@ -3,14 +3,13 @@ import { e2eGate } from "@mentra/livekit-rig";
 import {
   audibleMs,
   dominantFrequency,
-  joinParticipant,
   sineTone,
   type TestParticipant,
   trimSilence,
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { beBytes, type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
 const PACKET_SAMPLES = 320; // 20 ms at 16 kHz
@@ -38,23 +37,13 @@ describe.skipIf(gate === "skip")("room → cloud through the bridge (real LiveKi
   });
 
   async function setup(userId: string, byteOrder: PcmByteOrder, target = "glasses") {
-    const room = uniqueRoom(userId);
-    const join = await rig.client.joinRoom({
-      userId,
-      roomName: room,
+    const { room, device, bridgeIdentity } = await joinUserAndDevice(rig, cleanups, userId, {
       targetIdentity: target,
       pcmByteOrder: byteOrder,
     });
-    expect(join.error).toBe("");
-    expect(join.success).toBe(true);
-    expect(join.metadata.identity).toBe(`cloud-agent:${userId}`);
-    const device = await joinParticipant(rig.creds, room, target);
+    expect(bridgeIdentity).toBe(`cloud-agent:${userId}`);
     const stream: CloudStream = openCloudStream(rig.client, userId);
-    cleanups.push(
-      () => device.close(),
-      () => stream.cancel(),
-      () => rig.client.leaveRoom({ userId }),
-    );
+    cleanups.push(() => stream.cancel());
     return { room, device, stream };
   }
 
