@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { type BridgeClient, BridgeError, type BridgeSession } from "@mentra/bridge-client";
 import { joinParticipant, type LiveKitCredentials, type TestParticipant } from "@mentra/test-kit";
+import { markWithin } from "./mark-within.js";
 import { createPacketLog, PACKET_SAMPLES, type PacketLog, stampSequence } from "./packet-log.js";
 import { sleep } from "./sleep.js";
 import type { Voices } from "./voices.js";
@@ -113,7 +114,13 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
   // that played out, so the bench measures the steady state.
   if (options.directions !== "room-to-cloud") {
     session.send(new Int16Array(TTS_RATE / 10), { trackId: 2, sampleRate: TTS_RATE });
-    await session.mark("primed", { trackId: 2 });
+    try {
+      await markWithin(session, 2, "primed", 10_000);
+    } catch (error) {
+      await session.leave("bench join failed").catch(() => {});
+      await device.close();
+      throw error;
+    }
   }
   const packets = createPacketLog();
   const consuming = (async () => {

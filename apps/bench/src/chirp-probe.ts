@@ -11,6 +11,7 @@ import {
   type TimedFrame,
   waitFor,
 } from "@mentra/test-kit";
+import { markWithin } from "./mark-within.js";
 import { type Percentiles, percentiles } from "./stats.js";
 
 /** One direction of the chirp comparison: the bridge's path against a direct one. */
@@ -71,14 +72,17 @@ export async function measureChirpPaths(
       targetIdentity: device.identity,
       pcmByteOrder: "little",
     });
-    cleanups.push(() => session.leave("chirp probe over"));
     const cloudFrames: TimedFrame[] = [];
     const reading = (async () => {
       for await (const frame of session.audio) {
         cloudFrames.push({ samples: frame.samples, at: Date.now() });
       }
     })();
-    cleanups.push(() => reading.catch(() => {}));
+    // Leaving ends session.audio, and with it the reading loop.
+    cleanups.push(async () => {
+      await session.leave("chirp probe over");
+      await reading.catch(() => {});
+    });
 
     // Room → cloud.
     const deviceMic = await publishTimedMic(device);
@@ -104,7 +108,7 @@ export async function measureChirpPaths(
       trackId: 0,
       sampleRate: PROBE.sampleRate,
     });
-    await session.mark("primed", { trackId: 0 });
+    await markWithin(session, 0, "primed", 10_000);
     let subscribed = false;
     void Promise.all([fromBridge.subscribed, fromPeer.subscribed]).then(() => {
       subscribed = true;
