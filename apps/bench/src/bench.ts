@@ -298,7 +298,7 @@ export async function runLadder(
       const b = step.bridge;
       const up = step.latency.insideToCloudMs;
       const down = step.latency.insideToRoomMs;
-      if (chirp !== undefined) {
+      if (chirp?.roomToCloud.found && chirp.cloudToRoom.found) {
         say(
           `  chirp, bridge vs direct p50: room→cloud ${chirp.roomToCloud.bridgedMs.p50} vs ${chirp.roomToCloud.directMs.p50} ms, cloud→room ${chirp.cloudToRoom.bridgedMs.p50} vs ${chirp.cloudToRoom.directMs.p50} ms`,
         );

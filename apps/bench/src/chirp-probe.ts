@@ -24,7 +24,12 @@ export interface ChirpPath {
   readonly addedP50Ms: number;
   /** Median correlation peak of the chirp's pieces on each path (how surely it was found). */
   readonly peaks: { readonly direct: number; readonly bridged: number };
+  /** Both paths' chirps were found (peaks ≥ {@link MIN_PEAK}); otherwise the figures mean nothing. */
+  readonly found: boolean;
 }
+
+/** Below this correlation peak a path's chirp counts as not found (Opus keeps it above 0.85). */
+const MIN_PEAK = 0.6;
 
 /** Both directions, measured one after the other with the step's load running. */
 export interface ChirpResult {
@@ -44,6 +49,7 @@ function compare(direct: PathLatency, bridged: PathLatency): ChirpPath {
     bridgedMs: b,
     addedP50Ms: b.p50 - d.p50,
     peaks: { direct: direct.peak, bridged: bridged.peak },
+    found: direct.peak >= MIN_PEAK && bridged.peak >= MIN_PEAK,
   };
 }
 

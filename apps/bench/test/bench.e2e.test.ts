@@ -49,6 +49,7 @@ describe.skipIf(gate === "skip")("npm run bench / npm run soak", () => {
     const chirp = step?.latency.chirp;
     expect(step?.latency.chirpError).toBe("");
     for (const path of [chirp?.roomToCloud, chirp?.cloudToRoom]) {
+      expect(path?.found).toBe(true);
       expect(path?.peaks.direct).toBeGreaterThan(0.6);
       expect(path?.peaks.bridged).toBeGreaterThan(0.6);
       expect(path?.directMs.count).toBeGreaterThan(50);
