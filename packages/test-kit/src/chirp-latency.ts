@@ -124,15 +124,21 @@ export async function publishTimedMic(participant: TestParticipant): Promise<Tim
 export interface TimedRecorder {
   /** Resolves once the track is subscribed and being read. */
   readonly subscribed: Promise<void>;
+  /** The frames received so far, with their arrival times (the recording goes on). */
+  frames(): readonly TimedFrame[];
   /** Stops reading and returns every frame received, with its arrival time. */
   stop(): Promise<TimedFrame[]>;
 }
 
-/** Records the track `trackName` of `fromIdentity` at 16 kHz mono in 10 ms frames, timed. */
+/**
+ * Records the track `trackName` of `fromIdentity`, mono at `sampleRate` (16 kHz by
+ * default) in 10 ms frames, each with the wall-clock time it arrived.
+ */
 export function recordTimedTrack(
   listener: TestParticipant,
   fromIdentity: string,
   trackName: string,
+  sampleRate = RATE,
 ): TimedRecorder {
   const frames: TimedFrame[] = [];
   const readers: Promise<void>[] = [];
@@ -145,7 +151,7 @@ export function recordTimedTrack(
     if (identity !== fromIdentity || track.kind !== TrackKind.KIND_AUDIO) return;
     if (publication.name !== trackName) return;
     const reader = new AudioStream(track, {
-      sampleRate: RATE,
+      sampleRate,
       numChannels: 1,
       frameSizeMs: 10,
     }).getReader();
@@ -176,6 +182,7 @@ export function recordTimedTrack(
   }
   return {
     subscribed,
+    frames: () => frames,
     async stop() {
       listener.room.off(RoomEvent.TrackSubscribed, onTrack);
       await Promise.all(streams.map((reader) => reader.cancel().catch(() => {})));

@@ -17,7 +17,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { startAppOnRig } from "./app-on-rig.js";
 import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, joinUserAndDevice, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
 const PROBE = chirpProbe();
@@ -149,13 +149,10 @@ describe.skipIf(gate === "skip")("latency the bridge adds (real LiveKit)", () =>
     const app = await startAppOnRig(rig.livekit);
     cleanups.push(() => app.close());
     const userId = "u-latency-metrics";
-    const room = uniqueRoom(userId);
-    const join = await app.grpc.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-    expect(join.success).toBe(true);
-    const device = await joinParticipant(rig.creds, room, "glasses");
-    cleanups.push(
-      () => device.close(),
-      () => app.grpc.leaveRoom({ userId }),
+    const { device } = await joinUserAndDevice(
+      { client: app.grpc, creds: rig.creds },
+      cleanups,
+      userId,
     );
     const stream = openCloudStream(app.grpc, userId);
     cleanups.push(() => stream.cancel());

@@ -1,10 +1,10 @@
 import type { NetworkFaults } from "@mentra/livekit-rig";
 import { e2eGate } from "@mentra/livekit-rig";
-import { dominantFrequency, joinParticipant, recordFault, sineTone } from "@mentra/test-kit";
+import { dominantFrequency, recordFault, sineTone } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppOnRig, startAppOnRig } from "./app-on-rig.js";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -89,13 +89,10 @@ describe.skipIf(gate === "skip")(
       if (network === undefined)
         throw new Error("the e2e rig is isolated, so it has network faults");
       cleanups.push(() => network.clear());
-      const room = uniqueRoom(userId);
-      const join = await app.grpc.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-      expect(join.success).toBe(true);
-      const device = await joinParticipant(rig.creds, room, "glasses");
-      cleanups.push(
-        () => device.close(),
-        () => app.grpc.leaveRoom({ userId }),
+      const { device } = await joinUserAndDevice(
+        { client: app.grpc, creds: rig.creds },
+        cleanups,
+        userId,
       );
       const stream = openCloudStream(app.grpc, userId);
       cleanups.push(() => stream.cancel());
