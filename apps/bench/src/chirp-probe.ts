@@ -12,6 +12,7 @@ import {
   waitFor,
 } from "@mentra/test-kit";
 import { markWithin } from "./mark-within.js";
+import { sleep } from "./sleep.js";
 import { type Percentiles, percentiles } from "./stats.js";
 
 /** One direction of the chirp comparison: the bridge's path against a direct one. */
@@ -97,7 +98,7 @@ export async function measureChirpPaths(
     const micHandedAt = await feedPaced(PROBE.signal, PROBE.chunkSamples, (chunk) =>
       deviceMic.write(chunk),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     const roomToCloud = compare(
       pathLatency(PROBE, await heardByPeer.stop(), micHandedAt),
       pathLatency(PROBE, cloudFrames.splice(0), micHandedAt),
@@ -126,7 +127,7 @@ export async function measureChirpPaths(
       ),
       feedPaced(PROBE.signal, PROBE.chunkSamples, (chunk) => peerMic.write(chunk)),
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     const cloudToRoom = compare(
       pathLatency(PROBE, await fromPeer.stop(), peerHandedAt),
       pathLatency(PROBE, await fromBridge.stop(), bridgeHandedAt),

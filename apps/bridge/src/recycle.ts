@@ -1,25 +1,9 @@
-import { readFileSync } from "node:fs";
-
 /** Options of {@link watchResidentMemory}. */
 export interface MemoryWatchOptions {
   /** Resident memory in MB past which `onExceeded` is called, once; 0 never. */
   readonly limitMb: number;
   readonly intervalMs: number;
   readonly onExceeded: (rssMb: number) => void;
-  /** Reads the resident set size in bytes; the process's own by default. */
-  readonly readRss?: () => number;
-}
-
-/** The process's resident set size, from /proc where there is one (it counts every thread). */
-function residentBytes(): number {
-  try {
-    const status = readFileSync("/proc/self/status", "utf8");
-    const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-    if (kb !== undefined) return Number(kb) * 1024;
-  } catch {
-    // Not Linux: Node's own figure.
-  }
-  return process.memoryUsage.rss();
 }
 
 /**
@@ -29,9 +13,9 @@ function residentBytes(): number {
  */
 export function watchResidentMemory(options: MemoryWatchOptions): () => void {
   if (options.limitMb <= 0) return () => {};
-  const read = options.readRss ?? residentBytes;
   const timer = setInterval(() => {
-    const rssMb = read() / 1024 / 1024;
+    // The whole process's resident set (native threads included), as /proc counts it.
+    const rssMb = process.memoryUsage.rss() / 1024 / 1024;
     if (rssMb <= options.limitMb) return;
     clearInterval(timer);
     options.onExceeded(Math.round(rssMb));

@@ -266,6 +266,9 @@ export interface SessionRouting {
   hasAlternative(endpoint: string): boolean;
 }
 
+/** A bridge endpoint and its client. */
+type SessionTarget = ReturnType<SessionRouting["pick"]>;
+
 /**
  * Joins on the best endpoint that answers: one that does not (unavailable) is passed over
  * for the next-ranked, until every endpoint was tried. Returns where it joined.
@@ -274,7 +277,7 @@ export async function joinOnAnsweringBridge(
   routing: SessionRouting,
   request: JoinRequest,
   signal: AbortSignal | undefined,
-): Promise<ReturnType<SessionRouting["pick"]>> {
+): Promise<SessionTarget> {
   const tried = new Set<string>();
   for (let target = routing.pick(); ; target = routing.pick()) {
     tried.add(target.endpoint);
@@ -289,9 +292,6 @@ export async function joinOnAnsweringBridge(
     }
   }
 }
-
-/** A bridge endpoint and its client. */
-type SessionTarget = ReturnType<SessionRouting["pick"]>;
 
 /** Routing to one bridge. */
 export function singleRoute(client: Client<typeof LiveKitBridge>): SessionRouting {
@@ -593,8 +593,10 @@ export function openSession(
     // A bridge that is gone (its process died: the stream broke and it refuses a probe)
     // is passed over at once: its users join their next-ranked bridge without the
     // backoff, which only serves a bridge that is still there.
-    let passedOver = error.kind === "unavailable" && (await passOverIfGone(current));
-    let waitFirst = true;
+    // Before each check: "full" backoff, "short" (only the second half: the endpoint just
+    // checked was down and another ranks next) or "none" (the bridge is gone).
+    let wait: "full" | "short" | "none" =
+      error.kind === "unavailable" && (await passOverIfGone(current)) ? "none" : "full";
     for (let attempt = 0; !life.signal.aborted; attempt++) {
       listeners.emit("reconnecting", { attempt: attempt + 1, error });
       // The user's best endpoint now: another one when this one is down, or a better
@@ -605,27 +607,18 @@ export function openSession(
         // Backoff with full jitter before every check, the first included: it gives a
         // bridge that lost its room (a LiveKit restart) time to rejoin by itself, so the
         // client does not race it with a JoinRoom of its own.
-        if (passedOver) passedOver = false;
-        else {
-          if (waitFirst) await sleep(backoffDelay(attempt, settings.backoff), life.signal);
-          await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
-        }
-        waitFirst = true;
+        if (wait === "full") await sleep(backoffDelay(attempt, settings.backoff), life.signal);
+        if (wait !== "none") await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
+        wait = "full";
         current = target;
         rpc = target.client;
         let rejoined = false;
         let status: SessionStatus;
         try {
-          status = toStatus(
-            await rpc.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs }),
-          );
+          status = toStatus(await probe(rpc));
         } catch (caught) {
           // No answer at all: the endpoint is down. Try the next-ranked at once.
-          const failure = toBridgeError(caught);
-          if (failure.kind === "unavailable" && !life.signal.aborted) {
-            routing.markDown(target.endpoint);
-            waitFirst = routing.pick().endpoint === target.endpoint;
-          }
+          if (isDown(caught) && passOver(target.endpoint)) wait = "short";
           throw caught;
         }
         if (!status.connected || status.session !== "open") {
@@ -665,20 +658,33 @@ export function openSession(
     return false;
   }
 
+  /** GetStatus of the user on a bridge, bounded as recovery's calls are. */
+  function probe(client: SessionTarget["client"]) {
+    return client.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs });
+  }
+
+  /** The call failed because the endpoint did not answer (and not because we stopped). */
+  function isDown(caught: unknown): boolean {
+    return !life.signal.aborted && toBridgeError(caught).kind === "unavailable";
+  }
+
+  /** Marks `endpoint` down; says whether another endpoint now ranks first. */
+  function passOver(endpoint: string): boolean {
+    routing.markDown(endpoint);
+    return routing.pick().endpoint !== endpoint;
+  }
+
   /**
    * Probes a bridge at once; when it does not answer (unavailable) and another endpoint
    * ranks next, marks it down and says so.
    */
   async function passOverIfGone(target: SessionTarget): Promise<boolean> {
-    const { endpoint, client } = target;
-    if (!routing.hasAlternative(endpoint)) return false;
+    if (!routing.hasAlternative(target.endpoint)) return false;
     try {
-      await client.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs });
+      await probe(target.client);
       return false;
     } catch (caught) {
-      if (life.signal.aborted || toBridgeError(caught).kind !== "unavailable") return false;
-      routing.markDown(endpoint);
-      return routing.pick().endpoint !== endpoint;
+      return isDown(caught) && passOver(target.endpoint);
     }
   }
 
@@ -710,7 +716,7 @@ export function openSession(
     };
     handover = state;
     state.result = (async () => {
-      let target: ReturnType<SessionRouting["pick"]> | undefined;
+      let target: SessionTarget | undefined;
       let candidate: Call | undefined;
       try {
         const token = settings.getToken

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import type { BackoffOptions } from "../src/backoff.js";
 import { EndpointRouter, rankEndpoints } from "../src/endpoint-router.js";
 import { type BridgeSession, createBridgeClient } from "../src/index.js";
 import { FakeBridge } from "./support/fake-bridge.js";
@@ -73,9 +74,12 @@ describe("rendezvous ranking", () => {
 describe("a client with several bridges (in memory)", () => {
   const noJitter = { initialMs: 10, maxMs: 40, random: () => 0.5 };
 
-  function start(extra: { endpointDownMs?: number; spliceTimeoutMs?: number } = {}) {
+  function start(
+    extra: { endpointDownMs?: number; spliceTimeoutMs?: number; backoff?: BackoffOptions } = {},
+  ) {
     const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
     const client = createBridgeClient({
+      backoff: noJitter,
       ...extra,
       endpoints: three,
       transport: (endpoint) => {
@@ -83,7 +87,6 @@ describe("a client with several bridges (in memory)", () => {
         if (bridge === undefined) throw new Error(endpoint);
         return bridge.transport;
       },
-      backoff: noJitter,
     });
     return { bridges, client };
   }
@@ -122,12 +125,8 @@ describe("a client with several bridges (in memory)", () => {
 
   it("passes a bridge that died over at once, without the reconnect backoff", async () => {
     // A long backoff: a client that waited it would take over 4 s.
-    const slow = { initialMs: 5_000, maxMs: 5_000, random: () => 0.99 };
-    const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
-    const client = createBridgeClient({
-      endpoints: three,
-      transport: (endpoint) => bridges.get(endpoint)?.transport ?? new FakeBridge().transport,
-      backoff: slow,
+    const { bridges, client } = start({
+      backoff: { initialMs: 5_000, maxMs: 5_000, random: () => 0.99 },
     });
     const user = users[4] ?? "";
     const [first, second] = rankEndpoints(user, three);
@@ -148,12 +147,8 @@ describe("a client with several bridges (in memory)", () => {
   });
 
   it("still waits the backoff when the broken stream's bridge answers (it may be rejoining LiveKit)", async () => {
-    const backoff = { initialMs: 600, maxMs: 600, random: () => 0.99 };
-    const bridges = new Map(three.map((endpoint) => [endpoint, new FakeBridge()] as const));
-    const client = createBridgeClient({
-      endpoints: three,
-      transport: (endpoint) => bridges.get(endpoint)?.transport ?? new FakeBridge().transport,
-      backoff,
+    const { bridges, client } = start({
+      backoff: { initialMs: 600, maxMs: 600, random: () => 0.99 },
     });
     const user = users[4] ?? "";
     const [first] = rankEndpoints(user, three);

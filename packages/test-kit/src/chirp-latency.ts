@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   AudioFrame,
   AudioSource,
@@ -61,8 +62,6 @@ export interface TimedFrame {
   readonly samples: Int16Array;
   readonly at: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Hands `signal` to `deliver` in chunks of `chunkSamples` (20 ms), chunk i at start + 20·i
