@@ -25,6 +25,7 @@ import {
 } from "../playback/playback.js";
 import { type CloudChunk, chunkMs } from "./cloud-chunk.js";
 import { ReplayBuffer } from "./replay-buffer.js";
+import { planResume } from "./resume-plan.js";
 import type { ParticipantChange, SessionEvent } from "./session-events.js";
 import { TrackMarks, type TrackPosition } from "./track-marks.js";
 import { trackName } from "./track-names.js";
@@ -312,7 +313,7 @@ export class Session {
   /**
    * Puts back into the cloud queue, in order and once each, every chunk after `sequence`
    * that the bridge still holds: sent on the broken stream (the replay buffer) or not sent
-   * yet (the queue).
+   * yet (the queue), as much as the queue takes; what it misses is counted (planResume).
    */
   private resumeAfter(sequence: number): ResumeOutcome {
     const last = this.nextSequence - 1;
@@ -326,22 +327,23 @@ export class Session {
       });
       return { nextSequence: last + 1 - this.cloudQueue.size, missed: 0 };
     }
-    const replay = this.replay.after(sequence, last);
-    const queued = this.cloudQueue.drain().filter((chunk) => chunk.sequence > sequence);
-    const bySequence = new Map<number, CloudChunk>();
-    for (const chunk of [...replay.items, ...queued]) bySequence.set(chunk.sequence, chunk);
-    const chunks = [...bySequence.values()].sort((a, b) => a.sequence - b.sequence);
-    for (const chunk of chunks) this.cloudQueue.push(chunk);
-    const first = chunks[0]?.sequence ?? Math.max(sequence, last) + 1;
-    // What neither held, between the resume point and the first chunk it gets.
-    const missed = Math.max(0, Math.min(first, last + 1) - sequence - 1);
+    const plan = planResume(
+      sequence,
+      last,
+      this.replay.after(sequence, last).items,
+      this.cloudQueue.drain(),
+      this.options.cloudQueueMs,
+      chunkMs,
+    );
+    for (const chunk of plan.chunks) this.cloudQueue.push(chunk);
+    const { nextSequence, missed } = plan;
     this.options.logger.info("stream resumed", {
       userId: this.userId,
       afterSequence: sequence,
-      replayed: chunks.length,
+      replayed: plan.chunks.length,
       missed,
     });
-    return { nextSequence: first, missed };
+    return { nextSequence, missed };
   }
 
   /** The format microphone tracks are converted to for the cloud. */
