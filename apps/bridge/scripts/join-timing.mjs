@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // How long JoinRoom takes on the built bridge when k users join at once (as when a bridge
 // dies and its users land on the next one): a local livekit-server in its own namespace,
-// one bridge process, a device in every room first. Usage (as root, from the repo, after
-// a build): node apps/bridge/scripts/join-timing.mjs [k,k,...]
+// one bridge process, a device in every room first. Prints each batch's join times, the CPU
+// the bridge, livekit-server and the devices spent on it, and the bridge's CPU per thread
+// (libwebrtc's network thread dominates). TALK_S=n then has every device send a 100 ms
+// data packet every 100 ms for n seconds and prints what receiving them costs the bridge.
+// Usage (as root, from the repo, after a build):
+//   [TALK_S=10] node apps/bridge/scripts/join-timing.mjs [k,k,...]
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -14,7 +18,10 @@ import { startLiveKit } from "@mentra/livekit-rig";
 import { freePort, joinParticipant } from "@mentra/test-kit";
 
 quietNativeLogs();
-const counts = (process.argv[2] ?? "1,5,10").split(",").map(Number).filter((k) => k > 0 && k <= 30);
+const counts = (process.argv[2] ?? "1,5,10")
+  .split(",")
+  .map(Number)
+  .filter((k) => k > 0 && k <= 30);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const livekit = await startLiveKit({ isolate: "on" });
 const port = await freePort();
@@ -43,7 +50,10 @@ const cpuMs = (pid) => {
 /** CPU milliseconds per thread name of a process. */
 const threadCpu = (pid) => {
   const out = new Map();
-  for (const tid of execFileSync("ls", [`/proc/${pid}/task`]).toString().split(/\s+/).filter(Boolean)) {
+  for (const tid of execFileSync("ls", [`/proc/${pid}/task`])
+    .toString()
+    .split(/\s+/)
+    .filter(Boolean)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "#");
@@ -68,21 +78,28 @@ try {
   let n = 0;
   for (const k of counts) {
     const users = Array.from({ length: k }, () => `jt-${n++}`);
-    for (const user of users) devices.push(await joinParticipant(livekit, `room-${user}`, "glasses"));
+    for (const user of users)
+      devices.push(await joinParticipant(livekit, `room-${user}`, "glasses"));
     await sleep(1_000);
     const cpuBefore = [cpuMs(bridge.pid), cpuMs(serverPid()), cpuMs(process.pid)];
     const threadsBefore = threadCpu(bridge.pid);
     const started = performance.now();
     const took = await Promise.all(
       users.map(async (userId) => {
-        const response = await rpc.joinRoom({ userId, roomName: `room-${userId}`, targetIdentity: "glasses" });
+        const response = await rpc.joinRoom({
+          userId,
+          roomName: `room-${userId}`,
+          targetIdentity: "glasses",
+        });
         if (!response.success) throw new Error(response.error);
         return Math.round(performance.now() - started);
       }),
     );
-    const [bridgeCpu, serverCpu, selfCpu] = [cpuMs(bridge.pid), cpuMs(serverPid()), cpuMs(process.pid)].map(
-      (after, i) => after - cpuBefore[i],
-    );
+    const [bridgeCpu, serverCpu, selfCpu] = [
+      cpuMs(bridge.pid),
+      cpuMs(serverPid()),
+      cpuMs(process.pid),
+    ].map((after, i) => after - cpuBefore[i]);
     console.log(
       `${k} at once: ${took.sort((a, b) => a - b).join(", ")} ms; CPU ms: bridge ${bridgeCpu}, livekit-server ${serverCpu}, devices ${selfCpu}`,
     );

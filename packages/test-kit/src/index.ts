@@ -21,6 +21,12 @@ export {
   type TimedMic,
   type TimedRecorder,
 } from "./chirp-latency.js";
+export {
+  type DeviceFarm,
+  FARM_BLOCK_SAMPLES,
+  type SendReport,
+  startDeviceFarm,
+} from "./device-farm.js";
 export { FAULT_REPORT_DIR_ENV, type FaultRecord, recordFault } from "./fault-report.js";
 export {
   type AudioRecorder,

@@ -2,13 +2,12 @@ import * as dns from "node:dns/promises";
 import { e2eGate, type LiveKitCluster, startLiveKitCluster } from "@mentra/livekit-rig";
 import {
   audibleMs,
+  type DeviceFarm,
   dominantFrequency,
   freePort,
-  joinParticipant,
-  leBytes,
   recordFault,
   sineTone,
-  type TestParticipant,
+  startDeviceFarm,
   trimSilence,
 } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,7 +87,6 @@ function largestGap(arrivals: readonly number[], from: number, to: number): numb
 interface User {
   readonly id: string;
   readonly session: BridgeSession;
-  readonly device: TestParticipant;
   /** Arrival times of the frames received. */
   readonly arrivals: number[];
   /** The number each frame's packet carried in its first sample (the sending round). */
@@ -97,10 +95,6 @@ interface User {
   reconnects: number;
   /** When each reconnect completed (the session joined and its stream reopened). */
   readonly reconnectedAt: number[];
-  /** Packets the device has sent. */
-  sent: number;
-  /** When each send began, and how long it took. */
-  readonly sendTimes: [number, number][];
 }
 
 describe.skipIf(gate === "skip")(
@@ -111,8 +105,7 @@ describe.skipIf(gate === "skip")(
     let port: number;
     const bridges: BridgeProcess[] = [];
     const users: User[] = [];
-    let talking = true;
-    let talk: Promise<void> = Promise.resolve();
+    let farm: DeviceFarm;
     let talkStarted = false;
     let client: BridgeClient;
     const where = (user: User) => user.session.stats().endpoint;
@@ -140,26 +133,17 @@ describe.skipIf(gate === "skip")(
 
     /**
      * Every device talks from now on: a 100 ms data packet every 100 ms (bounded to 120 s),
-     * each on its own schedule, so one device waiting on its send delays no other.
+     * each on its own schedule, from the device farm's process.
      */
-    function startTalking(): void {
+    /** Packets the user's device has sent so far. */
+    async function sentBy(user: User | undefined): Promise<number> {
+      return user === undefined ? 0 : ((await farm.sends(0, 0))[user.id]?.sent ?? 0);
+    }
+
+    async function startTalking(): Promise<void> {
       if (talkStarted) return;
       talkStarted = true;
-      const started = Date.now();
-      talk = Promise.all(
-        users.map(async (user) => {
-          while (talking && Date.now() < started + 120_000) {
-            // Every 20 ms block numbered in its first sample, so gaps and duplicates show.
-            const samples = new Int16Array(320 * BLOCKS).fill(1_000);
-            for (let k = 0; k < BLOCKS; k++) samples[k * 320] = (user.sent * BLOCKS + k) % 30_000;
-            const sendAt = Date.now();
-            await user.device.sendData(leBytes(samples)).catch(() => {});
-            user.sendTimes.push([sendAt, Date.now() - sendAt]);
-            user.sent++;
-            await sleep(started + user.sent * 20 * BLOCKS - Date.now());
-          }
-        }),
-      ).then(() => {});
+      await farm.talk({ blocksPerPacket: BLOCKS, maxMs: 120_000 });
     }
 
     /**
@@ -176,16 +160,13 @@ describe.skipIf(gate === "skip")(
         ...found,
         bridgeDroppedMs: status?.metadata.cloud_dropped_ms,
         moves: user.moves.map((move) => `${move.reason} ${move.tookMs} ms ${move.splice}`),
-        slowestSendMs: slowestSend(user, 0, Date.now()),
+        slowestSendMs: (await farm.sends(0, Date.now()))[user.id]?.slowestMs,
       }).toEqual({ user: user.id, lost: 0, doubled: 0 });
     }
 
-    /** The longest a device's send took, of those begun within [from, to). */
-    const slowestSend = (user: User, from: number, to: number) =>
-      Math.max(0, ...user.sendTimes.filter(([at]) => at >= from && at < to).map(([, ms]) => ms));
-
     beforeAll(async () => {
       livekit = await startLiveKitCluster({ nodes: 2 });
+      farm = await startDeviceFarm();
       server = await LoopbackDns.start();
       port = await freePort();
       for (let i = 0; i < 3; i++) await addBridge();
@@ -212,18 +193,15 @@ describe.skipIf(gate === "skip")(
         // Devices join through either node.
         const node = livekit.nodes[(i + 1) % livekit.nodes.length];
         if (node === undefined) throw new Error("no LiveKit node");
-        const device = await joinParticipant(node, room, "glasses");
+        await farm.join(id, node, room, "glasses");
         const user: User = {
           id,
           session,
-          device,
           arrivals: [],
           numbers: [],
           moves: [],
           reconnects: 0,
           reconnectedAt: [],
-          sent: 0,
-          sendTimes: [],
         };
         session.on("reconnecting", () => {
           user.reconnects++;
@@ -244,10 +222,8 @@ describe.skipIf(gate === "skip")(
     }, 180_000);
 
     afterAll(async () => {
-      talking = false;
-      await talk;
+      await farm?.close();
       await client?.close();
-      for (const user of users) await user.device.close().catch(() => {});
       for (const bridge of bridges) await bridge.stop("SIGKILL").catch(() => {});
       await server?.close();
       await livekit?.close();
@@ -261,24 +237,18 @@ describe.skipIf(gate === "skip")(
       let shortestTone = Number.POSITIVE_INFINITY;
       for (let from = 0; from < USERS; from += 10) {
         const batch = users.slice(from, from + 10);
-        const recorders = batch.map((u) => u.device.recordAudio(`cloud-agent:${u.id}`, 16_000));
+        const listening = farm.listen(
+          Object.fromEntries(batch.map((user) => [user.id, `cloud-agent:${user.id}`])),
+          10_000,
+        );
         for (const user of batch) user.session.send(new Int16Array(1_600));
-        await Promise.race([
-          Promise.all(recorders.map((recorder) => recorder.subscribed)),
-          sleep(10_000),
-        ]);
+        await listening;
         for (const user of batch) user.session.send(tone);
         await sleep(2_000);
-        const heard = await Promise.all(recorders.map((recorder) => recorder.stop()));
-        // Heard: the devices stop listening. Thirty subscribed tracks would cost this
-        // process (the devices and the cloud at once) about a tenth of a core in playout
-        // mixing, which the bridges and LiveKit would then lack.
-        for (const user of batch) {
-          const agent = user.device.room.remoteParticipants.get(`cloud-agent:${user.id}`);
-          for (const publication of agent?.trackPublications.values() ?? []) {
-            publication.setSubscribed(false);
-          }
-        }
+        // (the devices unsubscribe once they heard it: subscribed tracks cost the farm
+        // playout mixing every 10 ms, which the bridges and LiveKit would then lack)
+        const heard = Object.values(await farm.stopListening());
+        expect(heard).toHaveLength(batch.length);
         for (const samples of heard) {
           // Every device hears it; on the saturated machine not always all of it.
           const ms = audibleMs(samples, 16_000);
@@ -290,7 +260,7 @@ describe.skipIf(gate === "skip")(
         }
       }
       // Device → cloud: every device talks, every cloud session hears it.
-      startTalking();
+      await startTalking();
       await sleep(3_000);
       const endpoints = bridges.map((bridge) => bridge.url);
       for (const user of users) {
@@ -314,7 +284,7 @@ describe.skipIf(gate === "skip")(
     });
 
     it("adds a bridge: nobody moves until asked; rebalance moves only the users that rank it first, without a gap", async () => {
-      startTalking(); // (started by the first test, unless it failed early)
+      await startTalking(); // (started by the first test, unless it failed early)
       const before = new Map(users.map((user) => [user.id, where(user)]));
       const added = await addBridge();
       await endpointsAre(4);
@@ -323,7 +293,7 @@ describe.skipIf(gate === "skip")(
       const endpoints = bridges.map((bridge) => bridge.url);
       const mustMove = users.filter((user) => rankEndpoints(user.id, endpoints)[0] === added.url);
       const startedAt = Date.now();
-      const sentAtStart = users[0]?.sent ?? 0;
+      const sentAtStart = await sentBy(users[0]);
       // (every fourth user's id was chosen to rank it first: a quarter, as the issue says)
       expect(mustMove).toHaveLength(Math.floor(USERS / 4));
       expect(client.rebalance()).toBe(mustMove.length);
@@ -340,7 +310,7 @@ describe.skipIf(gate === "skip")(
       const took = mustMove.map((user) => user.moves[0]?.tookMs ?? Number.NaN);
       const gaps = mustMove.map((user) => largestGap(user.arrivals, startedAt, Date.now()));
       console.log(
-        `[scale-out] a 4th bridge: ${mustMove.length} of ${USERS} users rank it first and moved (splice ${[...new Set(mustMove.map((u) => u.moves[0]?.splice))].join("/")}), in ${took.join(", ")} ms; largest delivery gap ${Math.max(...gaps)} ms; ${((users[0]?.sent ?? 0) - sentAtStart) * BLOCKS} blocks per device meanwhile, none lost or doubled`,
+        `[scale-out] a 4th bridge: ${mustMove.length} of ${USERS} users rank it first and moved (splice ${[...new Set(mustMove.map((u) => u.moves[0]?.splice))].join("/")}), in ${took.join(", ")} ms; largest delivery gap ${Math.max(...gaps)} ms; ${((await sentBy(users[0])) - sentAtStart) * BLOCKS} blocks per device meanwhile, none lost or doubled`,
       );
       recordFault({
         kind: "fault",
@@ -428,7 +398,7 @@ describe.skipIf(gate === "skip")(
       for (const ms of gaps) expect(ms).toBeLessThan(4_000);
       // The load generator's share: how long the devices' own sends took meanwhile.
       const sendStall = Math.max(
-        ...users.map((user) => slowestSend(user, killedAt, killedAt + 5_000)),
+        ...Object.values(await farm.sends(killedAt, killedAt + 5_000)).map((r) => r.slowestMs),
       );
       console.log(
         `[scale-out] SIGKILL of a bridge with ${moved.length} of ${USERS} users (devices' slowest send meanwhile ${sendStall} ms): rejoined after ${rejoined.join(", ")} ms, device audio back after ${recovery.join(", ")} ms; the others' largest delivery gap ${Math.max(...gaps)} ms`,
