@@ -183,7 +183,7 @@ const envSchema = z.object({
   STREAM_GRACE_MS: integer(0, 3_600_000).default(30_000),
   PCM_BYTE_ORDER: lowercaseEnum(BYTE_ORDER_MODES).default("auto"),
   RECEIVE_FRAME_MS: integer(10, 100).default(20),
-  CLOUD_QUEUE_MS: integer(20, 60_000).default(2_000),
+  CLOUD_QUEUE_MS: integer(20, 60_000).default(10_000),
   ROOM_STATS_INTERVAL_MS: integer(0, 3_600_000).default(5_000),
   REPLAY_MS: integer(0, 60_000).default(2_000),
   TRACK_BUFFER_MS: integer(10, 10_000).default(200),
@@ -328,7 +328,7 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     description: "Duration of room-to-cloud chunks from microphone tracks.",
   },
   CLOUD_QUEUE_MS: {
-    defaultText: "2000",
+    defaultText: "10000",
     expected: "an integer number of milliseconds from 20 to 60000",
     description: "Room-to-cloud audio kept for a slow reader; beyond it the oldest is dropped.",
   },

@@ -36,7 +36,7 @@ describe("loadConfig", () => {
       streamGraceMs: 30_000,
       pcmByteOrder: "auto",
       receiveFrameMs: 20,
-      cloudQueueMs: 2000,
+      cloudQueueMs: 10_000,
       roomStatsIntervalMs: 5000,
       replayMs: 2000,
       publishAtJoin: [],
