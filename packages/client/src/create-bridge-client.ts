@@ -81,7 +81,10 @@ export interface BridgeClientOptions {
   /**
    * How long a handover looks for where the new bridge's room audio continues the old
    * one's before joining them by receive time (default 5000 ms; a loaded bridge may lag
-   * the other by hundreds of ms, and receive times are then no guide).
+   * the other by hundreds of ms, and receive times are then no guide). While the old
+   * bridge still delivers sound (not silence) it looks on, until that stream ends, for up
+   * to three times as long: a lagging new bridge catches up rather than being joined by
+   * its late receive times, which would repeat or skip audio.
    */
   readonly spliceTimeoutMs?: number;
   /** Re-join after another participant took the bridge's identity (default false). */

@@ -30,13 +30,20 @@ export interface SpliceSink {
   receive(response: AudioSessionResponse): void;
   /** The switch happened; the new call's last room-audio sequence, for resuming. */
   onSwitched(sequence: number): void;
-  /** After this, the splicer gives up on content and places the junction by time. */
+  /** After this, the splicer gives up on content and places the junction by time... */
   readonly timeoutMs: number;
+  /**
+   * ... unless the old call still delivers audio content can place (not silence): a new
+   * bridge that lags may yet catch up, and its late receive times would repeat or skip
+   * audio. Then it waits until the old call ends, for at most this long in all.
+   */
+  readonly maxWaitMs: number;
 }
 
 /**
- * Feeds the new call's room audio to the splicer until it places the junction (or, after
- * `timeoutMs`, gives up on content), then switches room audio to the new call at once,
+ * Feeds the new call's room audio to the splicer until it places the junction (or gives up
+ * on content: after `timeoutMs`, or once the old call ends, or after `maxWaitMs`; see
+ * {@link SpliceSink}), then switches room audio to the new call at once,
  * in the same turn, so no frame of the old one can slip in after the junction. Rejects if
  * the new call ends first.
  */
@@ -44,8 +51,14 @@ export function spliceIn(state: Handover, call: Call, old: Call, sink: SpliceSin
   const { splicer } = state;
   return new Promise<void>((resolve, reject) => {
     let newSequence = 0;
+    let finished = false;
+    let timedOut = false;
+    let oldEnded = false;
     const finish = (frames: SpliceFrame[]) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
+      clearTimeout(cap);
       state.switched = true;
       for (const frame of frames) sink.push(frame);
       sink.onSwitched(newSequence);
@@ -55,7 +68,16 @@ export function spliceIn(state: Handover, call: Call, old: Call, sink: SpliceSin
       };
       resolve();
     };
-    const timer = setTimeout(() => finish(splicer.force()), sink.timeoutMs);
+    const giveUp = () => finish(splicer.force());
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (oldEnded || !splicer.placeable) giveUp();
+    }, sink.timeoutMs);
+    const cap = setTimeout(giveUp, Math.max(sink.timeoutMs, sink.maxWaitMs));
+    void old.done.then(() => {
+      oldEnded = true;
+      if (timedOut) giveUp();
+    });
     const deliver = (frames: SpliceFrame[]) => {
       if (splicer.method !== undefined) finish(frames);
       else for (const frame of frames) sink.push(frame);
@@ -68,6 +90,7 @@ export function spliceIn(state: Handover, call: Call, old: Call, sink: SpliceSin
     };
     call.done.then((ended) => {
       clearTimeout(timer);
+      clearTimeout(cap);
       reject(ended ?? new BridgeError("unavailable", "the new bridge ended the stream"));
     });
   });

@@ -740,6 +740,7 @@ export function openSession(
             lastSequence = sequence;
           },
           timeoutMs: settings.spliceTimeoutMs ?? 5_000,
+          maxWaitMs: 3 * (settings.spliceTimeoutMs ?? 5_000),
         });
         const movedFrom = from.client;
         current = target;

@@ -73,6 +73,17 @@ export class StreamSplicer {
     this.options = { ...DEFAULTS, ...options };
   }
 
+  /**
+   * Whether content can still place the junction: the end of what the old stream handed
+   * out is sound, not silence (a copy of it may yet arrive on the new stream).
+   */
+  get placeable(): boolean {
+    const format = this.format;
+    if (format === undefined) return false;
+    const whole = this.tail.length >= this.needleLength(format.sampleRate, format.channels);
+    return whole && !isQuiet(this.tail);
+  }
+
   /** How the streams were joined, once they are. */
   get method(): SpliceMethod | undefined {
     return this.result;

@@ -251,6 +251,41 @@ describe("a client with several bridges (in memory)", () => {
     expect(next?.calls.at(-1)).toBe("LeaveRoom");
   });
 
+  it("waits past spliceTimeoutMs for a new bridge that lags, while the old one still delivers: spliced by content, not by its late receive times", async () => {
+    const { bridges, client } = start({ spliceTimeoutMs: 200 });
+    const user = users[21] ?? "";
+    const [first, second] = rankEndpoints(user, three);
+    const session = await client.join({ userId: user, roomName: "r" });
+    const moved: { splice: string }[] = [];
+    session.on("moved", (info) => moved.push(info));
+    const audio = deviceAudio(40);
+    const heard = collect(session, 40 * 640);
+    const old = await bridges.get(first ?? "")?.waitForStreams(1);
+    for (const chunk of audio.slice(0, 20)) old?.push(chunk);
+    old?.drain();
+    const next = bridges.get(second ?? "");
+    await until(() => next?.streams.length === 1);
+    const fresh = next?.streams[0];
+    // The new bridge is loaded: it receives the device 600 ms late (and stamps it so), and
+    // after its first 200 ms it stalls for longer than the splice timeout.
+    const late = (chunk: { pcmData: Uint8Array; timestampMs: bigint }) => ({
+      ...chunk,
+      timestampMs: chunk.timestampMs + 600n,
+    });
+    for (const chunk of audio.slice(0, 10)) fresh?.push(late(chunk));
+    for (const chunk of audio.slice(20, 30)) old?.push(chunk);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(moved).toEqual([]);
+    for (const chunk of audio.slice(10, 40)) fresh?.push(late(chunk));
+    await until(() => moved.length === 1);
+    expect(moved[0]?.splice).toBe("exact");
+    // Every sample once, in order: receive times would have repeated the first 200 ms.
+    const expected = new Uint8Array(40 * 640);
+    for (const [i, chunk] of audio.entries()) expected.set(chunk.pcmData, i * 640);
+    expect(await heard).toEqual(expected);
+    await session.leave();
+  });
+
   it("finishes a handover when the old bridge ends the stream first, and by receive time in silence", async () => {
     const { bridges, client } = start({ spliceTimeoutMs: 1_000 });
     const user = users[11] ?? "";
