@@ -23,9 +23,9 @@ import { type BridgeProcess, spawnBridge } from "./bridge-process.js";
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 /**
- * 12 in `npm test`: with 30 the 2 cores of our machines are saturated and the timing
- * bounds below become a coin toss. `SCALE_OUT_USERS=30` runs the issue's full load (the
- * README gives the figures measured so).
+ * 12 in `npm test`: with 30 the 2 cores of our machines are oversubscribed and the 2 s
+ * recovery bound is missed by up to half a second. `SCALE_OUT_USERS=30` runs the issue's
+ * full load (the README gives the figures measured so).
  */
 const USERS = Number(process.env.SCALE_OUT_USERS ?? 12);
 /** 20 ms blocks per device packet. */
@@ -381,10 +381,11 @@ describe.skipIf(gate === "skip")(
         const at = user.reconnectedAt.find((t) => t > killedAt);
         return (at ?? Number.NaN) - killedAt;
       });
-      // The target is 2 s. On this 2-core machine, shared with two LiveKit nodes, three
-      // bridges, thirty simulated devices and their cloud sessions, the CPU is saturated
-      // and 2-5 s is measured: bounded here at 8 s, and reported.
-      for (const ms of recovery) expect(ms).toBeLessThan(8_000);
+      // The target is 2 s, held at 12 users (0.3-1 s measured). With 30, this 2-core
+      // machine is oversubscribed (two LiveKit nodes, four bridges, thirty simulated devices
+      // and their cloud sessions) and 1.5-2.5 s is measured: bounded at 8 s, and reported.
+      const bound = USERS <= 12 ? 2_000 : 8_000;
+      for (const ms of recovery) expect(ms).toBeLessThan(bound);
       for (const user of moved) {
         expect(user.reconnects).toBeGreaterThan(reconnectsBefore.get(user.id) ?? 0);
       }
