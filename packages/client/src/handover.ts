@@ -89,6 +89,9 @@ export function spliceIn(state: Handover, call: Call, old: Call, sink: SpliceSin
       deliver(splicer.pushNew(toFrame(response.message.value)));
     };
     call.done.then((ended) => {
+      if (finished) return;
+      // Failed: nothing may switch to this call later (the old call ending, a timer).
+      finished = true;
       clearTimeout(timer);
       clearTimeout(cap);
       reject(ended ?? new BridgeError("unavailable", "the new bridge ended the stream"));
