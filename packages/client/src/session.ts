@@ -593,8 +593,8 @@ export function openSession(
     // A bridge that is gone (its process died: the stream broke and it refuses a probe)
     // is passed over at once: its users join their next-ranked bridge without the
     // backoff, which only serves a bridge that is still there.
-    // Before each check: "full" backoff, "short" (only the second half: the endpoint just
-    // checked was down and another ranks next) or "none" (the bridge is gone).
+    // Before each check: "full" backoff, "short" (half of it: the endpoint just checked
+    // was down and another ranks next) or "none" (the bridge is gone).
     let wait: "full" | "short" | "none" =
       error.kind === "unavailable" && (await passOverIfGone(current)) ? "none" : "full";
     for (let attempt = 0; !life.signal.aborted; attempt++) {
@@ -606,9 +606,11 @@ export function openSession(
       try {
         // Backoff with full jitter before every check, the first included: it gives a
         // bridge that lost its room (a LiveKit restart) time to rejoin by itself, so the
-        // client does not race it with a JoinRoom of its own.
-        if (wait === "full") await sleep(backoffDelay(attempt, settings.backoff), life.signal);
-        if (wait !== "none") await sleep(backoffDelay(attempt - 1, settings.backoff), life.signal);
+        // client does not race it with a JoinRoom of its own. One delay per check, at most
+        // maxMs, so a restarted bridge is found within that (two delays in a row, as
+        // before, let a check wait up to twice maxMs).
+        const delay = backoffDelay(attempt, settings.backoff);
+        if (wait !== "none") await sleep(wait === "full" ? delay : delay / 2, life.signal);
         wait = "full";
         current = target;
         rpc = target.client;
