@@ -131,15 +131,15 @@ describe.skipIf(gate === "skip")(
       expect(client.endpoints).toHaveLength(count);
     }
 
-    /**
-     * Every device talks from now on: a 100 ms data packet every 100 ms (bounded to 120 s),
-     * each on its own schedule, from the device farm's process.
-     */
     /** Packets the user's device has sent so far. */
     async function sentBy(user: User | undefined): Promise<number> {
       return user === undefined ? 0 : ((await farm.sends(0, 0))[user.id]?.sent ?? 0);
     }
 
+    /**
+     * Every device talks from now on: a 100 ms data packet every 100 ms (bounded to 120 s),
+     * each on its own schedule, from the device farm's process.
+     */
     async function startTalking(): Promise<void> {
       if (talkStarted) return;
       talkStarted = true;
