@@ -125,7 +125,8 @@ describe("/healthz, /readyz and /metrics on the RPC port", () => {
     expect(sample(text, 'bridge_audio_chunks_total{direction="to_room"}')).toBe(1);
     expect(sample(text, "bridge_sessions")).toBe(0);
     expect(sample(text, "bridge_streams")).toBe(0);
-    expect(sample(text, 'bridge_dropped_total{reason="odd_trailing_byte"}')).toBe(0);
+    expect(sample(text, 'bridge_device_packets_total{fate="invalid"}')).toBe(0);
+    expect(sample(text, "bridge_device_loss_filled_seconds_total")).toBe(0);
     const native = sample(text, "bridge_process_native_memory_bytes") ?? 0;
     const rss = sample(text, "process_resident_memory_bytes") ?? 0;
     expect(native).toBeGreaterThan(1_000_000);

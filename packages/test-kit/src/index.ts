@@ -27,9 +27,19 @@ export {
   type SendReport,
   startDeviceFarm,
 } from "./device-farm.js";
+export {
+  createDeviceSender,
+  type DeviceFaults,
+  type DevicePacketFormat,
+  type DeviceSender,
+  type DeviceSenderOptions,
+  type PublishData,
+  type SentPacket,
+} from "./device-packets.js";
 export { FAULT_REPORT_DIR_ENV, type FaultRecord, recordFault } from "./fault-report.js";
 export {
   type AudioRecorder,
+  type JoinOptions,
   joinParticipant,
   type ReceivedData,
   type TestParticipant,

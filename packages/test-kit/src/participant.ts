@@ -14,6 +14,11 @@ import {
 } from "@livekit/rtc-node";
 import { quietNativeLogs } from "@mentra/livekit-native-logs";
 import { concatPcm } from "./audio.js";
+import {
+  createDeviceSender,
+  type DeviceSender,
+  type DeviceSenderOptions,
+} from "./device-packets.js";
 import { type LiveKitCredentials, mintToken } from "./token.js";
 
 /** A data packet as a participant received it. */
@@ -44,7 +49,15 @@ export interface TestParticipant {
   publishPcm(pcm: Int16Array, options: { sampleRate: number; channels?: number }): Promise<void>;
   /** Starts recording audio tracks of `fromIdentity`, resampled to `sampleRate` mono. */
   recordAudio(fromIdentity: string, sampleRate: number): AudioRecorder;
-  /** Sends a data packet to the room. */
+  /**
+   * Sends microphone PCM (samples, or bytes already encoded) as this device's data
+   * packets: by default as the phone app does (20 ms each, a sequence byte in front, on the
+   * lossy channel, paced in real time); see {@link JoinOptions.packets}.
+   */
+  sendPcm(pcm: Int16Array | Uint8Array): Promise<void>;
+  /** The sender behind {@link TestParticipant.sendPcm}: what it sent. */
+  readonly pcmSender: DeviceSender;
+  /** Sends one data packet to the room, as it is. */
   sendData(payload: Uint8Array, options?: { topic?: string; reliable?: boolean }): Promise<void>;
   /** The next data packet received, or a rejection after `timeoutMs`. */
   nextData(timeoutMs: number): Promise<ReceivedData>;
@@ -54,6 +67,12 @@ export interface TestParticipant {
 
 const FRAME_MS = 10;
 
+/** Options of {@link joinParticipant}. */
+export interface JoinOptions {
+  /** How {@link TestParticipant.sendPcm} packs its packets; the phone's format by default. */
+  readonly packets?: DeviceSenderOptions;
+}
+
 let quieted = false;
 
 /** Joins `roomName` as `identity` with a freshly minted token. */
@@ -61,6 +80,7 @@ export async function joinParticipant(
   creds: LiveKitCredentials,
   roomName: string,
   identity: string,
+  options: JoinOptions = {},
 ): Promise<TestParticipant> {
   // Native trace logs forwarded to JavaScript would cost the test process most of its CPU
   // (and slow every simulated device), as they would the bridge.
@@ -91,6 +111,9 @@ export async function joinParticipant(
     dynacast: false,
   });
   let closed: Promise<void> | undefined;
+  const pcmSender = createDeviceSender(async (payload, { reliable }) => {
+    await room.localParticipant?.publishData(payload, { reliable });
+  }, options.packets);
 
   return {
     identity,
@@ -154,6 +177,8 @@ export async function joinParticipant(
         },
       };
     },
+    sendPcm: (pcm) => pcmSender.send(pcm),
+    pcmSender,
     async sendData(payload, options = {}) {
       await room.localParticipant?.publishData(payload, {
         reliable: options.reliable ?? true,

@@ -9,6 +9,7 @@ import {
 } from "@mentra/bridge-proto";
 import * as prom from "prom-client";
 import { type AudioLatencySink, createAudioLatencyHistogram } from "./audio-latency.js";
+import { DEVICE_PACKET_KEYS, registerDevicePacketMetrics } from "./device-packet-metrics.js";
 
 /** What the metrics read from the sessions when Prometheus scrapes. */
 export interface SessionSource {
@@ -46,7 +47,6 @@ export interface BridgeMetrics {
 // Session status counters that count drops, and the reason each one stands for.
 const DROPS = {
   cloud_dropped_ms: "cloud_queue_full_ms",
-  odd_bytes_dropped: "odd_trailing_byte",
   unannounced_packets_dropped: "unannounced_sender",
 } as const;
 
@@ -186,7 +186,12 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
   });
 
   // Session-level counters come from GetStatus metadata of every user seen to join.
-  const totals = createSessionTotals(sessions, [...Object.keys(DROPS), ...Object.keys(MEDIA)]);
+  const totals = createSessionTotals(sessions, [
+    ...Object.keys(DROPS),
+    ...Object.keys(MEDIA),
+    ...DEVICE_PACKET_KEYS,
+  ]);
+  registerDevicePacketMetrics(registry, () => totals.refresh());
   new prom.Counter({
     name: "bridge_dropped_total",
     help: "Audio dropped by the bridge, by reason (cloud_queue_full_ms counts milliseconds).",

@@ -26,6 +26,17 @@ export function createGetStatus(registry: SessionRegistry) {
       lastDisconnectReason: status.lastDisconnectReason,
       serverVersion: BRIDGE_VERSION,
       metadata: { ...status.metadata, session: live ? "open" : "closed" },
+      devicePacketFormat: status.devicePackets.format,
+      devicePackets: {
+        accepted: BigInt(status.devicePackets.accepted),
+        lost: BigInt(status.devicePackets.lost),
+        duplicate: BigInt(status.devicePackets.duplicate),
+        late: BigInt(status.devicePackets.late),
+        reordered: BigInt(status.devicePackets.reordered),
+        invalid: BigInt(status.devicePackets.invalid),
+        resyncs: BigInt(status.devicePackets.resyncs),
+        lossFilledMs: BigInt(status.devicePackets.lossFilledMs),
+      },
     };
   };
 }

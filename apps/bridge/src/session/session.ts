@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createDropOldestQueue, type DropOldestQueue } from "../audio/bounded-queue.js";
 import { createEndiannessNormaliser, type EndiannessNormaliser } from "../audio/endianness.js";
-import { dropOddTrailingByte, int16ToLittleEndianBytes } from "../audio/pcm.js";
+import { int16ToLittleEndianBytes } from "../audio/pcm.js";
 import type { ByteOrderSetting } from "../config.js";
 import {
   type AudioOrigin,
@@ -24,6 +24,7 @@ import {
   startPlayback,
 } from "../playback/playback.js";
 import { type CloudChunk, chunkMs } from "./cloud-chunk.js";
+import { createDeviceAudio, type DeviceAudio, type DevicePacketFigures } from "./device-audio.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 import { planResume } from "./resume-plan.js";
 import type { ParticipantChange, SessionEvent } from "./session-events.js";
@@ -84,6 +85,8 @@ export interface SessionStatus {
   readonly lastDisconnectAt: number;
   readonly lastDisconnectReason: string;
   readonly metadata: Record<string, string>;
+  /** What became of the device's data packets. */
+  readonly devicePackets: DevicePacketFigures;
 }
 
 /** Options of {@link Session.attachStream}. */
@@ -138,6 +141,9 @@ export class Session {
   private readonly playbacks = new Map<string, Playback>();
   private readonly cloudQueue: DropOldestQueue<CloudChunk>;
   private readonly normaliser: EndiannessNormaliser;
+  private readonly deviceAudio: DeviceAudio;
+  /** Who sent the latest data packet: the identity its audio goes to the cloud under. */
+  private dataIdentity = "";
   private attachment:
     | { controller: AbortController; options: AttachOptions; statsDueAt: number }
     | undefined;
@@ -154,7 +160,6 @@ export class Session {
   private readonly counters = {
     chunksToCloud: 0,
     chunksFromCloud: 0,
-    oddBytesDropped: 0,
     unannouncedAccepted: 0,
     unannouncedDropped: 0,
     rejoins: 0,
@@ -180,6 +185,19 @@ export class Session {
           order,
           reason: stats.reason,
           bufferedBytes: stats.bufferedBytes,
+        }),
+    });
+    this.deviceAudio = createDeviceAudio({
+      onPcm: (pcm, arrivedAt) => {
+        for (const samples of this.normaliser.push(pcm)) {
+          this.toCloud(samples, PACKET_RATE, arrivedAt, this.dataIdentity);
+        }
+      },
+      onFormat: (format, reason) =>
+        options.logger.info("device packet format decided", {
+          userId: this.userId,
+          format,
+          reason,
         }),
     });
   }
@@ -233,6 +251,7 @@ export class Session {
   status(): SessionStatus {
     const link = this.link;
     return {
+      devicePackets: this.deviceAudio.figures(),
       connected: link !== undefined && !this.closed,
       participantId: link?.participantSid ?? "",
       participantCount: link?.participantCount() ?? 0,
@@ -249,7 +268,7 @@ export class Session {
         chunks_from_cloud: String(this.counters.chunksFromCloud),
         cloud_dropped_ms: String(Math.round(this.cloudQueue.droppedWeight)),
         cloud_queued_ms: String(Math.round(this.cloudQueue.weight)),
-        odd_bytes_dropped: String(this.counters.oddBytesDropped),
+        ...devicePacketMetadata(this.deviceAudio.figures()),
         unannounced_packets_accepted: String(this.counters.unannouncedAccepted),
         unannounced_packets_dropped: String(this.counters.unannouncedDropped),
         rejoins: String(this.counters.rejoins),
@@ -565,6 +584,7 @@ export class Session {
       (this.rejoinTimer === undefined ? 0 : 1) +
       (this.statsTimer === undefined ? 0 : 1) +
       (this.controlTimer === undefined ? 0 : 1) +
+      (this.deviceAudio.hasTimer ? 1 : 0) +
       (this.attachment === undefined ? 0 : 1) +
       (this.cloudQueue.closed ? 0 : 1)
     );
@@ -583,6 +603,7 @@ export class Session {
       if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
       this.statsTimer = undefined;
       this.stopControl();
+      this.deviceAudio.close();
       this.endStream(kind === "left" ? undefined : this.streamError(kind, detail));
       await this.endPlaybacks(`session_${kind}`, detail);
       this.cloudQueue.close();
@@ -653,12 +674,8 @@ export class Session {
       }
       this.counters.unannouncedAccepted++;
     }
-    const even = dropOddTrailingByte(payload);
-    this.counters.oddBytesDropped += payload.byteLength - even.byteLength;
-    const receivedAt = Date.now();
-    for (const samples of this.normaliser.push(even)) {
-      this.toCloud(samples, PACKET_RATE, receivedAt, origin.identity);
-    }
+    this.dataIdentity = origin.identity;
+    this.deviceAudio.push(payload);
   }
 
   private toCloud(samples: Int16Array, sampleRate: number, timestampMs: number, identity: string) {
@@ -678,6 +695,10 @@ export class Session {
   }
 
   private onParticipant(change: ParticipantChange, identity: string, trackSid: string) {
+    // A device that rejoins numbers its packets from the start again.
+    if ((change === "joined" || change === "left") && identity === this.dataIdentity) {
+      this.deviceAudio.restart();
+    }
     this.emit({ type: "participant", kind: change, identity, trackSid });
   }
 
@@ -862,6 +883,21 @@ export class Session {
     if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
   }
+}
+
+/** Device packet figures as GetStatus metadata (the keys /metrics sums). */
+function devicePacketMetadata(figures: DevicePacketFigures): Record<string, string> {
+  return {
+    device_packet_format: figures.format,
+    device_packets_accepted: String(figures.accepted),
+    device_packets_lost: String(figures.lost),
+    device_packets_duplicate: String(figures.duplicate),
+    device_packets_late: String(figures.late),
+    device_packets_reordered: String(figures.reordered),
+    device_packets_invalid: String(figures.invalid),
+    device_packet_resyncs: String(figures.resyncs),
+    device_loss_filled_ms: String(figures.lossFilledMs),
+  };
 }
 
 /** Counters summed; gauges (jitter, round trip) from `b`, the newer. */

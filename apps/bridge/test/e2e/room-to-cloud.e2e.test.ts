@@ -1,34 +1,13 @@
 import { PcmByteOrder } from "@mentra/bridge-proto";
 import { e2eGate } from "@mentra/livekit-rig";
-import {
-  audibleMs,
-  dominantFrequency,
-  sineTone,
-  type TestParticipant,
-  trimSilence,
-} from "@mentra/test-kit";
+import { audibleMs, dominantFrequency, sineTone, trimSilence } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { beBytes, type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
 import { type BridgeRig, joinUserAndDevice, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
-const PACKET_SAMPLES = 320; // 20 ms at 16 kHz
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Sends `samples` as 20 ms data packets, paced in real time. */
-async function sendAsPackets(
-  device: TestParticipant,
-  samples: Int16Array,
-  encode: (s: Int16Array) => Uint8Array,
-) {
-  const start = Date.now();
-  for (let offset = 0, i = 0; offset < samples.length; offset += PACKET_SAMPLES, i++) {
-    await device.sendData(encode(samples.subarray(offset, offset + PACKET_SAMPLES)));
-    const due = start + (i + 1) * 20 - Date.now();
-    if (due > 0) await sleep(due);
-  }
-}
 
 describe.skipIf(gate === "skip")("room → cloud through the bridge (real LiveKit)", () => {
   let rig: BridgeRig;
@@ -56,7 +35,8 @@ describe.skipIf(gate === "skip")("room → cloud through the bridge (real LiveKi
     const userId = `u-packets-${order}-${encode === leBytes ? "le" : "be"}`;
     const { stream, device: glasses } = await setup(userId, order);
     const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 1_000 });
-    await sendAsPackets(glasses, tone, encode);
+    // The phone's packets: a sequence byte, then 20 ms of PCM, paced in real time.
+    await glasses.sendPcm(encode(tone));
     await stream.waitForSamples(tone.length, 5_000);
 
     const received = samplesOf(stream.received);
@@ -69,30 +49,20 @@ describe.skipIf(gate === "skip")("room → cloud through the bridge (real LiveKi
     for (let i = 1; i < stamps.length; i++)
       expect(stamps[i]).toBeGreaterThanOrEqual(stamps[i - 1] ?? 0);
     const span = (stamps.at(-1) ?? 0) - (stamps[0] ?? 0);
-    // 50 packets paced 20 ms apart; "auto" releases its first 100 ms at once.
-    expect(span).toBeGreaterThan(800);
+    // 50 packets paced 20 ms apart; "auto" releases what it held (one or two 100 ms
+    // windows, as the judge needs) at once: 780–900 ms measured.
+    console.log(`[room-to-cloud] ${userId}: chunk timestamps span ${span} ms`);
+    expect(span).toBeGreaterThan(700);
     expect(span).toBeLessThan(1_500);
     expect(Math.abs((stamps[0] ?? 0) - Date.now())).toBeLessThan(5_000);
 
     const status = await rig.client.getStatus({ userId });
     const expected = encode === leBytes ? "little" : "big";
     expect(status.metadata.byte_order).toBe(expected);
-    expect(status.metadata.odd_bytes_dropped).toBe("0");
-  });
-
-  it("drops the odd trailing byte of a packet and counts it", async () => {
-    const userId = "u-odd";
-    const { stream, device: glasses } = await setup(userId, PcmByteOrder.LITTLE);
-    const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 100 });
-    const bytes = leBytes(tone);
-    const odd = new Uint8Array(bytes.length + 1);
-    odd.set(bytes);
-    odd[bytes.length] = 0x7f;
-    await glasses.sendData(odd);
-    await stream.waitForSamples(tone.length, 5_000);
-    await sleep(200);
-    expect(Array.from(samplesOf(stream.received))).toEqual(Array.from(tone));
-    expect((await rig.client.getStatus({ userId })).metadata.odd_bytes_dropped).toBe("1");
+    expect(status.devicePacketFormat).toBe("phone");
+    expect(status.devicePackets?.accepted).toBe(50n);
+    expect(status.devicePackets?.lost).toBe(0n);
+    expect(status.devicePackets?.invalid).toBe(0n);
   });
 
   it("converts a 48 kHz microphone track to 16 kHz mono chunks of 20 ms", async () => {

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mentra/livekit/bridge/bridge.proto.
  */
 export const file_mentra_livekit_bridge_bridge: GenFile = /*@__PURE__*/
-  fileDesc("CiJtZW50cmEvbGl2ZWtpdC9icmlkZ2UvYnJpZGdlLnByb3RvEhVtZW50cmEubGl2ZWtpdC5icmlkZ2UifgoKQXVkaW9DaHVuaxIQCghwY21fZGF0YRgBIAEoDBITCgtzYW1wbGVfcmF0ZRgCIAEoBRIQCghjaGFubmVscxgDIAEoBRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSL4AQoPSm9pblJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcm9vbV9uYW1lGAIgASgJEg0KBXRva2VuGAMgASgJEhMKC2xpdmVraXRfdXJsGAQgASgJEhcKD3RhcmdldF9pZGVudGl0eRgFIAEoCRI7Cg5wY21fYnl0ZV9vcmRlchgGIAEoDjIjLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QY21CeXRlT3JkZXISGwoTcmVjZWl2ZV9zYW1wbGVfcmF0ZRgHIAEoBRIYChByZWNlaXZlX2ZyYW1lX21zGAggASgFEhAKCGhhbmRvdmVyGAkgASgIIt8BChBKb2luUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkSFgoOcGFydGljaXBhbnRfaWQYAyABKAkSGQoRcGFydGljaXBhbnRfY291bnQYBCABKAUSRwoIbWV0YWRhdGEYBSADKAsyNS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSm9pblJvb21SZXNwb25zZS5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIzChBMZWF2ZVJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjMKEUxlYXZlUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkigAEKEFBsYXlBdWRpb1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIRCglhdWRpb191cmwYAiABKAkSDgoGdm9sdW1lGAMgASgCEhIKCnN0b3Bfb3RoZXIYBCABKAgSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSLkAgoOUGxheUF1ZGlvRXZlbnQSPQoEdHlwZRgBIAEoDjIvLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5FdmVudFR5cGUSEgoKcmVxdWVzdF9pZBgCIAEoCRITCgtkdXJhdGlvbl9tcxgDIAEoAxITCgtwb3NpdGlvbl9tcxgEIAEoAxINCgVlcnJvchgFIAEoCRJFCghtZXRhZGF0YRgGIAMoCzIzLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCglFdmVudFR5cGUSCwoHU1RBUlRFRBAAEgwKCFBST0dSRVNTEAESDQoJQ09NUExFVEVEEAISCgoGRkFJTEVEEAMSCwoHU1RPUFBFRBAEIlkKEFN0b3BBdWRpb1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIQCgh0cmFja19pZBgEIAEoBSJPChFTdG9wQXVkaW9SZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg0KBWVycm9yGAIgASgJEhoKEnN0b3BwZWRfcmVxdWVzdF9pZBgDIAEoCSIlChJIZWFsdGhDaGVja1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSL2AgoTSGVhbHRoQ2hlY2tSZXNwb25zZRJICgZzdGF0dXMYASABKA4yOC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSGVhbHRoQ2hlY2tSZXNwb25zZS5TZXJ2aW5nU3RhdHVzEhcKD2FjdGl2ZV9zZXNzaW9ucxgCIAEoBRIWCg5hY3RpdmVfc3RyZWFtcxgDIAEoBRIWCg51cHRpbWVfc2Vjb25kcxgEIAEoAxJKCghtZXRhZGF0YRgFIAMoCzI4Lm1lbnRyYS5saXZla2l0LmJyaWRnZS5IZWFsdGhDaGVja1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIk8KDVNlcnZpbmdTdGF0dXMSCwoHVU5LTk9XThAAEgsKB1NFUlZJTkcQARIPCgtOT1RfU0VSVklORxACEhMKD1NFUlZJQ0VfVU5LTk9XThADIiYKE0JyaWRnZVN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSKuAgoUQnJpZGdlU3RhdHVzUmVzcG9uc2USEQoJY29ubmVjdGVkGAEgASgIEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEhkKEXBhcnRpY2lwYW50X2NvdW50GAMgASgFEhoKEmxhc3RfZGlzY29ubmVjdF9hdBgEIAEoAxIeChZsYXN0X2Rpc2Nvbm5lY3RfcmVhc29uGAUgASgJEhYKDnNlcnZlcl92ZXJzaW9uGAYgASgJEksKCG1ldGFkYXRhGAcgAygLMjkubWVudHJhLmxpdmVraXQuYnJpZGdlLkJyaWRnZVN0YXR1c1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrYCChNBdWRpb1Nlc3Npb25SZXF1ZXN0EjkKBXN0YXJ0GAEgASgLMigubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvU2Vzc2lvblN0YXJ0SAASMgoFYXVkaW8YAiABKAsyIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQ2xvdWRBdWRpb0gAEjAKBG1hcmsYAyABKAsyIC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9NYXJrSAASMgoFY2xlYXIYBCABKAsyIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQ2xlYXJUcmFja0gAEj8KCHNldHRpbmdzGAUgASgLMisubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvU2Vzc2lvblNldHRpbmdzSABCCQoHbWVzc2FnZSKhAQoRQXVkaW9TZXNzaW9uU3RhcnQSDwoHdXNlcl9pZBgBIAEoCRI9CghzZXR0aW5ncxgCIAEoCzIrLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb1Nlc3Npb25TZXR0aW5ncxIiChVyZXN1bWVfYWZ0ZXJfc2VxdWVuY2UYAyABKARIAIgBAUIYChZfcmVzdW1lX2FmdGVyX3NlcXVlbmNlImgKFEF1ZGlvU2Vzc2lvblNldHRpbmdzEhkKEXN0YXRzX2ludGVydmFsX21zGAEgASgFEhsKE3JlY2VpdmVfc2FtcGxlX3JhdGUYAiABKAUSGAoQcmVjZWl2ZV9mcmFtZV9tcxgDIAEoBSJpCgpDbG91ZEF1ZGlvEhAKCHRyYWNrX2lkGAEgASgFEhAKCHBjbV9kYXRhGAIgASgMEhMKC3NhbXBsZV9yYXRlGAMgASgFEhAKCGNoYW5uZWxzGAQgASgFEhAKCHNlcXVlbmNlGAUgASgEIisKCUF1ZGlvTWFyaxIQCgh0cmFja19pZBgBIAEoBRIMCgRuYW1lGAIgASgJIh4KCkNsZWFyVHJhY2sSEAoIdHJhY2tfaWQYASABKAUiugMKFEF1ZGlvU2Vzc2lvblJlc3BvbnNlEjEKBWF1ZGlvGAEgASgLMiAubWVudHJhLmxpdmVraXQuYnJpZGdlLlJvb21BdWRpb0gAEjgKC21hcmtfcGxheWVkGAIgASgLMiEubWVudHJhLmxpdmVraXQuYnJpZGdlLk1hcmtQbGF5ZWRIABI2CgdjbGVhcmVkGAMgASgLMiMubWVudHJhLmxpdmVraXQuYnJpZGdlLlRyYWNrQ2xlYXJlZEgAEjgKC3RyYWNrX3N0YXRzGAQgASgLMiEubWVudHJhLmxpdmVraXQuYnJpZGdlLlRyYWNrU3RhdHNIABI+CgtwYXJ0aWNpcGFudBgFIAEoCzInLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QYXJ0aWNpcGFudEV2ZW50SAASPQoHcmVzdW1lZBgGIAEoCzIqLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb1Nlc3Npb25SZXN1bWVkSAASOQoIZHJhaW5pbmcYByABKAsyJS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQnJpZGdlRHJhaW5pbmdIAEIJCgdtZXNzYWdlIjUKDkJyaWRnZURyYWluaW5nEhMKC2RlYWRsaW5lX21zGAEgASgDEg4KBnJlYXNvbhgCIAEoCSKKAQoJUm9vbUF1ZGlvEhAKCHBjbV9kYXRhGAEgASgMEhMKC3NhbXBsZV9yYXRlGAIgASgFEhAKCGNoYW5uZWxzGAMgASgFEhAKCHNlcXVlbmNlGAQgASgEEhQKDHRpbWVzdGFtcF9tcxgFIAEoAxIcChRwYXJ0aWNpcGFudF9pZGVudGl0eRgGIAEoCSJBCgpNYXJrUGxheWVkEhAKCHRyYWNrX2lkGAEgASgFEgwKBG5hbWUYAiABKAkSEwoLcG9zaXRpb25fbXMYAyABKAMiXgoMVHJhY2tDbGVhcmVkEhAKCHRyYWNrX2lkGAEgASgFEhEKCXBsYXllZF9tcxgCIAEoAxISCgpkcm9wcGVkX21zGAMgASgDEhUKDW1hcmtzX2Ryb3BwZWQYBCADKAkibwoKVHJhY2tTdGF0cxIQCgh0cmFja19pZBgBIAEoBRIRCglxdWV1ZWRfbXMYAiABKAMSEQoJcGxheWVkX21zGAMgASgDEhIKCmNsZWFyZWRfbXMYBCABKAMSFQoNcGVuZGluZ19tYXJrcxgFIAEoBSLTAQoQUGFydGljaXBhbnRFdmVudBI6CgRraW5kGAEgASgOMiwubWVudHJhLmxpdmVraXQuYnJpZGdlLlBhcnRpY2lwYW50RXZlbnQuS2luZBIQCghpZGVudGl0eRgCIAEoCRIRCgl0cmFja19zaWQYAyABKAkiXgoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASDwoLS0lORF9KT0lORUQQARINCglLSU5EX0xFRlQQAhIOCgpLSU5EX01VVEVEEAMSEAoMS0lORF9VTk1VVEVEEAQiQwoTQXVkaW9TZXNzaW9uUmVzdW1lZBIVCg1uZXh0X3NlcXVlbmNlGAEgASgEEhUKDW1pc3NlZF9jaHVua3MYAiABKAQqegoMUGNtQnl0ZU9yZGVyEh4KGlBDTV9CWVRFX09SREVSX1VOU1BFQ0lGSUVEEAASGQoVUENNX0JZVEVfT1JERVJfTElUVExFEAESFgoSUENNX0JZVEVfT1JERVJfQklHEAISFwoTUENNX0JZVEVfT1JERVJfQVVUTxADMp0GCg1MaXZlS2l0QnJpZGdlElcKC1N0cmVhbUF1ZGlvEiEubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvQ2h1bmsaIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9DaHVuaygBMAESWwoISm9pblJvb20SJi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSm9pblJvb21SZXF1ZXN0GicubWVudHJhLmxpdmVraXQuYnJpZGdlLkpvaW5Sb29tUmVzcG9uc2USXgoJTGVhdmVSb29tEicubWVudHJhLmxpdmVraXQuYnJpZGdlLkxlYXZlUm9vbVJlcXVlc3QaKC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuTGVhdmVSb29tUmVzcG9uc2USXQoJUGxheUF1ZGlvEicubWVudHJhLmxpdmVraXQuYnJpZGdlLlBsYXlBdWRpb1JlcXVlc3QaJS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuUGxheUF1ZGlvRXZlbnQwARJeCglTdG9wQXVkaW8SJy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuU3RvcEF1ZGlvUmVxdWVzdBooLm1lbnRyYS5saXZla2l0LmJyaWRnZS5TdG9wQXVkaW9SZXNwb25zZRJkCgtIZWFsdGhDaGVjaxIpLm1lbnRyYS5saXZla2l0LmJyaWRnZS5IZWFsdGhDaGVja1JlcXVlc3QaKi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSGVhbHRoQ2hlY2tSZXNwb25zZRJkCglHZXRTdGF0dXMSKi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQnJpZGdlU3RhdHVzUmVxdWVzdBorLm1lbnRyYS5saXZla2l0LmJyaWRnZS5CcmlkZ2VTdGF0dXNSZXNwb25zZRJrCgxBdWRpb1Nlc3Npb24SKi5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9TZXNzaW9uUmVxdWVzdBorLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb1Nlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw");
+  fileDesc("CiJtZW50cmEvbGl2ZWtpdC9icmlkZ2UvYnJpZGdlLnByb3RvEhVtZW50cmEubGl2ZWtpdC5icmlkZ2UifgoKQXVkaW9DaHVuaxIQCghwY21fZGF0YRgBIAEoDBITCgtzYW1wbGVfcmF0ZRgCIAEoBRIQCghjaGFubmVscxgDIAEoBRIUCgx0aW1lc3RhbXBfbXMYBCABKAMSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSL4AQoPSm9pblJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcm9vbV9uYW1lGAIgASgJEg0KBXRva2VuGAMgASgJEhMKC2xpdmVraXRfdXJsGAQgASgJEhcKD3RhcmdldF9pZGVudGl0eRgFIAEoCRI7Cg5wY21fYnl0ZV9vcmRlchgGIAEoDjIjLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QY21CeXRlT3JkZXISGwoTcmVjZWl2ZV9zYW1wbGVfcmF0ZRgHIAEoBRIYChByZWNlaXZlX2ZyYW1lX21zGAggASgFEhAKCGhhbmRvdmVyGAkgASgIIt8BChBKb2luUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkSFgoOcGFydGljaXBhbnRfaWQYAyABKAkSGQoRcGFydGljaXBhbnRfY291bnQYBCABKAUSRwoIbWV0YWRhdGEYBSADKAsyNS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSm9pblJvb21SZXNwb25zZS5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIzChBMZWF2ZVJvb21SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjMKEUxlYXZlUm9vbVJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDQoFZXJyb3IYAiABKAkigAEKEFBsYXlBdWRpb1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIRCglhdWRpb191cmwYAiABKAkSDgoGdm9sdW1lGAMgASgCEhIKCnN0b3Bfb3RoZXIYBCABKAgSDwoHdXNlcl9pZBgFIAEoCRIQCgh0cmFja19pZBgGIAEoBSLkAgoOUGxheUF1ZGlvRXZlbnQSPQoEdHlwZRgBIAEoDjIvLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5FdmVudFR5cGUSEgoKcmVxdWVzdF9pZBgCIAEoCRITCgtkdXJhdGlvbl9tcxgDIAEoAxITCgtwb3NpdGlvbl9tcxgEIAEoAxINCgVlcnJvchgFIAEoCRJFCghtZXRhZGF0YRgGIAMoCzIzLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCglFdmVudFR5cGUSCwoHU1RBUlRFRBAAEgwKCFBST0dSRVNTEAESDQoJQ09NUExFVEVEEAISCgoGRkFJTEVEEAMSCwoHU1RPUFBFRBAEIlkKEFN0b3BBdWRpb1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIQCgh0cmFja19pZBgEIAEoBSJPChFTdG9wQXVkaW9SZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg0KBWVycm9yGAIgASgJEhoKEnN0b3BwZWRfcmVxdWVzdF9pZBgDIAEoCSIlChJIZWFsdGhDaGVja1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSL2AgoTSGVhbHRoQ2hlY2tSZXNwb25zZRJICgZzdGF0dXMYASABKA4yOC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSGVhbHRoQ2hlY2tSZXNwb25zZS5TZXJ2aW5nU3RhdHVzEhcKD2FjdGl2ZV9zZXNzaW9ucxgCIAEoBRIWCg5hY3RpdmVfc3RyZWFtcxgDIAEoBRIWCg51cHRpbWVfc2Vjb25kcxgEIAEoAxJKCghtZXRhZGF0YRgFIAMoCzI4Lm1lbnRyYS5saXZla2l0LmJyaWRnZS5IZWFsdGhDaGVja1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIk8KDVNlcnZpbmdTdGF0dXMSCwoHVU5LTk9XThAAEgsKB1NFUlZJTkcQARIPCgtOT1RfU0VSVklORxACEhMKD1NFUlZJQ0VfVU5LTk9XThADIiYKE0JyaWRnZVN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSKOAwoUQnJpZGdlU3RhdHVzUmVzcG9uc2USEQoJY29ubmVjdGVkGAEgASgIEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEhkKEXBhcnRpY2lwYW50X2NvdW50GAMgASgFEhoKEmxhc3RfZGlzY29ubmVjdF9hdBgEIAEoAxIeChZsYXN0X2Rpc2Nvbm5lY3RfcmVhc29uGAUgASgJEhYKDnNlcnZlcl92ZXJzaW9uGAYgASgJEksKCG1ldGFkYXRhGAcgAygLMjkubWVudHJhLmxpdmVraXQuYnJpZGdlLkJyaWRnZVN0YXR1c1Jlc3BvbnNlLk1ldGFkYXRhRW50cnkSHAoUZGV2aWNlX3BhY2tldF9mb3JtYXQYCCABKAkSQAoOZGV2aWNlX3BhY2tldHMYCSABKAsyKC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuRGV2aWNlUGFja2V0U3RhdHMaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIqEBChFEZXZpY2VQYWNrZXRTdGF0cxIQCghhY2NlcHRlZBgBIAEoAxIMCgRsb3N0GAIgASgDEhEKCWR1cGxpY2F0ZRgDIAEoAxIMCgRsYXRlGAQgASgDEhEKCXJlb3JkZXJlZBgFIAEoAxIPCgdpbnZhbGlkGAYgASgDEg8KB3Jlc3luY3MYByABKAMSFgoObG9zc19maWxsZWRfbXMYCCABKAMitgIKE0F1ZGlvU2Vzc2lvblJlcXVlc3QSOQoFc3RhcnQYASABKAsyKC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9TZXNzaW9uU3RhcnRIABIyCgVhdWRpbxgCIAEoCzIhLm1lbnRyYS5saXZla2l0LmJyaWRnZS5DbG91ZEF1ZGlvSAASMAoEbWFyaxgDIAEoCzIgLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb01hcmtIABIyCgVjbGVhchgEIAEoCzIhLm1lbnRyYS5saXZla2l0LmJyaWRnZS5DbGVhclRyYWNrSAASPwoIc2V0dGluZ3MYBSABKAsyKy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9TZXNzaW9uU2V0dGluZ3NIAEIJCgdtZXNzYWdlIqEBChFBdWRpb1Nlc3Npb25TdGFydBIPCgd1c2VyX2lkGAEgASgJEj0KCHNldHRpbmdzGAIgASgLMisubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvU2Vzc2lvblNldHRpbmdzEiIKFXJlc3VtZV9hZnRlcl9zZXF1ZW5jZRgDIAEoBEgAiAEBQhgKFl9yZXN1bWVfYWZ0ZXJfc2VxdWVuY2UiaAoUQXVkaW9TZXNzaW9uU2V0dGluZ3MSGQoRc3RhdHNfaW50ZXJ2YWxfbXMYASABKAUSGwoTcmVjZWl2ZV9zYW1wbGVfcmF0ZRgCIAEoBRIYChByZWNlaXZlX2ZyYW1lX21zGAMgASgFImkKCkNsb3VkQXVkaW8SEAoIdHJhY2tfaWQYASABKAUSEAoIcGNtX2RhdGEYAiABKAwSEwoLc2FtcGxlX3JhdGUYAyABKAUSEAoIY2hhbm5lbHMYBCABKAUSEAoIc2VxdWVuY2UYBSABKAQiKwoJQXVkaW9NYXJrEhAKCHRyYWNrX2lkGAEgASgFEgwKBG5hbWUYAiABKAkiHgoKQ2xlYXJUcmFjaxIQCgh0cmFja19pZBgBIAEoBSK6AwoUQXVkaW9TZXNzaW9uUmVzcG9uc2USMQoFYXVkaW8YASABKAsyIC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuUm9vbUF1ZGlvSAASOAoLbWFya19wbGF5ZWQYAiABKAsyIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuTWFya1BsYXllZEgAEjYKB2NsZWFyZWQYAyABKAsyIy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuVHJhY2tDbGVhcmVkSAASOAoLdHJhY2tfc3RhdHMYBCABKAsyIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuVHJhY2tTdGF0c0gAEj4KC3BhcnRpY2lwYW50GAUgASgLMicubWVudHJhLmxpdmVraXQuYnJpZGdlLlBhcnRpY2lwYW50RXZlbnRIABI9CgdyZXN1bWVkGAYgASgLMioubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvU2Vzc2lvblJlc3VtZWRIABI5CghkcmFpbmluZxgHIAEoCzIlLm1lbnRyYS5saXZla2l0LmJyaWRnZS5CcmlkZ2VEcmFpbmluZ0gAQgkKB21lc3NhZ2UiNQoOQnJpZGdlRHJhaW5pbmcSEwoLZGVhZGxpbmVfbXMYASABKAMSDgoGcmVhc29uGAIgASgJIooBCglSb29tQXVkaW8SEAoIcGNtX2RhdGEYASABKAwSEwoLc2FtcGxlX3JhdGUYAiABKAUSEAoIY2hhbm5lbHMYAyABKAUSEAoIc2VxdWVuY2UYBCABKAQSFAoMdGltZXN0YW1wX21zGAUgASgDEhwKFHBhcnRpY2lwYW50X2lkZW50aXR5GAYgASgJIkEKCk1hcmtQbGF5ZWQSEAoIdHJhY2tfaWQYASABKAUSDAoEbmFtZRgCIAEoCRITCgtwb3NpdGlvbl9tcxgDIAEoAyJeCgxUcmFja0NsZWFyZWQSEAoIdHJhY2tfaWQYASABKAUSEQoJcGxheWVkX21zGAIgASgDEhIKCmRyb3BwZWRfbXMYAyABKAMSFQoNbWFya3NfZHJvcHBlZBgEIAMoCSJvCgpUcmFja1N0YXRzEhAKCHRyYWNrX2lkGAEgASgFEhEKCXF1ZXVlZF9tcxgCIAEoAxIRCglwbGF5ZWRfbXMYAyABKAMSEgoKY2xlYXJlZF9tcxgEIAEoAxIVCg1wZW5kaW5nX21hcmtzGAUgASgFItMBChBQYXJ0aWNpcGFudEV2ZW50EjoKBGtpbmQYASABKA4yLC5tZW50cmEubGl2ZWtpdC5icmlkZ2UuUGFydGljaXBhbnRFdmVudC5LaW5kEhAKCGlkZW50aXR5GAIgASgJEhEKCXRyYWNrX3NpZBgDIAEoCSJeCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIPCgtLSU5EX0pPSU5FRBABEg0KCUtJTkRfTEVGVBACEg4KCktJTkRfTVVURUQQAxIQCgxLSU5EX1VOTVVURUQQBCJDChNBdWRpb1Nlc3Npb25SZXN1bWVkEhUKDW5leHRfc2VxdWVuY2UYASABKAQSFQoNbWlzc2VkX2NodW5rcxgCIAEoBCp6CgxQY21CeXRlT3JkZXISHgoaUENNX0JZVEVfT1JERVJfVU5TUEVDSUZJRUQQABIZChVQQ01fQllURV9PUkRFUl9MSVRUTEUQARIWChJQQ01fQllURV9PUkRFUl9CSUcQAhIXChNQQ01fQllURV9PUkRFUl9BVVRPEAMynQYKDUxpdmVLaXRCcmlkZ2USVwoLU3RyZWFtQXVkaW8SIS5tZW50cmEubGl2ZWtpdC5icmlkZ2UuQXVkaW9DaHVuaxohLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb0NodW5rKAEwARJbCghKb2luUm9vbRImLm1lbnRyYS5saXZla2l0LmJyaWRnZS5Kb2luUm9vbVJlcXVlc3QaJy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuSm9pblJvb21SZXNwb25zZRJeCglMZWF2ZVJvb20SJy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuTGVhdmVSb29tUmVxdWVzdBooLm1lbnRyYS5saXZla2l0LmJyaWRnZS5MZWF2ZVJvb21SZXNwb25zZRJdCglQbGF5QXVkaW8SJy5tZW50cmEubGl2ZWtpdC5icmlkZ2UuUGxheUF1ZGlvUmVxdWVzdBolLm1lbnRyYS5saXZla2l0LmJyaWRnZS5QbGF5QXVkaW9FdmVudDABEl4KCVN0b3BBdWRpbxInLm1lbnRyYS5saXZla2l0LmJyaWRnZS5TdG9wQXVkaW9SZXF1ZXN0GigubWVudHJhLmxpdmVraXQuYnJpZGdlLlN0b3BBdWRpb1Jlc3BvbnNlEmQKC0hlYWx0aENoZWNrEikubWVudHJhLmxpdmVraXQuYnJpZGdlLkhlYWx0aENoZWNrUmVxdWVzdBoqLm1lbnRyYS5saXZla2l0LmJyaWRnZS5IZWFsdGhDaGVja1Jlc3BvbnNlEmQKCUdldFN0YXR1cxIqLm1lbnRyYS5saXZla2l0LmJyaWRnZS5CcmlkZ2VTdGF0dXNSZXF1ZXN0GisubWVudHJhLmxpdmVraXQuYnJpZGdlLkJyaWRnZVN0YXR1c1Jlc3BvbnNlEmsKDEF1ZGlvU2Vzc2lvbhIqLm1lbnRyYS5saXZla2l0LmJyaWRnZS5BdWRpb1Nlc3Npb25SZXF1ZXN0GisubWVudHJhLmxpdmVraXQuYnJpZGdlLkF1ZGlvU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z");
 
 /**
  * AudioChunk is one piece of audio on the StreamAudio stream, in either
@@ -703,6 +703,22 @@ export type BridgeStatusResponse = Message<"mentra.livekit.bridge.BridgeStatusRe
    * @generated from field: map<string, string> metadata = 7;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * The layout of the device's data packets, decided per session from the
+   * first consistent packets: "phone" (a sequence byte, modulo 256, before
+   * 16-bit LE PCM: odd length), "raw" (PCM only: even length), or "undecided".
+   *
+   * @generated from field: string device_packet_format = 8;
+   */
+  devicePacketFormat: string;
+
+  /**
+   * What became of the device's data packets.
+   *
+   * @generated from field: mentra.livekit.bridge.DevicePacketStats device_packets = 9;
+   */
+  devicePackets?: DevicePacketStats | undefined;
 };
 
 /**
@@ -711,6 +727,81 @@ export type BridgeStatusResponse = Message<"mentra.livekit.bridge.BridgeStatusRe
  */
 export const BridgeStatusResponseSchema: GenMessage<BridgeStatusResponse> = /*@__PURE__*/
   messageDesc(file_mentra_livekit_bridge_bridge, 12);
+
+/**
+ * DevicePacketStats counts the fates of a session's device data packets. Only
+ * the phone's format carries a sequence, so only it can show lost, duplicate,
+ * late and reordered packets.
+ *
+ * @generated from message mentra.livekit.bridge.DevicePacketStats
+ */
+export type DevicePacketStats = Message<"mentra.livekit.bridge.DevicePacketStats"> & {
+  /**
+   * Passed on as audio (reordered ones included).
+   *
+   * @generated from field: int64 accepted = 1;
+   */
+  accepted: bigint;
+
+  /**
+   * Never arrived, or arrived after their place was filled: filled with
+   * exactly their duration of silence.
+   *
+   * @generated from field: int64 lost = 2;
+   */
+  lost: bigint;
+
+  /**
+   * Arrived again after being taken; dropped.
+   *
+   * @generated from field: int64 duplicate = 3;
+   */
+  duplicate: bigint;
+
+  /**
+   * Arrived after their place was filled as lost; dropped.
+   *
+   * @generated from field: int64 late = 4;
+   */
+  late: bigint;
+
+  /**
+   * Arrived out of order and were put back in order within the window.
+   *
+   * @generated from field: int64 reordered = 5;
+   */
+  reordered: bigint;
+
+  /**
+   * Fit neither format (or not the session's); dropped, never played.
+   *
+   * @generated from field: int64 invalid = 6;
+   */
+  invalid: bigint;
+
+  /**
+   * Packets no timeline explains (a gap longer than the longest fill, 10 s, or
+   * further behind or ahead than the network can hold packets back): the
+   * stream restarted there, nothing was filled.
+   *
+   * @generated from field: int64 resyncs = 7;
+   */
+  resyncs: bigint;
+
+  /**
+   * Silence put in for lost packets, in milliseconds.
+   *
+   * @generated from field: int64 loss_filled_ms = 8;
+   */
+  lossFilledMs: bigint;
+};
+
+/**
+ * Describes the message mentra.livekit.bridge.DevicePacketStats.
+ * Use `create(DevicePacketStatsSchema)` to create a new message.
+ */
+export const DevicePacketStatsSchema: GenMessage<DevicePacketStats> = /*@__PURE__*/
+  messageDesc(file_mentra_livekit_bridge_bridge, 13);
 
 /**
  * AudioSessionRequest is one message from the cloud on an AudioSession call.
@@ -771,7 +862,7 @@ export type AudioSessionRequest = Message<"mentra.livekit.bridge.AudioSessionReq
  * Use `create(AudioSessionRequestSchema)` to create a new message.
  */
 export const AudioSessionRequestSchema: GenMessage<AudioSessionRequest> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 13);
+  messageDesc(file_mentra_livekit_bridge_bridge, 14);
 
 /**
  * AudioSessionStart opens (or resumes) the call for a user with a session.
@@ -808,7 +899,7 @@ export type AudioSessionStart = Message<"mentra.livekit.bridge.AudioSessionStart
  * Use `create(AudioSessionStartSchema)` to create a new message.
  */
 export const AudioSessionStartSchema: GenMessage<AudioSessionStart> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 14);
+  messageDesc(file_mentra_livekit_bridge_bridge, 15);
 
 /**
  * AudioSessionSettings are the call's receive and feedback settings.
@@ -845,7 +936,7 @@ export type AudioSessionSettings = Message<"mentra.livekit.bridge.AudioSessionSe
  * Use `create(AudioSessionSettingsSchema)` to create a new message.
  */
 export const AudioSessionSettingsSchema: GenMessage<AudioSessionSettings> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 15);
+  messageDesc(file_mentra_livekit_bridge_bridge, 16);
 
 /**
  * CloudAudio is PCM for one track, as AudioChunk carries it to the room.
@@ -894,7 +985,7 @@ export type CloudAudio = Message<"mentra.livekit.bridge.CloudAudio"> & {
  * Use `create(CloudAudioSchema)` to create a new message.
  */
 export const CloudAudioSchema: GenMessage<CloudAudio> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 16);
+  messageDesc(file_mentra_livekit_bridge_bridge, 17);
 
 /**
  * AudioMark names the point after everything sent so far on a track.
@@ -922,7 +1013,7 @@ export type AudioMark = Message<"mentra.livekit.bridge.AudioMark"> & {
  * Use `create(AudioMarkSchema)` to create a new message.
  */
 export const AudioMarkSchema: GenMessage<AudioMark> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 17);
+  messageDesc(file_mentra_livekit_bridge_bridge, 18);
 
 /**
  * ClearTrack drops the audio a track has not played yet.
@@ -943,7 +1034,7 @@ export type ClearTrack = Message<"mentra.livekit.bridge.ClearTrack"> & {
  * Use `create(ClearTrackSchema)` to create a new message.
  */
 export const ClearTrackSchema: GenMessage<ClearTrack> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 18);
+  messageDesc(file_mentra_livekit_bridge_bridge, 19);
 
 /**
  * AudioSessionResponse is one message from the bridge on an AudioSession call.
@@ -1020,7 +1111,7 @@ export type AudioSessionResponse = Message<"mentra.livekit.bridge.AudioSessionRe
  * Use `create(AudioSessionResponseSchema)` to create a new message.
  */
 export const AudioSessionResponseSchema: GenMessage<AudioSessionResponse> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 19);
+  messageDesc(file_mentra_livekit_bridge_bridge, 20);
 
 /**
  * BridgeDraining tells the cloud that this bridge is shutting down (SIGTERM, a rolling
@@ -1051,7 +1142,7 @@ export type BridgeDraining = Message<"mentra.livekit.bridge.BridgeDraining"> & {
  * Use `create(BridgeDrainingSchema)` to create a new message.
  */
 export const BridgeDrainingSchema: GenMessage<BridgeDraining> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 20);
+  messageDesc(file_mentra_livekit_bridge_bridge, 21);
 
 /**
  * RoomAudio is one chunk of room audio for the cloud.
@@ -1108,7 +1199,7 @@ export type RoomAudio = Message<"mentra.livekit.bridge.RoomAudio"> & {
  * Use `create(RoomAudioSchema)` to create a new message.
  */
 export const RoomAudioSchema: GenMessage<RoomAudio> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 21);
+  messageDesc(file_mentra_livekit_bridge_bridge, 22);
 
 /**
  * MarkPlayed reports a mark whose audio has played out into the room.
@@ -1144,7 +1235,7 @@ export type MarkPlayed = Message<"mentra.livekit.bridge.MarkPlayed"> & {
  * Use `create(MarkPlayedSchema)` to create a new message.
  */
 export const MarkPlayedSchema: GenMessage<MarkPlayed> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 22);
+  messageDesc(file_mentra_livekit_bridge_bridge, 23);
 
 /**
  * TrackCleared answers a ClearTrack.
@@ -1188,7 +1279,7 @@ export type TrackCleared = Message<"mentra.livekit.bridge.TrackCleared"> & {
  * Use `create(TrackClearedSchema)` to create a new message.
  */
 export const TrackClearedSchema: GenMessage<TrackCleared> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 23);
+  messageDesc(file_mentra_livekit_bridge_bridge, 24);
 
 /**
  * TrackStats is flow feedback for one track.
@@ -1238,7 +1329,7 @@ export type TrackStats = Message<"mentra.livekit.bridge.TrackStats"> & {
  * Use `create(TrackStatsSchema)` to create a new message.
  */
 export const TrackStatsSchema: GenMessage<TrackStats> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 24);
+  messageDesc(file_mentra_livekit_bridge_bridge, 25);
 
 /**
  * ParticipantEvent reports a change among the room's other participants.
@@ -1273,7 +1364,7 @@ export type ParticipantEvent = Message<"mentra.livekit.bridge.ParticipantEvent">
  * Use `create(ParticipantEventSchema)` to create a new message.
  */
 export const ParticipantEventSchema: GenMessage<ParticipantEvent> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 25);
+  messageDesc(file_mentra_livekit_bridge_bridge, 26);
 
 /**
  * What happened.
@@ -1321,7 +1412,7 @@ export enum ParticipantEvent_Kind {
  * Describes the enum mentra.livekit.bridge.ParticipantEvent.Kind.
  */
 export const ParticipantEvent_KindSchema: GenEnum<ParticipantEvent_Kind> = /*@__PURE__*/
-  enumDesc(file_mentra_livekit_bridge_bridge, 25, 0);
+  enumDesc(file_mentra_livekit_bridge_bridge, 26, 0);
 
 /**
  * AudioSessionResumed says what a resume could replay.
@@ -1351,7 +1442,7 @@ export type AudioSessionResumed = Message<"mentra.livekit.bridge.AudioSessionRes
  * Use `create(AudioSessionResumedSchema)` to create a new message.
  */
 export const AudioSessionResumedSchema: GenMessage<AudioSessionResumed> = /*@__PURE__*/
-  messageDesc(file_mentra_livekit_bridge_bridge, 26);
+  messageDesc(file_mentra_livekit_bridge_bridge, 27);
 
 /**
  * PcmByteOrder says how the 16-bit samples of a device's data packets are
