@@ -13,7 +13,7 @@ export interface DeviceFaults {
   readonly skip?: (index: number) => boolean;
   /** Packets sent twice in a row. */
   readonly duplicate?: (index: number) => boolean;
-  /** Packets held back and sent right after the next one. */
+  /** Packets held back (with their duplicate) and sent right after the next one. */
   readonly swapWithNext?: (index: number) => boolean;
 }
 
@@ -76,7 +76,7 @@ export function createDeviceSender(
   const faults = options.faults ?? {};
   const packets: SentPacket[] = [];
   let sequence = (options.firstSequence ?? 1) % 256;
-  let heldBack: Uint8Array | undefined;
+  let heldBack: Uint8Array[] | undefined;
   let queue: Promise<void> = Promise.resolve();
 
   function frame(pcm: Uint8Array): Uint8Array {
@@ -99,15 +99,13 @@ export function createDeviceSender(
     const packet = frame(pcm);
     sequence = (sequence + 1) % 256;
     if (skipped) return;
-    const out: Uint8Array[] = [];
+    const copies = faults.duplicate?.(index) === true ? [packet, packet] : [packet];
     if (faults.swapWithNext?.(index) === true && heldBack === undefined) {
-      heldBack = packet;
-    } else {
-      out.push(packet);
-      if (heldBack !== undefined) out.push(heldBack);
-      heldBack = undefined;
+      heldBack = copies;
+      return;
     }
-    if (faults.duplicate?.(index) === true) out.push(packet);
+    const out = [...copies, ...(heldBack ?? [])];
+    heldBack = undefined;
     for (const payload of out) await publish(payload, { reliable });
   }
 
@@ -117,11 +115,9 @@ export function createDeviceSender(
       await sendOne(pcm.subarray(offset, offset + packetBytes));
       if (paced) await sleep(started + (i + 1) * (packetBytes / BYTES_PER_MS) - performance.now());
     }
-    if (heldBack !== undefined) {
-      const last = heldBack;
-      heldBack = undefined;
-      await publish(last, { reliable });
-    }
+    const last = heldBack ?? [];
+    heldBack = undefined;
+    for (const payload of last) await publish(payload, { reliable });
   }
 
   return {

@@ -695,8 +695,9 @@ export class Session {
   }
 
   private onParticipant(change: ParticipantChange, identity: string, trackSid: string) {
-    // A device that rejoins numbers its packets from the start again.
-    if ((change === "joined" || change === "left") && identity === this.dataIdentity) {
+    // A device that rejoins numbers its packets from the start again. (Not on "joined":
+    // LiveKit may announce a device seconds after its first packets, mid-timeline.)
+    if (change === "left" && identity === this.dataIdentity) {
       this.deviceAudio.restart();
     }
     this.emit({ type: "participant", kind: change, identity, trackSid });
