@@ -8,7 +8,7 @@ import {
   waitFor,
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
-import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
+import { openCloudStream, samplesOf } from "./cloud-stream.js";
 import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
@@ -46,7 +46,7 @@ describe.skipIf(gate === "skip")("concurrent calls for one user (real LiveKit)",
     const stream = openCloudStream(rig.client, "u-fifty");
     cleanups.push(() => stream.cancel());
     const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 100 });
-    await device.sendData(leBytes(tone));
+    await device.sendPcm(tone);
     await stream.waitForSamples(tone.length, 5_000);
     const heard = samplesOf(stream.received);
     expect(Array.from(heard)).toEqual(Array.from(tone));
@@ -78,7 +78,7 @@ describe.skipIf(gate === "skip")("concurrent calls for one user (real LiveKit)",
     const device = await joinParticipant(rig.creds, room, "glasses");
     cleanups.push(() => device.close());
     const tone = sineTone({ frequencyHz: 660, sampleRate: 16_000, durationMs: 100 });
-    await device.sendData(leBytes(tone));
+    await device.sendPcm(tone);
     await survivor.waitForSamples(tone.length, 5_000);
     const heard = samplesOf(survivor.received);
     expect(Array.from(heard)).toEqual(Array.from(tone));

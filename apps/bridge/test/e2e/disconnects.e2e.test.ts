@@ -11,7 +11,7 @@ import {
   waitFor,
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
-import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
+import { type CloudStream, openCloudStream, samplesOf } from "./cloud-stream.js";
 import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
@@ -163,7 +163,7 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
     const device = await joinParticipant(rig.creds, room, "glasses");
     cleanups.push(() => device.close());
     const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 });
-    await device.sendData(leBytes(tone));
+    await device.sendPcm(tone);
     await resumed.waitForSamples(tone.length, 5_000);
     const heard = samplesOf(resumed.received);
     expect(Array.from(heard)).toEqual(Array.from(tone));
@@ -196,7 +196,7 @@ describe.skipIf(gate === "skip")("losing the room is reported at once (real Live
       const device = await joinParticipant(rig.creds, room, "glasses");
       cleanups.push(() => device.close());
       const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 });
-      await device.sendData(leBytes(tone));
+      await device.sendPcm(tone);
       await stream.waitForSamples(tone.length, 5_000);
       expect(Array.from(samplesOf(stream.received))).toEqual(Array.from(tone));
     } else {

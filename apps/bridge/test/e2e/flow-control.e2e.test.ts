@@ -78,9 +78,7 @@ describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () 
     const session = rig.registry.get("u-slow");
     // No stream attached: 1 s of packets arrive, only the last 200 ms may be kept.
     const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 1_000 });
-    for (let offset = 0; offset < tone.length; offset += 320) {
-      await device.sendData(leBytes(tone.subarray(offset, offset + 320)));
-    }
+    await device.sendPcm(tone);
     await waitFor(() => {
       const metadata = session?.status().metadata;
       return Number(metadata?.cloud_dropped_ms) + Number(metadata?.cloud_queued_ms) === 1_000;
@@ -138,7 +136,7 @@ describe.skipIf(gate === "skip")("bounded buffers both ways (real LiveKit)", () 
     const again = await joinParticipant(rig.creds, room, "glasses");
     cleanups.push(() => again.close());
     const tone = sineTone({ frequencyHz: 660, sampleRate: 16_000, durationMs: 200 });
-    await again.sendData(leBytes(tone));
+    await again.sendPcm(tone);
     await sleep(500);
 
     const all = stream.received;

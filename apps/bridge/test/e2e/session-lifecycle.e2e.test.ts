@@ -108,9 +108,7 @@ describe.skipIf(gate === "skip")("session lifecycle (real LiveKit)", () => {
 
     // Audio sent while no stream is attached waits in the session's bounded queue.
     const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 400 });
-    for (let offset = 0; offset < tone.length; offset += 320) {
-      await device.sendData(leBytes(tone.subarray(offset, offset + 320)));
-    }
+    await device.sendPcm(tone);
     await sleep(300);
     const whileAway = await inRoom(room);
     expect(whileAway).toEqual(["cloud-agent:u-resume", "glasses"]);
