@@ -1,6 +1,11 @@
 import { Code } from "@connectrpc/connect";
 import { type BridgeClient, BridgeError, type BridgeSession } from "@mentra/bridge-client";
-import { joinParticipant, type LiveKitCredentials, type TestParticipant } from "@mentra/test-kit";
+import {
+  createDeviceSender,
+  joinParticipant,
+  type LiveKitCredentials,
+  type TestParticipant,
+} from "@mentra/test-kit";
 import { markWithin } from "./mark-within.js";
 import { createPacketLog, PACKET_SAMPLES, type PacketLog, stampSequence } from "./packet-log.js";
 import { sleep } from "./sleep.js";
@@ -95,6 +100,8 @@ async function loopPlayback(
 export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUser> {
   const deviceIdentity = `glasses-${options.userId}`;
   const device = await joinParticipant(options.creds, options.roomName, deviceIdentity);
+  // The phone's packets (sequence byte, lossy channel); tick() paces them.
+  const phone = createDeviceSender((p, o) => device.sendData(p, o), { paced: false });
   let session: BridgeSession;
   try {
     session = await options.client.join({
@@ -158,7 +165,7 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
     packet.set(speech16k.subarray(from, from + PACKET_SAMPLES));
     const seq = packets.sent(Date.now());
     stampSequence(packet, seq);
-    device.sendData(new Uint8Array(packet.buffer)).catch(() => packets.sendFailed(seq));
+    phone.send(new Uint8Array(packet.buffer)).catch(() => packets.sendFailed(seq));
   };
   return {
     userId: options.userId,

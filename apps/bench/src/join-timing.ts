@@ -7,7 +7,7 @@
 // device send a 100 ms data packet every 100 ms for n seconds and prints what receiving
 // them costs the bridge. Usage (after a build, which `npm run bench` does):
 //   [TALK_S=10] node apps/bench/dist/join-timing.js [k,k,...]
-import { joinParticipant, type TestParticipant } from "@mentra/test-kit";
+import { createDeviceSender, joinParticipant, type TestParticipant } from "@mentra/test-kit";
 import { startBenchRig } from "./bench-rig.js";
 import { findDescendants, readProcess, readThreadCpu, threadCpuPct } from "./proc.js";
 import { sleep } from "./sleep.js";
@@ -56,12 +56,16 @@ try {
   }
   if (talkSeconds > 0) {
     // No stream is open: this is the receiving side's cost alone.
+    // 100 ms a round, as the phone sends it: five 20 ms packets with a sequence byte each.
     const packet = new Uint8Array(3_200).fill(1);
+    const phones = devices.map((device) =>
+      createDeviceSender((p, o) => device.sendData(p, o), { paced: false }),
+    );
     const cpuBefore = readProcess(rig.bridgePid).cpuSeconds;
     const threadsBefore = readThreadCpu(rig.bridgePid);
     const started = Date.now();
     for (let round = 0; round < talkSeconds * 10; round++) {
-      await Promise.all(devices.map((device) => device.sendData(packet).catch(() => {})));
+      await Promise.all(phones.map((phone) => phone.send(packet).catch(() => {})));
       await sleep(started + (round + 1) * 100 - Date.now());
     }
     const seconds = (Date.now() - started) / 1_000;

@@ -1,4 +1,4 @@
-import { joinParticipant, type TestParticipant } from "@mentra/test-kit";
+import { createDeviceSender, joinParticipant, type TestParticipant } from "@mentra/test-kit";
 import type { BenchRig } from "./bench-rig.js";
 import type { BridgeSample } from "./bridge-probe.js";
 import { startPacer } from "./pacer.js";
@@ -180,7 +180,9 @@ export async function runSoak(
       );
       lanes.push(device);
       const packet = new Uint8Array(options.voices.speech16k.slice(0, PACKET_SAMPLES).buffer);
-      laneTickers.push({ tick: () => void device.sendData(packet).catch(() => {}) });
+      // The phone's packets (sequence byte, lossy channel); the ticker paces them.
+      const phone = createDeviceSender((p, o) => device.sendData(p, o), { paced: false });
+      laneTickers.push({ tick: () => void phone.send(packet).catch(() => {}) });
     }
     const tts = options.voices.tts24k.subarray(0, 24_000 / 5);
     let started = 0;

@@ -127,17 +127,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     })();
 
     say(
-      `▶ the glasses speak for ${speakMs / 1000} s (raw PCM in data packets, as devices send it)`,
+      `▶ the glasses speak for ${speakMs / 1000} s (data packets as the phone sends them: a sequence byte, then 20 ms of PCM)`,
     );
     const speech = speechLike(16_000, speakMs);
-    const start = Date.now();
-    for (let offset = 0, n = 0; offset < speech.length; offset += 320, n++) {
-      const slice = speech.subarray(offset, offset + 320);
-      const bytes = new Uint8Array(slice.buffer, slice.byteOffset, slice.byteLength);
-      await glasses.sendData(bytes);
-      const due = start + (n + 1) * 20 - Date.now();
-      if (due > 0) await sleep(due);
-    }
+    await glasses.sendPcm(speech);
     await sleep(300);
     if (options.tty) options.write("\n");
 

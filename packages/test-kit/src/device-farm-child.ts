@@ -11,10 +11,12 @@ import {
   type FarmRequest,
   type SendReport,
 } from "./device-farm-protocol.js";
+import { createDeviceSender, type DevicePacketFormat } from "./device-packets.js";
 import { type AudioRecorder, joinParticipant, type TestParticipant } from "./participant.js";
 
 interface Device {
   readonly participant: TestParticipant;
+  readonly format: DevicePacketFormat;
   sent: number;
   /** When each send began, and how long it took. */
   readonly sends: [number, number][];
@@ -30,13 +32,18 @@ async function talk(blocksPerPacket: number, maxMs: number): Promise<void> {
   const packetMs = (blocksPerPacket * FARM_BLOCK_SAMPLES) / 16;
   await Promise.all(
     [...devices.values()].map(async (device) => {
+      const sender = createDeviceSender((p, o) => device.participant.sendData(p, o), {
+        format: device.format,
+        packetMs,
+        paced: false,
+      });
       while (!stopTalking && Date.now() < started + maxMs) {
         const samples = new Int16Array(FARM_BLOCK_SAMPLES * blocksPerPacket).fill(1_000);
         for (let k = 0; k < blocksPerPacket; k++) {
           samples[k * FARM_BLOCK_SAMPLES] = (device.sent * blocksPerPacket + k) % 30_000;
         }
         const at = Date.now();
-        await device.participant.sendData(leBytes(samples)).catch(() => {});
+        await sender.send(leBytes(samples)).catch(() => {});
         device.sends.push([at, Date.now() - at]);
         device.sent++;
         await sleep(Math.max(0, started + device.sent * packetMs - Date.now()));
@@ -49,7 +56,12 @@ async function serve(request: FarmRequest): Promise<unknown> {
   switch (request.kind) {
     case "join": {
       const participant = await joinParticipant(request.creds, request.room, request.identity);
-      devices.set(request.id, { participant, sent: 0, sends: [] });
+      devices.set(request.id, {
+        participant,
+        format: request.format ?? "phone",
+        sent: 0,
+        sends: [],
+      });
       return undefined;
     }
     case "talk":

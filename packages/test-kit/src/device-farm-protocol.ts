@@ -1,3 +1,4 @@
+import type { DevicePacketFormat } from "./device-packets.js";
 import type { LiveKitCredentials } from "./token.js";
 
 /** 20 ms blocks at 16 kHz: the unit a farm device numbers its audio in. */
@@ -11,6 +12,8 @@ export type FarmRequest =
       readonly creds: LiveKitCredentials;
       readonly room: string;
       readonly identity: string;
+      /** How the device lays out its packets (the phone's format by default). */
+      readonly format?: DevicePacketFormat;
     }
   | { readonly kind: "talk"; readonly blocksPerPacket: number; readonly maxMs: number }
   | { readonly kind: "listen"; readonly from: Record<string, string>; readonly timeoutMs: number }

@@ -7,6 +7,7 @@ import type {
   FarmRequest,
   SendReport,
 } from "./device-farm-protocol.js";
+import type { DevicePacketFormat } from "./device-packets.js";
 import type { LiveKitCredentials } from "./token.js";
 
 export { FARM_BLOCK_SAMPLES, type SendReport } from "./device-farm-protocol.js";
@@ -20,11 +21,21 @@ const CHILD = fileURLToPath(new URL("./device-farm-child.js", import.meta.url));
  * Devices are named by an id of the caller's choosing.
  */
 export interface DeviceFarm {
-  /** Joins a device to `room` as `identity`. */
-  join(id: string, creds: LiveKitCredentials, room: string, identity: string): Promise<void>;
+  /**
+   * Joins a device to `room` as `identity`; it sends the phone's packets (a sequence byte
+   * before the PCM, on the lossy channel) unless `options.format` is "raw".
+   */
+  join(
+    id: string,
+    creds: LiveKitCredentials,
+    room: string,
+    identity: string,
+    options?: { format?: DevicePacketFormat },
+  ): Promise<void>;
   /**
    * Every device joined so far sends, from now on, a data packet of `blocksPerPacket` 20 ms
-   * blocks of 16 kHz PCM (little-endian) every packet's duration, each block numbered in its
+   * blocks of 16 kHz PCM (little-endian, after the phone's sequence byte unless the device
+   * is raw) every packet's duration, each block numbered in its
    * first sample (0, 1, 2… modulo 30000), for at most `maxMs` (≤ 300 s). A device that falls
    * behind sends what it owes at once, as a phone with buffered audio does.
    */
@@ -75,8 +86,15 @@ export async function startDeviceFarm(): Promise<DeviceFarm> {
   let closing: Promise<void> | undefined;
   return {
     // (only the credentials cross: a rig object carries functions, which IPC cannot)
-    join: (id, { url, apiKey, apiSecret }, room, identity) =>
-      call({ kind: "join", id, creds: { url, apiKey, apiSecret }, room, identity }),
+    join: (id, { url, apiKey, apiSecret }, room, identity, options = {}) =>
+      call({
+        kind: "join",
+        id,
+        creds: { url, apiKey, apiSecret },
+        room,
+        identity,
+        ...(options.format === undefined ? {} : { format: options.format }),
+      }),
     talk: ({ blocksPerPacket, maxMs }) => call({ kind: "talk", blocksPerPacket, maxMs }),
     listen: (from, timeoutMs) => call({ kind: "listen", from, timeoutMs }),
     stopListening: () => call({ kind: "stopListening" }),
