@@ -33,6 +33,8 @@ export interface Config {
   readonly livekitApiKey: string | undefined;
   /** API secret paired with `livekitApiKey`. */
   readonly livekitApiSecret: string | undefined;
+  /** LiveKit URLs besides `livekitUrl` that tokens the bridge mints may be sent to. */
+  readonly livekitUrlAllowlist: readonly string[];
   /** Network isolation of the embedded LiveKit (ignored when `livekitUrl` is set). */
   readonly livekitEmbeddedIsolate: IsolateMode;
   /** Least severe level that is logged. */
@@ -169,6 +171,11 @@ const envSchema = z.object({
   LIVEKIT_URL: livekitUrl.optional(),
   LIVEKIT_API_KEY: z.string().optional(),
   LIVEKIT_API_SECRET: z.string().optional(),
+  LIVEKIT_URL_ALLOWLIST: z
+    .string()
+    .transform(commaList)
+    .refine((entries) => entries.every((entry) => livekitUrl.safeParse(entry).success))
+    .default([]),
   LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
@@ -252,6 +259,12 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "a secret, set together with LIVEKIT_API_KEY",
     description: "API secret paired with LIVEKIT_API_KEY.",
     secret: true,
+  },
+  LIVEKIT_URL_ALLOWLIST: {
+    defaultText: "(none)",
+    expected: "a comma-separated list of ws://, wss://, http:// or https:// URLs",
+    description:
+      "Other LiveKit servers a JoinRoom without a token may name: the bridge sends tokens it mints only to LIVEKIT_URL (or the embedded LiveKit) and these.",
   },
   LIVEKIT_EMBEDDED_ISOLATE: {
     defaultText: "auto",
@@ -494,6 +507,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     livekitUrl: values.LIVEKIT_URL,
     livekitApiKey: values.LIVEKIT_API_KEY,
     livekitApiSecret: values.LIVEKIT_API_SECRET,
+    livekitUrlAllowlist: values.LIVEKIT_URL_ALLOWLIST,
     livekitEmbeddedIsolate: values.LIVEKIT_EMBEDDED_ISOLATE,
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
