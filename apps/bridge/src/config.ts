@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
+import { NATIVE_LOG_LEVELS, type NativeLogLevel } from "@mentra/livekit-native-logs";
 import { z } from "zod";
 import { isAllowEntry } from "./playback/url-policy.js";
 
@@ -35,6 +36,8 @@ export interface Config {
   readonly livekitApiSecret: string | undefined;
   /** LiveKit URLs besides `livekitUrl` that tokens the bridge mints may be sent to. */
   readonly livekitUrlAllowlist: readonly string[];
+  /** LiveKit's native log forwarded into the bridge's log (scrubbed); "off" none. */
+  readonly nativeLogLevel: NativeLogLevel;
   /** Network isolation of the embedded LiveKit (ignored when `livekitUrl` is set). */
   readonly livekitEmbeddedIsolate: IsolateMode;
   /** Least severe level that is logged. */
@@ -178,6 +181,7 @@ const envSchema = z.object({
     .default([]),
   LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
+  LIVEKIT_NATIVE_LOG_LEVEL: lowercaseEnum(NATIVE_LOG_LEVELS).default("off"),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   PLAYBACK_DRAIN_MS: integer(0, 600_000).default(10_000),
   RECYCLE_RSS_MB: integer(0, 1_048_576).default(2_048),
@@ -276,6 +280,12 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: "info",
     expected: `one of ${LOG_LEVELS.join(", ")}`,
     description: "Least severe level that is logged.",
+  },
+  LIVEKIT_NATIVE_LOG_LEVEL: {
+    defaultText: "off",
+    expected: `one of ${NATIVE_LOG_LEVELS.join(", ")}`,
+    description:
+      "LiveKit's native (Rust/WebRTC) log lines written through the bridge's scrubbed log at this level or more severe; off: none, and RUST_LOG is ignored (native lines can hold tokens). Costs CPU when on.",
   },
   SHUTDOWN_TIMEOUT_MS: {
     defaultText: "10000",
@@ -510,6 +520,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     livekitUrlAllowlist: values.LIVEKIT_URL_ALLOWLIST,
     livekitEmbeddedIsolate: values.LIVEKIT_EMBEDDED_ISOLATE,
     logLevel: values.LOG_LEVEL,
+    nativeLogLevel: values.LIVEKIT_NATIVE_LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     playbackDrainMs: values.PLAYBACK_DRAIN_MS,
     recycleRssMb: values.RECYCLE_RSS_MB,
