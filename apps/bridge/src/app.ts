@@ -150,7 +150,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       const address = await bound.listen();
       if (config.apiKey === undefined && !isLoopbackHost(config.host)) {
         logger.warn(
-          "listening beyond loopback without BRIDGE_API_KEY: any caller that reaches the port can join rooms",
+          "listening beyond loopback without BRIDGE_API_KEY: any caller that reaches the port can join rooms with its own token (the bridge mints tokens only for local callers)",
           { host: config.host },
         );
       }

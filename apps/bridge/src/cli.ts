@@ -1,7 +1,7 @@
 import { type BridgeApp, createBridgeApp } from "./app.js";
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
-import { disposeLiveKit, quietNativeLogs } from "./livekit/index.js";
+import { disposeLiveKit, routeNativeLogs } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
 import { watchResidentMemory } from "./recycle.js";
 import type { BridgeServerAddress } from "./server.js";
@@ -80,8 +80,14 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   }
   const secrets = [config.apiKey, config.livekitApiSecret, config.livekitApiKey];
   const logger = createLogger({ level: config.logLevel, write: options.stderr, secrets });
-  if (quietNativeLogs() === "unavailable") {
-    logger.warn("could not turn off rtc-node's native log capture: expect more CPU per room");
+  // Native lines never reach stderr on their own (they quote tokens); at most they come
+  // through the logger, which scrubs them.
+  const route = routeNativeLogs(config.nativeLogLevel, (record) => {
+    const level = record.level === "trace" ? "debug" : record.level;
+    logger[level]("livekit native log", { target: record.target, native: record.message });
+  });
+  if (route === "unavailable") {
+    logger.warn("could not take over rtc-node's native log capture: expect more CPU per room");
   }
 
   let forced: (signal: string) => void = () => {};

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
+import { NATIVE_LOG_LEVELS, type NativeLogLevel } from "@mentra/livekit-native-logs";
 import { z } from "zod";
 import { isAllowEntry } from "./playback/url-policy.js";
 
@@ -33,6 +34,10 @@ export interface Config {
   readonly livekitApiKey: string | undefined;
   /** API secret paired with `livekitApiKey`. */
   readonly livekitApiSecret: string | undefined;
+  /** LiveKit URLs besides `livekitUrl` that tokens the bridge mints may be sent to. */
+  readonly livekitUrlAllowlist: readonly string[];
+  /** LiveKit's native log forwarded into the bridge's log (scrubbed); "off" none. */
+  readonly nativeLogLevel: NativeLogLevel;
   /** Network isolation of the embedded LiveKit (ignored when `livekitUrl` is set). */
   readonly livekitEmbeddedIsolate: IsolateMode;
   /** Least severe level that is logged. */
@@ -169,8 +174,14 @@ const envSchema = z.object({
   LIVEKIT_URL: livekitUrl.optional(),
   LIVEKIT_API_KEY: z.string().optional(),
   LIVEKIT_API_SECRET: z.string().optional(),
+  LIVEKIT_URL_ALLOWLIST: z
+    .string()
+    .transform(commaList)
+    .refine((entries) => entries.every((entry) => livekitUrl.safeParse(entry).success))
+    .default([]),
   LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
+  LIVEKIT_NATIVE_LOG_LEVEL: lowercaseEnum(NATIVE_LOG_LEVELS).default("off"),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   PLAYBACK_DRAIN_MS: integer(0, 600_000).default(10_000),
   RECYCLE_RSS_MB: integer(0, 1_048_576).default(2_048),
@@ -253,6 +264,12 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     description: "API secret paired with LIVEKIT_API_KEY.",
     secret: true,
   },
+  LIVEKIT_URL_ALLOWLIST: {
+    defaultText: "(none)",
+    expected: "a comma-separated list of ws://, wss://, http:// or https:// URLs",
+    description:
+      "Other LiveKit servers a JoinRoom without a token may name: the bridge sends tokens it mints only to LIVEKIT_URL (or the embedded LiveKit) and these.",
+  },
   LIVEKIT_EMBEDDED_ISOLATE: {
     defaultText: "auto",
     expected: `one of ${ISOLATE_MODES.join(", ")}`,
@@ -263,6 +280,12 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: "info",
     expected: `one of ${LOG_LEVELS.join(", ")}`,
     description: "Least severe level that is logged.",
+  },
+  LIVEKIT_NATIVE_LOG_LEVEL: {
+    defaultText: "off",
+    expected: `one of ${NATIVE_LOG_LEVELS.join(", ")}`,
+    description:
+      "LiveKit's native (Rust/WebRTC) log lines written through the bridge's scrubbed log at this level or more severe; off: none, and RUST_LOG is ignored (native lines can hold tokens). Costs CPU when on.",
   },
   SHUTDOWN_TIMEOUT_MS: {
     defaultText: "10000",
@@ -494,8 +517,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     livekitUrl: values.LIVEKIT_URL,
     livekitApiKey: values.LIVEKIT_API_KEY,
     livekitApiSecret: values.LIVEKIT_API_SECRET,
+    livekitUrlAllowlist: values.LIVEKIT_URL_ALLOWLIST,
     livekitEmbeddedIsolate: values.LIVEKIT_EMBEDDED_ISOLATE,
     logLevel: values.LOG_LEVEL,
+    nativeLogLevel: values.LIVEKIT_NATIVE_LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     playbackDrainMs: values.PLAYBACK_DRAIN_MS,
     recycleRssMb: values.RECYCLE_RSS_MB,

@@ -38,16 +38,23 @@ export const REDACTED = "[redacted]";
 // Field names whose values are secret whatever they hold.
 const SECRET_KEY = /token|secret|password|passwd|authorization|api_?key|^key$|credential/i;
 // LiveKit access tokens are JWTs; rtc-node error messages can quote the join URL with one.
-const JWT = /\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
+// No word boundary in front: URL-encoded forms such as `token%3DeyJ…` must match too.
+const JWT = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
+// Credentials in a URL (`http://user:pass@host/…`): the userinfo goes, the host stays.
+const URL_USERINFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
 const TOKEN_PARAM = /((?:access_)?token=)[^&\s"']+/gi;
 const BEARER = /(bearer\s+)[^\s"']+/gi;
 
-/** Removes secrets from one string: the known values, JWTs, token= parameters, bearer keys. */
-function scrubText(text: string, secrets: readonly string[]): string {
+/**
+ * Removes secrets from one string: the known values, JWTs, URL credentials, token=
+ * parameters, bearer keys. Exported for output that does not go through a {@link Logger}.
+ */
+export function scrubText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) out = out.replaceAll(secret, REDACTED);
   return out
     .replace(JWT, REDACTED)
+    .replace(URL_USERINFO, `$1${REDACTED}@`)
     .replace(TOKEN_PARAM, `$1${REDACTED}`)
     .replace(BEARER, `$1${REDACTED}`);
 }

@@ -9,6 +9,7 @@ import { withSpecGrpcMessage } from "./grpc-message.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { registerGrpcHealth } from "./rpc/grpc-health.js";
 import { registerReflection } from "./rpc/reflection.js";
+import { callerContextValues, markUnixSocket } from "./security/caller.js";
 import { sniffProtocol } from "./sniff-protocol.js";
 
 /** A plain HTTP handler, as connect-node hands non-RPC requests to it (either HTTP version). */
@@ -144,6 +145,8 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
         registerReflection(router);
       },
       shutdownSignal: shutdown.signal,
+      // Handlers that hand out credentials need to know whether the caller is local.
+      contextValues: callerContextValues,
       // Responses are never compressed: room audio is PCM, which gzip barely shrinks, and
       // compressing every chunk cost the bridge a few % of a core per session. Compressed
       // requests are still accepted.
@@ -254,7 +257,13 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       logger.debug("TLS handshake failed", { error: error.code ?? error.message });
     });
   }
-  const unixServer = options.unixSocket === undefined ? undefined : net.createServer(onConnection);
+  const unixServer =
+    options.unixSocket === undefined
+      ? undefined
+      : net.createServer((socket) => {
+          markUnixSocket(socket);
+          onConnection(socket);
+        });
   // Errors while binding reach the caller of listen(); later ones are only logged.
   for (const server of [netServer, unixServer]) {
     server?.on("error", (error) => {

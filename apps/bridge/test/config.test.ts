@@ -22,8 +22,10 @@ describe("loadConfig", () => {
       livekitUrl: undefined,
       livekitApiKey: undefined,
       livekitApiSecret: undefined,
+      livekitUrlAllowlist: [],
       livekitEmbeddedIsolate: "auto",
       logLevel: "info",
+      nativeLogLevel: "off",
       shutdownTimeoutMs: 10_000,
       playbackDrainMs: 10_000,
       recycleRssMb: 2_048,
@@ -108,6 +110,7 @@ describe("loadConfig", () => {
         PLAYBACK_MAX_REDIRECTS: "0",
         PLAYBACK_PROGRESS_MS: "100",
         PLAYBACK_ALLOW_HOSTS: " 127.0.0.1, 10.0.0.0/8 ,audio.internal,",
+        LIVEKIT_URL_ALLOWLIST: "wss://lk2.example.com, ws://10.1.2.3:7880",
       }),
     ).toEqual({
       port: 0,
@@ -115,8 +118,10 @@ describe("loadConfig", () => {
       livekitUrl: "wss://livekit.example.com",
       livekitApiKey: "key",
       livekitApiSecret: "secret",
+      livekitUrlAllowlist: ["wss://lk2.example.com", "ws://10.1.2.3:7880"],
       livekitEmbeddedIsolate: "off",
       logLevel: "debug",
+      nativeLogLevel: "off",
       shutdownTimeoutMs: 2500,
       playbackDrainMs: 1500,
       recycleRssMb: 1500,
@@ -199,6 +204,18 @@ describe("loadConfig", () => {
         name: "PLAYBACK_ALLOW_HOSTS",
         expected: "a comma-separated list of host names, IP addresses and CIDR ranges",
         given: '"127.0.0.1,10.0.0.0/40"',
+      },
+    ]);
+  });
+
+  it("rejects a LiveKit allow-list entry that is no ws/wss/http/https URL", () => {
+    expect(
+      configErrorOf({ LIVEKIT_URL_ALLOWLIST: "wss://ok.example.com,lk.example.com" }).issues,
+    ).toEqual([
+      {
+        name: "LIVEKIT_URL_ALLOWLIST",
+        expected: "a comma-separated list of ws://, wss://, http:// or https:// URLs",
+        given: '"wss://ok.example.com,lk.example.com"',
       },
     ]);
   });
@@ -306,8 +323,10 @@ describe("renderConfigHelp", () => {
       "LIVEKIT_URL",
       "LIVEKIT_API_KEY",
       "LIVEKIT_API_SECRET",
+      "LIVEKIT_URL_ALLOWLIST",
       "LIVEKIT_EMBEDDED_ISOLATE",
       "LOG_LEVEL",
+      "LIVEKIT_NATIVE_LOG_LEVEL",
       "SHUTDOWN_TIMEOUT_MS",
       "HANDOFF_DRAIN_MS",
       "PLAYBACK_DRAIN_MS",

@@ -42,6 +42,22 @@ describe("createLogger", () => {
     ]);
   });
 
+  it("removes URL credentials and URL-encoded JWTs, keeping the rest of the URL", () => {
+    const { logger, parsed } = capture();
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    logger.info("playback started http://user:pass@cdn.test/a.mp3", {
+      url: "https://user:p%40ss@cdn.test:8443/a.mp3?x=1",
+      other: "ftp://anonymous@files.test/x and mailto-like bob@example.com",
+      encoded: `wss://lk.test/rtc?access_token%3D${jwt}&x=1`,
+    });
+    expect(parsed()[0]).toMatchObject({
+      msg: `playback started http://${REDACTED}@cdn.test/a.mp3`,
+      url: `https://${REDACTED}@cdn.test:8443/a.mp3?x=1`,
+      other: `ftp://${REDACTED}@files.test/x and mailto-like bob@example.com`,
+      encoded: `wss://lk.test/rtc?access_token%3D${REDACTED}&x=1`,
+    });
+  });
+
   it("redacts secret-named fields, known secrets, JWTs, token parameters and bearer keys", () => {
     const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlc2lnbmF0dXJl";
     const { logger, lines, parsed } = capture(["s3cr3t-api-secret-value"]);

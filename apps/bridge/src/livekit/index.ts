@@ -3,7 +3,7 @@
  * `livekit-server-sdk` lives in this folder.
  */
 export { dispose as disposeLiveKit } from "@livekit/rtc-node";
-export { type NativeLogsOutcome, quietNativeLogs } from "@mentra/livekit-native-logs";
+export { routeNativeLogs } from "@mentra/livekit-native-logs";
 export { type Disconnect, type DisconnectKind, isRecoverable } from "./disconnect.js";
 export { type LinkStats, NO_LINK_STATS } from "./link-stats.js";
 export type { OutboundTrack, OutboundTrackOptions } from "./outbound-track.js";

@@ -1,5 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import ipaddr from "ipaddr.js";
 import { PlaybackError } from "./errors.js";
 
 /** Thrown by {@link parseAudioUrl} for a URL the request itself gets wrong (InvalidArgument). */
@@ -28,40 +30,68 @@ export function parseAudioUrl(raw: string): URL {
   return url;
 }
 
-/** Ranges no audio URL may reach unless allowed, each with the word an error uses for it. */
-const BLOCKED: readonly (readonly [cidr: string, what: string])[] = [
-  ["169.254.169.254/32", "a cloud metadata address"],
-  ["100.100.100.200/32", "a cloud metadata address"],
-  ["fd00:ec2::254/128", "a cloud metadata address"],
-  ["0.0.0.0/8", "an unspecified address"],
-  ["127.0.0.0/8", "a loopback address"],
-  ["10.0.0.0/8", "a private address"],
-  ["172.16.0.0/12", "a private address"],
-  ["192.168.0.0/16", "a private address"],
-  ["100.64.0.0/10", "a shared (carrier-grade NAT) address"],
-  ["169.254.0.0/16", "a link-local address"],
-  ["192.0.0.0/24", "a reserved address"],
-  ["198.18.0.0/15", "a benchmarking address"],
-  ["224.0.0.0/4", "a multicast address"],
-  ["240.0.0.0/4", "a reserved address"],
-  ["::/128", "an unspecified address"],
-  ["::1/128", "a loopback address"],
-  ["fe80::/10", "a link-local address"],
-  ["fc00::/7", "a private (unique local) address"],
-  ["ff00::/8", "a multicast address"],
-];
+/** Cloud metadata services: named as such, although their ranges are refused anyway. */
+const METADATA = new Set(["169.254.169.254", "100.100.100.200", "fd00:ec2::254"].map(normalised));
 
-const blockLists = BLOCKED.map(([cidr, what]) => ({ list: blockListOf([cidr]), what }));
+/** What an error calls each of ipaddr.js's special ranges; others read "a <range> address". */
+const RANGE_WORDS: Readonly<Record<string, string>> = {
+  unspecified: "an unspecified address",
+  broadcast: "a broadcast address",
+  multicast: "a multicast address",
+  linkLocal: "a link-local address",
+  loopback: "a loopback address",
+  carrierGradeNat: "a shared (carrier-grade NAT) address",
+  private: "a private address",
+  reserved: "a reserved (documentation or test) address",
+  benchmarking: "a benchmarking address",
+  uniqueLocal: "a private (unique local) address",
+  deprecatedSiteLocal: "a site-local address",
+  discard: "a discard-only address",
+};
 
-/** IPv4 addresses hidden inside IPv6 ones (mapped, compatible, NAT64) are judged as IPv4. */
-function embeddedIpv4(address: string): string | undefined {
-  const match = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (match?.[1] !== undefined) return match[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (hex?.[1] === undefined || hex[2] === undefined) return undefined;
-  const high = Number.parseInt(hex[1], 16);
-  const low = Number.parseInt(hex[2], 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+function rangeWord(range: string): string {
+  return RANGE_WORDS[range] ?? `a non-unicast address (${range})`;
+}
+
+const v4Of = (high: number, low: number) =>
+  new ipaddr.IPv4([high >> 8, high & 255, low >> 8, low & 255]);
+const NAT64 = ipaddr.IPv6.parseCIDR("64:ff9b::/96");
+
+/**
+ * IPv4 addresses an IPv6 address carries, which is where its packets really go or come
+ * from: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96),
+ * the deprecated IPv4-compatible form (::a.b.c.d, which URLs normalise to ::7f00:1),
+ * 6to4 (2002:AABB:CCDD::) and Teredo (server in bits 32-63, client inverted in the last
+ * 32). Undefined when it carries none.
+ */
+function embeddedIpv4(ip: ipaddr.IPv6): ipaddr.IPv4[] | undefined {
+  const [p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0] = ip.parts;
+  const range = ip.range();
+  if (range === "ipv4Mapped" || range === "rfc6145" || ip.match(NAT64)) return [v4Of(p6, p7)];
+  if (range === "6to4") return [v4Of(p1, p2)];
+  if (range === "teredo") return [v4Of(p2, p3), v4Of(p6 ^ 0xffff, p7 ^ 0xffff)];
+  const compatible = p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0;
+  // :: and ::1 are the unspecified and loopback addresses, not IPv4-compatible ones.
+  if (compatible && (p6 !== 0 || p7 > 1)) return [v4Of(p6, p7)];
+  return undefined;
+}
+
+/** The addresses of this machine's own interfaces, normalised, read at each check. */
+function systemInterfaceAddresses(): readonly string[] {
+  return Object.values(networkInterfaces()).flatMap((entries) =>
+    (entries ?? []).map((entry) => entry.address),
+  );
+}
+
+function normalised(address: string): string {
+  try {
+    const ip = ipaddr.parse(address.split("%")[0] ?? address);
+    return ip.kind() === "ipv6" && (ip as ipaddr.IPv6).isIPv4MappedAddress()
+      ? (ip as ipaddr.IPv6).toIPv4Address().toString()
+      : ip.toNormalizedString();
+  } catch {
+    return address;
+  }
 }
 
 function familyOf(address: string): "ipv4" | "ipv6" {
@@ -116,6 +146,8 @@ export interface AddressPolicyOptions {
   readonly allow: readonly string[];
   /** DNS resolution, replaced in tests. */
   readonly lookup?: (hostname: string) => Promise<readonly ResolvedAddress[]>;
+  /** This machine's own addresses (refused: they reach the bridge itself); default the live interfaces. */
+  readonly interfaceAddresses?: () => readonly string[];
 }
 
 async function systemLookup(hostname: string): Promise<readonly ResolvedAddress[]> {
@@ -137,12 +169,31 @@ export function createAddressPolicy(options: AddressPolicyOptions): AddressPolic
   );
   const lookup = options.lookup ?? systemLookup;
 
+  const interfaceAddresses = options.interfaceAddresses ?? systemInterfaceAddresses;
+  const allowed = (address: string) => allowedRanges.check(address, familyOf(address));
+
+  // Only what ipaddr.js classifies as plain unicast may be fetched, and no address of
+  // this machine: it could reach the bridge's own port or its neighbours' services.
   const refusal = (address: string): string | undefined => {
-    const v4 = embeddedIpv4(address);
-    const subject = v4 ?? address;
-    const family = familyOf(subject);
-    if (allowedRanges.check(subject, family)) return undefined;
-    return blockLists.find((entry) => entry.list.check(subject, family))?.what;
+    let ip: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      ip = ipaddr.parse(address);
+    } catch {
+      return "not an IP address";
+    }
+    const embedded = ip.kind() === "ipv6" ? embeddedIpv4(ip as ipaddr.IPv6) : undefined;
+    const subjects = embedded?.map(String) ?? [normalised(address)];
+    // The allow-list speaks of where packets go: a mapped address is its IPv4 address,
+    // but 6to4, Teredo or IPv4-compatible forms of an allowed address are not allowed.
+    const mapped = ip.kind() === "ipv6" && (ip as ipaddr.IPv6).isIPv4MappedAddress();
+    if (allowed(address) || (mapped && subjects.every(allowed))) return undefined;
+    if (subjects.some((subject) => METADATA.has(subject))) return "a cloud metadata address";
+    const ranges = embedded?.map((v4) => v4.range()) ?? [ip.range()];
+    const special = ranges.find((range) => range !== "unicast");
+    if (special !== undefined) return rangeWord(special);
+    const own = new Set(interfaceAddresses().map(normalised));
+    if (subjects.some((subject) => own.has(subject))) return "an address of this machine";
+    return undefined;
   };
 
   return {

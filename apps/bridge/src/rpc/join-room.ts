@@ -1,11 +1,13 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
   type JoinRoomRequest,
   type JoinRoomResponseSchema,
   PcmByteOrder,
 } from "@mentra/bridge-proto";
 import type { ByteOrderSetting } from "../config.js";
+import { callerKey } from "../security/caller.js";
+import { checkCallerMayMint } from "../security/mint-policy.js";
 import { JoinError, type SessionRegistry } from "../session/registry.js";
 import {
   boundedText,
@@ -29,11 +31,13 @@ function invalid(message: string): ConnectError {
 }
 
 /**
- * JoinRoom: malformed requests are InvalidArgument; anything LiveKit refuses (bad token,
- * unreachable server, timeout) is `success=false` with a readable error, as deployed.
+ * JoinRoom: malformed requests are InvalidArgument; a request for a minted token the
+ * bridge may not hand out (a remote caller without BRIDGE_API_KEY, a server that is not
+ * its LiveKit) is PermissionDenied; anything LiveKit refuses (bad token, unreachable
+ * server, timeout) is `success=false` with a readable error, as deployed.
  */
 export function createJoinRoom(registry: SessionRegistry) {
-  return async (request: JoinRoomRequest): Promise<JoinRoomReply> => {
+  return async (request: JoinRoomRequest, context: HandlerContext): Promise<JoinRoomReply> => {
     requireId("user_id", request.userId);
     requireId("room_name", request.roomName);
     optionalId("target_identity", request.targetIdentity);
@@ -50,6 +54,7 @@ export function createJoinRoom(registry: SessionRegistry) {
     if (!(request.pcmByteOrder in BYTE_ORDERS)) {
       throw invalid(`pcm_byte_order ${request.pcmByteOrder} is not a known value`);
     }
+    if (request.token === "") checkCallerMayMint(context.values.get(callerKey));
     try {
       const session = await registry.join({
         userId: request.userId,

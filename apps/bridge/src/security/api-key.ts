@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 import { type Logger, silentLogger } from "../logger.js";
+import { callerKey } from "./caller.js";
 
 /** Services every caller may use without the key: probes and tools must always work. */
 const OPEN_SERVICES: ReadonlySet<string> = new Set([
@@ -53,6 +54,7 @@ export function createApiKeyInterceptor(options: ApiKeyOptions): Interceptor {
       logger.debug("refused a call with a wrong API key", { procedure, authorization: header });
       throw new ConnectError("invalid API key", Code.Unauthenticated);
     }
+    req.contextValues.set(callerKey, { ...req.contextValues.get(callerKey), authenticated: true });
     return next(req);
   };
 }

@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import { type AudioLatencySink, NO_AUDIO_LATENCY } from "../observability/audio-latency.js";
 import type { PlaybackSettings } from "../playback/playback.js";
 import { createAddressPolicy } from "../playback/url-policy.js";
+import { createMintPolicy, type MintPolicy } from "../security/mint-policy.js";
 import { Session, type SessionStatus, type TokenSource } from "./session.js";
 
 /** Statuses of closed sessions kept for GetStatus, oldest forgotten first. */
@@ -65,6 +66,7 @@ export interface SessionRegistryOptions {
     | "playbackMaxRedirects"
     | "playbackProgressMs"
     | "playbackAllowHosts"
+    | "livekitUrlAllowlist"
   >;
   readonly livekit: LiveKitTarget;
   readonly logger: Logger;
@@ -79,9 +81,14 @@ export class SessionRegistry {
   private readonly remembered = new Map<string, SessionStatus>();
   private shuttingDown = false;
   private readonly playback: PlaybackSettings;
+  private readonly mintPolicy: MintPolicy;
 
   constructor(private readonly options: SessionRegistryOptions) {
     const { config } = options;
+    this.mintPolicy = createMintPolicy({
+      configuredUrl: options.livekit.url,
+      allowlist: config.livekitUrlAllowlist,
+    });
     this.playback = {
       limits: {
         connectTimeoutMs: config.playbackConnectTimeoutMs,
@@ -114,9 +121,17 @@ export class SessionRegistry {
 
   /**
    * Joins a room for the user, closing the user's previous session first. Calls for the
-   * same user run one at a time. Rejects with JoinError or the room's join error.
+   * same user run one at a time. Rejects with JoinError or the room's join error, or with
+   * PermissionDenied when the bridge may not mint a token for the named server; a refused
+   * join leaves the user's current session alone.
    */
   join(params: JoinParams): Promise<Session> {
+    let tokens: TokenSource;
+    try {
+      tokens = this.tokenSource(params);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.serialise(params.userId, async () => {
       if (this.shuttingDown) throw shuttingDown();
       await this.sessions.get(params.userId)?.close("replaced", "replaced by a new JoinRoom");
@@ -127,7 +142,7 @@ export class SessionRegistry {
         url: params.livekitUrl || this.options.livekit.url,
         targetIdentity: params.targetIdentity,
         audioLatency: this.options.audioLatency ?? NO_AUDIO_LATENCY,
-        tokens: this.tokenSource(params),
+        tokens,
         connectTimeoutMs: config.connectTimeoutMs,
         streamGraceMs: config.streamGraceMs,
         byteOrder: params.byteOrder ?? config.pcmByteOrder,
@@ -207,6 +222,8 @@ export class SessionRegistry {
 
   private tokenSource(params: JoinParams): TokenSource {
     if (params.token !== "") return { kind: "given", token: params.token };
+    // A minted token lets whoever receives it into the room: never to a caller's server.
+    this.mintPolicy.checkTarget(params.livekitUrl);
     const { apiKey, apiSecret } = this.options.livekit;
     if (apiKey === undefined || apiSecret === undefined) {
       throw new JoinError(

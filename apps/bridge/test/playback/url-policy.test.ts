@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import { describe, expect, it } from "vitest";
 import { PlaybackError } from "../../src/playback/errors.js";
 import {
@@ -99,6 +100,10 @@ describe("address policy", () => {
     expect(await refusal(policy.resolve("10.8.200.1"))).toBe("allowed");
     expect(await refusal(policy.resolve("audio.internal"))).toBe("allowed");
     expect(await refusal(policy.resolve("127.0.0.2"))).toMatch(/^refused: .*loopback/);
+    // Mapped is the same address; 6to4 and IPv4-compatible forms of it are not.
+    expect(await refusal(policy.resolve("[::ffff:127.0.0.1]"))).toBe("allowed");
+    expect(await refusal(policy.resolve("[::7f00:1]"))).toMatch(/^refused: .*loopback/);
+    expect(await refusal(policy.resolve("[2002:7f00:1::]"))).toMatch(/^refused: .*loopback/);
     expect(await refusal(policy.resolve("10.9.0.1"))).toMatch(/^refused: .*private/);
     expect(await refusal(policy.resolve("other.internal"))).toMatch(
       /^refused: .*resolves to 10\.9\.9\.9/,
@@ -127,5 +132,98 @@ describe("address policy", () => {
     ["a/b/c", false],
   ])("validates allow-list entry %s", (entry, valid) => {
     expect(isAllowEntry(entry)).toBe(valid);
+  });
+});
+
+describe("address policy: ranges and embedded addresses ipaddr.js classifies (issue #17)", () => {
+  // Each URL as a caller would send it; the URL parser's normal form is what gets checked.
+  const CASES: readonly (readonly [url: string, why: string])[] = [
+    ["http://192.0.2.1/a.mp3", "a reserved (documentation or test) address"],
+    ["http://198.51.100.7/a.mp3", "a reserved (documentation or test) address"],
+    ["http://203.0.113.9/a.mp3", "a reserved (documentation or test) address"],
+    ["http://192.88.99.1/a.mp3", "a reserved (documentation or test) address"],
+    ["http://[2001:db8::1]/a.mp3", "a reserved (documentation or test) address"],
+    ["http://[100::1]/a.mp3", "a discard-only address"],
+    // 6to4 with 127.0.0.1, 10.0.0.1 and 169.254.169.254 inside.
+    ["http://[2002:7f00:1::1]/a.mp3", "a loopback address"],
+    ["http://[2002:a00:1::]/a.mp3", "a private address"],
+    ["http://[2002:a9fe:a9fe::]/a.mp3", "a cloud metadata address"],
+    // IPv4-compatible ::127.0.0.1 (the URL parser makes it ::7f00:1) and translated.
+    ["http://[::127.0.0.1]/a.mp3", "a loopback address"],
+    ["http://[::7f00:1]/a.mp3", "a loopback address"],
+    ["http://[::ffff:0:127.0.0.1]/a.mp3", "a loopback address"],
+    ["http://[::10.1.2.3]:8080/a.mp3", "a private address"],
+    // Teredo whose client (inverted in the last 32 bits) is 127.0.0.1.
+    ["http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/a.mp3", "a loopback address"],
+    // NAT64 of a private address; mapped in hex.
+    ["http://[64:ff9b::10.0.0.1]/a.mp3", "a private address"],
+    ["http://[::ffff:7f00:1]/a.mp3", "a loopback address"],
+    ["http://255.255.255.255/a.mp3", "a broadcast address"],
+    ["http://0x7f.1/a.mp3", "a loopback address"],
+  ];
+
+  it.each(CASES)("refuses %s (%s)", async (raw, why) => {
+    const url = parseAudioUrl(raw);
+    const policy = createAddressPolicy({ allow: [], interfaceAddresses: () => [] });
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    expect(await refusal(policy.resolve(url.hostname))).toBe(
+      `refused: refused to fetch audio from ${host}: it is ${why} (PLAYBACK_ALLOW_HOSTS can allow it)`,
+    );
+  });
+
+  it("refuses a name whose records hide an internal address in 6to4 or IPv4-compatible form", async () => {
+    for (const hidden of ["2002:7f00:1::", "::7f00:1", "::ffff:0:a00:1"]) {
+      const policy = createAddressPolicy({
+        allow: [],
+        interfaceAddresses: () => [],
+        lookup: async () => [
+          { address: "93.184.216.34", family: 4 },
+          { address: hidden, family: 6 },
+        ],
+      });
+      expect(await refusal(policy.resolve("rebind.test"))).toMatch(
+        new RegExp(
+          `^refused: .*resolves to ${hidden.replaceAll(".", "\\.")}, a (loopback|private) address`,
+        ),
+      );
+    }
+  });
+
+  it("refuses every address of the machine's own interfaces, whatever its range", async () => {
+    // A public-looking address that is this machine's: refused as such.
+    const own = createAddressPolicy({
+      allow: [],
+      interfaceAddresses: () => ["93.184.216.34", "2a00:1450::5"],
+    });
+    expect(await refusal(own.resolve("93.184.216.34"))).toMatch(/it is an address of this machine/);
+    expect(await refusal(own.resolve("[2a00:1450:0:0::5]"))).toMatch(
+      /it is an address of this machine/,
+    );
+    expect(await refusal(own.resolve("[::ffff:93.184.216.34]"))).toMatch(
+      /an address of this machine/,
+    );
+    expect(await refusal(own.resolve("93.184.216.35"))).toBe("allowed");
+    // The real interfaces (eth0 here is 192.0.2.2): each one is refused. Nothing is sent.
+    const live = createAddressPolicy({ allow: [] });
+    const addresses = Object.values(networkInterfaces()).flatMap((list) =>
+      (list ?? []).map((entry) => entry.address.split("%")[0] ?? entry.address),
+    );
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const address of addresses) {
+      const host = address.includes(":") ? `[${address}]` : address;
+      expect(await refusal(live.resolve(host)), address).toMatch(/^refused: /);
+    }
+  });
+
+  it("still allows plain public unicast addresses", async () => {
+    const policy = createAddressPolicy({ allow: [], interfaceAddresses: () => [] });
+    for (const host of [
+      "93.184.216.34",
+      "[2606:4700::1111]",
+      "[::ffff:93.184.216.34]",
+      "[2002:5db8:d822::]",
+    ]) {
+      expect(await refusal(policy.resolve(host)), host).toBe("allowed");
+    }
   });
 });

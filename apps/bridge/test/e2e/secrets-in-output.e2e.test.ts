@@ -1,0 +1,221 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { LiveKitBridge, PlayAudioEvent_EventType } from "@mentra/bridge-proto";
+import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
+import { mintToken, recordFault } from "@mentra/test-kit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AudioServer, readFixture, startAudioServer } from "../support/audio-server.js";
+import { uniqueRoom } from "./harness.js";
+
+// Issue #17 finding 8: no output of the bridge process (stdout and stderr, native
+// LiveKit lines included) may carry a token, a key, a secret or URL credentials.
+
+const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+const gate = await e2eGate();
+const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./;
+const BRIDGE_API_KEY = "bridge-key-0f3a9c7e5d1b2468ace";
+
+interface BridgeRun {
+  readonly output: () => string;
+  readonly port: number;
+  stop(): Promise<number | null>;
+}
+
+async function startBridge(rig: LiveKitRig, env: NodeJS.ProcessEnv): Promise<BridgeRun> {
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    env: {
+      ...process.env,
+      BRIDGE_HOST: "127.0.0.1",
+      BRIDGE_PORT: "0",
+      LIVEKIT_URL: rig.url,
+      LIVEKIT_API_KEY: rig.apiKey,
+      LIVEKIT_API_SECRET: rig.apiSecret,
+      BRIDGE_API_KEY,
+      LOG_LEVEL: "debug",
+      PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bridge did not listen:\n${output}`)), 20_000);
+    const check = () => {
+      const line = output.split("\n").find((candidate) => candidate.includes("bridge listening"));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      child.stderr?.off("data", check);
+      resolve((JSON.parse(line) as { port: number }).port);
+    };
+    child.stderr?.on("data", check);
+    child.once("exit", () => reject(new Error(`bridge exited:\n${output}`)));
+  });
+  return {
+    output: () => output,
+    port,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+      return child.exitCode;
+    },
+  };
+}
+
+/** Joins, refreshes tokens and plays credentialed URLs through a running bridge. */
+async function exercise(rig: LiveKitRig, port: number, audio: AudioServer) {
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${BRIDGE_API_KEY}`);
+    return next(req);
+  };
+  const client = createClient(
+    LiveKitBridge,
+    createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [bearer] }),
+  );
+  const creds = { url: rig.url, apiKey: rig.apiKey, apiSecret: rig.apiSecret };
+  const callerTokens: string[] = [];
+  // Two users with minted tokens, one with its own; LiveKit sends each a RefreshToken at once.
+  for (const userId of ["u-secret-1", "u-secret-2"]) {
+    expect((await client.joinRoom({ userId, roomName: uniqueRoom(userId) })).success).toBe(true);
+  }
+  const ownRoom = uniqueRoom("u-secret-3");
+  const ownToken = await mintToken(creds, ownRoom, "own-identity");
+  callerTokens.push(ownToken);
+  expect(
+    (await client.joinRoom({ userId: "u-secret-3", roomName: ownRoom, token: ownToken })).success,
+  ).toBe(true);
+  // A join that fails, with the caller's token for a closed port (errors quote URLs).
+  const badToken = await mintToken(creds, "nowhere", "nobody");
+  callerTokens.push(badToken);
+  const failed = await client.joinRoom({
+    userId: "u-secret-4",
+    roomName: "nowhere",
+    token: badToken,
+    livekitUrl: "ws://127.0.0.1:1",
+  });
+  expect(failed.success).toBe(false);
+
+  const outcomes: string[] = [];
+  const played = [
+    `http://user:pass@${audio.origin.slice("http://".length)}/tone.wav`,
+    `http://user:pass@${audio.origin.slice("http://".length)}/missing.wav?token=${ownToken}`,
+  ];
+  for (const audioUrl of played) {
+    for await (const event of client.playAudio({ userId: "u-secret-1", audioUrl, trackId: 1 })) {
+      if (event.type === PlayAudioEvent_EventType.COMPLETED) outcomes.push("completed");
+      if (event.type === PlayAudioEvent_EventType.FAILED)
+        outcomes.push(`failed ${event.metadata.code}`);
+    }
+  }
+  expect(outcomes).toEqual(["completed", "failed http_status"]);
+  for (const userId of ["u-secret-1", "u-secret-2", "u-secret-3"])
+    await client.leaveRoom({ userId });
+  return { callerTokens };
+}
+
+function leaks(output: string, rig: LiveKitRig, callerTokens: readonly string[]): string[] {
+  const found: string[] = [];
+  const jwt = JWT.exec(output);
+  if (jwt !== null)
+    found.push(
+      `a JWT at ${jwt.index}: ${output.slice(Math.max(0, jwt.index - 80), jwt.index + 40)}`,
+    );
+  if (output.includes(rig.apiSecret)) found.push("the LiveKit API secret");
+  if (output.includes(BRIDGE_API_KEY)) found.push("BRIDGE_API_KEY");
+  if (output.includes("user:pass@")) found.push("URL credentials user:pass@");
+  for (const token of callerTokens) if (output.includes(token)) found.push("a caller's token");
+  // A token or signature split differently still shows as its last segment.
+  for (const token of callerTokens) {
+    const signature = token.split(".")[2] ?? "";
+    if (signature.length > 10 && output.includes(signature)) found.push("a token signature");
+  }
+  return found;
+}
+
+describe.skipIf(gate === "skip")("no secret in any output of the bridge process", () => {
+  let rig: LiveKitRig;
+  let audio: AudioServer;
+
+  beforeAll(async () => {
+    rig = await startLiveKit({ isolate: "on" });
+    audio = await startAudioServer();
+    const wav = readFixture("wav-s16-8k-600.wav");
+    audio.route("/tone.wav", (request, response) => {
+      // The credentials reach the server (and only there).
+      if (
+        request.headers.authorization !== `Basic ${Buffer.from("user:pass").toString("base64")}`
+      ) {
+        response.writeHead(401).end();
+        return;
+      }
+      response.writeHead(200, { "content-type": "audio/wav" }).end(wav);
+    });
+  });
+  afterAll(async () => {
+    await audio?.close();
+    await rig?.close();
+  });
+
+  it.each([
+    // At trace, tungstenite logs the signalling request with its Authorization header.
+    ["trace", "RUST_LOG unset"],
+    ["off", "RUST_LOG=debug inherited"],
+  ] as const)(
+    "native logs %s (%s): joins, token refresh, failed join, credentialed playback",
+    async (nativeLevel, rustLog) => {
+      const bridge = await startBridge(rig, {
+        LIVEKIT_NATIVE_LOG_LEVEL: nativeLevel,
+        RUST_LOG: rustLog === "RUST_LOG unset" ? "" : "debug",
+      });
+      let callerTokens: readonly string[] = [];
+      try {
+        ({ callerTokens } = await exercise(rig, bridge.port, audio));
+        // LiveKit's RefreshToken for each join has arrived by now; give native logs a flush.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+      } finally {
+        expect(await bridge.stop()).toBe(0);
+      }
+      const output = bridge.output();
+      const lines = output.split("\n").filter(Boolean);
+      // The run really logged: debug lines, both playbacks, the failed join.
+      expect(output).toContain('"playback started"');
+      expect(output).toContain('"playback ended"');
+      expect(output).toContain("[redacted]@127.0.0.1");
+      const nativeLines = lines.filter((line) => line.includes('"livekit native log"'));
+      const native = nativeLines.length;
+      // Native lines that carried a token (now scrubbed): the forwarding path is exercised.
+      const nativeScrubbed = nativeLines.filter((line) => line.includes("[redacted]")).length;
+      if (nativeLevel === "trace") {
+        expect(native).toBeGreaterThan(100);
+        expect(nativeScrubbed).toBeGreaterThan(0);
+      } else expect(native).toBe(0);
+      // env_logger's own format ("[2026-… DEBUG livekit…]") never appears.
+      expect(lines.filter((line) => /^\[\d{4}-\d\d-\d\dT/.test(line))).toEqual([]);
+      expect(leaks(output, rig, callerTokens)).toEqual([]);
+      const redacted = (output.match(/\[redacted\]/g) ?? []).length;
+      console.log(
+        `native ${nativeLevel}: ${lines.length} output lines (${native} native, ${nativeScrubbed} of them scrubbed), ${redacted} redactions, no leak`,
+      );
+      recordFault({
+        kind: "input",
+        what: `Bridge process at LOG_LEVEL=debug, native logs ${nativeLevel} (${rustLog}): 3 joins (2 minted, 1 caller token) with LiveKit's RefreshToken, a failed join quoting its URL, PlayAudio of http://user:pass@… (played) and of a 404 with ?token=<JWT>`,
+        expected:
+          "stdout + stderr hold no JWT, no API secret or key, no caller token, no user:pass@",
+        observed: `${lines.length} lines (${native} native lines forwarded, ${nativeScrubbed} of them scrubbed of a token), ${redacted} redactions; 0 leaks`,
+      });
+    },
+    60_000,
+  );
+});
