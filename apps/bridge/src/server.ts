@@ -210,12 +210,18 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     onClosed: (reason) => observer.connectionClosed?.(reason),
     close(socket, graceful) {
       const session = sessionOf.get(socket);
+      // A socket given to an HTTP/2 session is closed through the session: destroying
+      // the socket alone can leave the peer's end open.
+      const cut = () => {
+        if (session !== undefined && !session.destroyed) session.destroy();
+        socket.destroy();
+      };
       if (graceful && session !== undefined && !session.destroyed) {
         // GOAWAY; a client that does not close its end is cut a little later.
         session.close();
-        setTimeout(() => socket.destroy(), 1000).unref();
+        setTimeout(cut, 1000).unref();
       } else {
-        socket.destroy();
+        cut();
       }
     },
   });
