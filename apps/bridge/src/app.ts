@@ -6,6 +6,7 @@ import type { Logger } from "./logger.js";
 import { type BridgeMetrics, createBridgeMetrics } from "./observability/metrics.js";
 import { createReadiness, type Readiness } from "./observability/readiness.js";
 import { requestContextInterceptor } from "./observability/request-context.js";
+import { createServerMetrics } from "./observability/server-metrics.js";
 import { createBridgeRoutes } from "./rpc/routes.js";
 import { createApiKeyInterceptor, isLoopbackHost } from "./security/api-key.js";
 import { createJoinLimits } from "./security/join-limits.js";
@@ -99,6 +100,12 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     readMaxBytes: readLimit(config.maxChunkBytes),
     maxConcurrentStreams: config.maxStreamsPerConnection,
+    ...(config.maxConnections === 0 ? {} : { maxConnections: config.maxConnections }),
+    firstRequestTimeoutMs: config.firstRequestTimeoutMs,
+    idleConnectionTimeoutMs: config.idleConnectionTimeoutMs,
+    maxCalls: config.maxCalls,
+    firstMessageTimeoutMs: config.firstMessageTimeoutMs,
+    observer: createServerMetrics(metrics.registry, () => server),
     logger,
     interceptors,
     http: createHttpEndpoints({ readiness, metrics }),

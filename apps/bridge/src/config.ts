@@ -88,6 +88,16 @@ export interface Config {
   readonly maxSessions: number;
   /** HTTP/2 streams one connection may have open at once. */
   readonly maxStreamsPerConnection: number;
+  /** Connections open at once (TCP and Unix socket); 0 derives it from the descriptor limit. */
+  readonly maxConnections: number;
+  /** How long a new connection may take to send its first complete request headers. */
+  readonly firstRequestTimeoutMs: number;
+  /** How long a connection with no open call is kept. */
+  readonly idleConnectionTimeoutMs: number;
+  /** Calls (HTTP/2 streams and HTTP/1.1 requests) open at once, health checks' reserve included. */
+  readonly maxCalls: number;
+  /** How long a call may wait for the first bytes of its request message. */
+  readonly firstMessageTimeoutMs: number;
   /** JoinRoom calls one user may make per minute, sustained. */
   readonly joinRatePerMinute: number;
   /** JoinRoom calls one user may make in a burst. */
@@ -206,6 +216,11 @@ const envSchema = z.object({
   BRIDGE_TLS_KEY: z.string().optional(),
   MAX_SESSIONS: integer(1, 100_000).default(1_000),
   MAX_STREAMS_PER_CONNECTION: integer(1, 100_000).default(1_000),
+  MAX_CONNECTIONS: integer(0, 1_000_000).default(0),
+  FIRST_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  IDLE_CONNECTION_TIMEOUT_MS: integer(1_000, 86_400_000).default(300_000),
+  MAX_CALLS: integer(20, 1_000_000).default(4_000),
+  FIRST_MESSAGE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   JOIN_RATE_PER_MINUTE: integer(1, 60_000).default(30),
   JOIN_BURST: integer(1, 1_000).default(5),
   PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
@@ -414,6 +429,34 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer from 1 to 100000",
     description: "HTTP/2 streams one connection may have open at once.",
   },
+  MAX_CONNECTIONS: {
+    defaultText: "0",
+    expected: "an integer from 0 to 1000000",
+    description:
+      "Connections at once; a new one past it evicts the idlest, or is refused. 0: a quarter of the descriptor limit, at most 1000.",
+  },
+  FIRST_REQUEST_TIMEOUT_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 100 to 600000",
+    description: "A new connection that sends no complete request within it is closed.",
+  },
+  IDLE_CONNECTION_TIMEOUT_MS: {
+    defaultText: "300000",
+    expected: "an integer number of milliseconds from 1000 to 86400000",
+    description: "A connection with no open call for this long is closed (HTTP/2 GOAWAY).",
+  },
+  MAX_CALLS: {
+    defaultText: "4000",
+    expected: "an integer from 20 to 1000000",
+    description:
+      "Calls open at once; past it (less a reserve for health checks) a call is ResourceExhausted.",
+  },
+  FIRST_MESSAGE_TIMEOUT_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 100 to 600000",
+    description:
+      "A call whose request message does not start within it ends DeadlineExceeded; later silence is fine.",
+  },
   JOIN_RATE_PER_MINUTE: {
     defaultText: "30",
     expected: "an integer from 1 to 60000",
@@ -547,6 +590,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         : { certFile: values.BRIDGE_TLS_CERT, keyFile: values.BRIDGE_TLS_KEY },
     maxSessions: values.MAX_SESSIONS,
     maxStreamsPerConnection: values.MAX_STREAMS_PER_CONNECTION,
+    maxConnections: values.MAX_CONNECTIONS,
+    firstRequestTimeoutMs: values.FIRST_REQUEST_TIMEOUT_MS,
+    idleConnectionTimeoutMs: values.IDLE_CONNECTION_TIMEOUT_MS,
+    maxCalls: values.MAX_CALLS,
+    firstMessageTimeoutMs: values.FIRST_MESSAGE_TIMEOUT_MS,
     joinRatePerMinute: values.JOIN_RATE_PER_MINUTE,
     joinBurst: values.JOIN_BURST,
     playbackConnectTimeoutMs: values.PLAYBACK_CONNECT_TIMEOUT_MS,

@@ -5,6 +5,12 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type CallRefusal, createCallGuard } from "./call-guard.js";
+import {
+  type ConnectionCloseReason,
+  createConnectionGuard,
+  defaultMaxConnections,
+} from "./connection-guard.js";
 import { withSpecGrpcMessage } from "./grpc-message.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { registerGrpcHealth } from "./rpc/grpc-health.js";
@@ -50,6 +56,28 @@ export interface BridgeServerOptions {
   readonly tls?: BridgeTlsOptions;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection; default 1000. */
   readonly maxConcurrentStreams?: number;
+  /** Connections open at once; default {@link defaultMaxConnections}. */
+  readonly maxConnections?: number;
+  /** How long a new connection may take to complete its first request; default 10000. */
+  readonly firstRequestTimeoutMs?: number;
+  /** How long a connection with no open call is kept; default 300000. */
+  readonly idleConnectionTimeoutMs?: number;
+  /** Calls open at once, a reserve for health checks included; default 4000. */
+  readonly maxCalls?: number;
+  /** How long a call may wait for the first bytes of its request; default 10000. */
+  readonly firstMessageTimeoutMs?: number;
+  /** Told of what the server refuses or closes on its own, for the metrics. */
+  readonly observer?: BridgeServerObserver;
+}
+
+/** What a {@link BridgeServer} reports about the load it sheds. */
+export interface BridgeServerObserver {
+  /** A connection the server closed or refused itself. */
+  connectionClosed?(reason: ConnectionCloseReason): void;
+  /** accept() failed (EMFILE, ENFILE…): the connection never reached the server. */
+  acceptError?(code: string): void;
+  /** A call answered with an error before it was served. */
+  callRefused?(reason: CallRefusal): void;
 }
 
 /** Where a listening {@link BridgeServer} can be reached. */
@@ -88,6 +116,10 @@ export interface BridgeServer {
   drain(): void;
   /** Aborted once `drain()` or `close()` is called. */
   readonly drainSignal: AbortSignal;
+  /** Connections open now (TCP and Unix socket). */
+  readonly connections: number;
+  /** Calls (HTTP/2 streams, HTTP/1.1 requests) open now. */
+  readonly calls: number;
 }
 
 function clientUrl(host: string, port: number, secure: boolean): string {
@@ -129,6 +161,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   const logger = options.logger ?? silentLogger;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
+  const observer = options.observer ?? {};
   const shutdown = new AbortController();
   const draining = new AbortController();
   const drainNow = () => {
@@ -137,7 +170,12 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     }
   };
   const appRoutes = options.routes(draining.signal);
-  const handler = withSpecGrpcMessage(
+  const callGuard = createCallGuard({
+    maxCalls: options.maxCalls ?? 4000,
+    firstMessageTimeoutMs: options.firstMessageTimeoutMs ?? 10_000,
+    onRefused: (reason) => observer.callRefused?.(reason),
+  });
+  const rpcHandler = withSpecGrpcMessage(
     connectNodeAdapter({
       routes(router) {
         appRoutes(router);
@@ -159,6 +197,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       grpcWeb: true,
     }),
   );
+  const handler = callGuard.wrap(rpcHandler);
 
   const sockets = new Set<net.Socket>();
   const unsniffed = new Set<net.Socket>();
@@ -166,10 +205,35 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   // Open responses per HTTP/1.1 connection. Node tracks idle connections only for
   // servers that listen themselves, so closeIdleConnections() would be a no-op here.
   const http1Connections = new Map<net.Socket, Set<http.ServerResponse>>();
+  const sessionOf = new Map<net.Socket, http2.ServerHttp2Session>();
+  const connectionGuard = createConnectionGuard({
+    maxConnections: options.maxConnections ?? defaultMaxConnections(),
+    firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? 10_000,
+    idleTimeoutMs: options.idleConnectionTimeoutMs ?? 300_000,
+    onClosed: (reason) => observer.connectionClosed?.(reason),
+    close(socket, graceful) {
+      const session = sessionOf.get(socket);
+      // A socket given to an HTTP/2 session is closed through the session: destroying
+      // the socket alone can leave the peer's end open.
+      const cut = () => {
+        if (session !== undefined && !session.destroyed) session.destroy();
+        socket.destroy();
+      };
+      if (graceful && session !== undefined && !session.destroyed) {
+        // GOAWAY; a client that does not close its end is cut a little later.
+        session.close();
+        setTimeout(cut, 1000).unref();
+      } else {
+        cut();
+      }
+    },
+  });
 
   const http1Server = http.createServer((req, res) => {
     const open = http1Connections.get(req.socket);
     open?.add(res);
+    connectionGuard.callStarted(req.socket);
+    res.once("close", () => connectionGuard.callEnded(req.socket));
     if (shutdown.signal.aborted) res.setHeader("connection", "close");
     res.once("close", () => {
       open?.delete(res);
@@ -192,9 +256,23 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 } },
     handler,
   );
+  // The socket being handed to the HTTP/2 server: its "session" event comes synchronously,
+  // and session.socket is a proxy, not the socket the guards know.
+  let handingOver: net.Socket | undefined;
   http2Server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    const socket = handingOver;
+    if (socket !== undefined) {
+      sessionOf.set(socket, session);
+      session.on("stream", (stream: http2.ServerHttp2Stream) => {
+        connectionGuard.callStarted(socket);
+        stream.once("close", () => connectionGuard.callEnded(socket));
+      });
+    }
+    session.once("close", () => {
+      sessions.delete(session);
+      if (socket !== undefined) sessionOf.delete(socket);
+    });
     if (shutdown.signal.aborted) session.close();
   });
   http2Server.on("sessionError", (error: Error) => {
@@ -202,15 +280,16 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   });
 
   function onConnection(socket: net.Socket): void {
+    // Without a listener, one client's reset connection would crash the process.
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      logger.debug("connection error", { error: error.code ?? error.message });
+    });
+    if (!connectionGuard.admit(socket)) return;
     sockets.add(socket);
     socket.once("close", () => {
       sockets.delete(socket);
       unsniffed.delete(socket);
       http1Connections.delete(socket);
-    });
-    // Without a listener, one client's reset connection would crash the process.
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      logger.debug("connection error", { error: error.code ?? error.message });
     });
     if (shutdown.signal.aborted) {
       socket.destroy();
@@ -223,7 +302,12 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       onProtocol(protocol) {
         unsniffed.delete(socket);
         if (protocol === "h2c") {
-          http2Server.emit("connection", socket);
+          handingOver = socket;
+          try {
+            http2Server.emit("connection", socket);
+          } finally {
+            handingOver = undefined;
+          }
         } else {
           http1Connections.set(socket, new Set());
           http1Server.emit("connection", socket);
@@ -264,10 +348,22 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
           markUnixSocket(socket);
           onConnection(socket);
         });
-  // Errors while binding reach the caller of listen(); later ones are only logged.
+  if (options.tls !== undefined) {
+    // Sockets in their TLS handshake are not admitted yet: Node's own limit bounds them.
+    netServer.maxConnections = options.maxConnections ?? defaultMaxConnections();
+  }
+  // Errors while binding reach the caller of listen(); later ones (accept() failing with
+  // EMFILE when descriptors run out) are counted and logged, never thrown: libuv keeps a
+  // spare descriptor to shed the connection it cannot accept.
+  let lastAcceptErrorLog = 0;
   for (const server of [netServer, unixServer]) {
-    server?.on("error", (error) => {
-      if (server.listening) logger.error("listener error", { error: error.message });
+    server?.on("error", (error: NodeJS.ErrnoException) => {
+      if (!server.listening) return;
+      observer.acceptError?.(error.code ?? "unknown");
+      const now = performance.now();
+      if (now - lastAcceptErrorLog < 1000) return;
+      lastAcceptErrorLog = now;
+      logger.error("listener error", { error: error.message, connections: sockets.size });
     });
   }
 
@@ -353,6 +449,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       await closed;
     } finally {
       clearTimeout(deadline);
+      connectionGuard.stop();
     }
   }
 
@@ -368,5 +465,11 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     shutdownSignal: shutdown.signal,
     drain: drainNow,
     drainSignal: draining.signal,
+    get connections() {
+      return connectionGuard.size;
+    },
+    get calls() {
+      return callGuard.calls;
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { run, runSyncQuietly } from "./exec.js";
 import { pickSubnet, type VethSubnet } from "./subnet.js";
@@ -73,18 +74,62 @@ export async function removeLeftoverNamespaces(): Promise<string[]> {
   return removed;
 }
 
+// Run by the guard: waits for its stdin to close, then removes what it was given.
+const GUARD_SCRIPT = [
+  "read -r _ || true",
+  'for pid in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done',
+  'ip netns del "$1" 2>/dev/null',
+  'ip link del "$2" 2>/dev/null',
+  "shift 2",
+  '[ "$#" -gt 0 ] && rm -rf -- "$@"',
+  "exit 0",
+].join("\n");
+
+/**
+ * Starts a small process of its own session that removes the namespace (and `paths`) once
+ * our end of its stdin closes: when we destroy the namespace, and when we die however we
+ * die (an uncaught exception with every descriptor in use, where an exit handler cannot
+ * spawn `ip`; SIGKILL, where no handler runs). Returns the function that releases it.
+ */
+function startGuard(name: string, hostInterface: string, paths: readonly string[]): () => void {
+  let release = () => {};
+  try {
+    const guard = spawn("sh", ["-c", GUARD_SCRIPT, "mlk-guard", name, hostInterface, ...paths], {
+      detached: true,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    guard.on("error", () => {});
+    guard.stdin?.on("error", () => {});
+    guard.unref();
+    // The pipe must not keep our process alive either.
+    (guard.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    release = () => guard.stdin?.end();
+  } catch {
+    // No guard: the exit handler and the next start's sweep remain.
+  }
+  return release;
+}
+
+/** Options of {@link createNetns}. */
+export interface CreateNetnsOptions {
+  /** Files or folders to remove with the namespace, even when we crash. */
+  readonly alsoRemove?: readonly string[];
+}
+
 /**
  * Creates a namespace with a veth pair to the root namespace and a /30 of its
  * own. Nothing inside has a default route: traffic from the namespace can only
- * reach the root namespace's end of the link.
+ * reach the root namespace's end of the link. A guard process removes it should we die
+ * without destroying it.
  */
-export async function createNetns(): Promise<TestNetns> {
+export async function createNetns(options: CreateNetnsOptions = {}): Promise<TestNetns> {
   const id = randomBytes(3).toString("hex");
   const name = `${NETNS_PREFIX}${process.pid}-${id}`;
   const hostInterface = `mlkh${id}`;
   const nsInterface = `mlkn${id}`;
   const subnet = await pickSubnet();
   let destroyed = false;
+  const releaseGuard = startGuard(name, hostInterface, options.alsoRemove ?? []);
   const destroySync = () => {
     if (destroyed) return;
     destroyed = true;
@@ -93,6 +138,8 @@ export async function createNetns(): Promise<TestNetns> {
     // Deleting the namespace deletes its veth end, and with it the peer; this
     // catches a half-built pair whose peer never moved into the namespace.
     runSyncQuietly("ip", ["link", "del", hostInterface]);
+    // Whatever the commands above could not do (EMFILE), the guard does now.
+    releaseGuard();
   };
   try {
     await run("ip", ["netns", "add", name]);

@@ -13,6 +13,12 @@ export interface ServerProcessOptions {
   probe?: () => Promise<boolean>;
   /** How long to wait until it is ready. */
   startTimeoutMs: number;
+  /**
+   * Variables added to the server's environment, e.g. its config with secrets in it:
+   * unlike the command line (ps) or a file, only the same user can read it, and it leaves
+   * nothing behind when we die.
+   */
+  env?: Record<string, string>;
   /** Prefix for the server's own output; undefined keeps it quiet unless it fails. */
   logPrefix: string | undefined;
 }
@@ -53,6 +59,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     // which then stops LiveKit in order, instead of both dying at once.
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
   });
   const tail: string[] = [];
   const onOutput = (chunk: Buffer) => {

@@ -159,7 +159,7 @@ export async function startLiveKitCluster(
   };
   try {
     await removeLeftoverNamespaces();
-    netns = await createNetns();
+    netns = await createNetns({ alsoRemove: [dir] });
     process.once("exit", cleanupSync);
     const ns = netns;
     const ip = ns.nsIp;

@@ -1,8 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { livekitConfig } from "./livekit-config.js";
 import {
   createNetns,
@@ -57,7 +54,7 @@ export interface LiveKitRig {
   /** {@link LiveKitRig.stopServer} then {@link LiveKitRig.startServer}: a LiveKit restart. */
   restart(): Promise<void>;
   /**
-   * Stops livekit-server, then removes its namespace and config. Idempotent,
+   * Stops livekit-server, then removes its namespace. Idempotent,
    * and the one teardown path whatever stopServer/startServer/restart did before.
    */
   close(): Promise<void>;
@@ -93,7 +90,6 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
   const isolated = await shouldIsolate(options.isolate ?? "on");
   const apiKey = `rig${randomBytes(4).toString("hex")}`;
   const apiSecret = randomBytes(24).toString("base64url");
-  const dir = await mkdtemp(join(tmpdir(), "mentra-livekit-"));
   let netns: TestNetns | undefined;
   const cleanupSync = () => netns?.destroySync();
   try {
@@ -104,25 +100,19 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
     }
     const ip = netns?.nsIp ?? "127.0.0.1";
     const port = netns ? PORT : await freePort();
-    const configPath = join(dir, "livekit.yaml");
-    await writeFile(
-      configPath,
-      livekitConfig({
-        bindIp: ip,
-        port,
-        udpPort: netns ? UDP_PORT : await freePort(),
-        tcpPort: netns ? TCP_PORT : await freePort(),
-        apiKey,
-        apiSecret,
-        logLevel: options.logLevel ?? "warn",
-        ...(netns ? { isolatedTo: { interface: netns.nsInterface, ip } } : {}),
-      }),
-    );
-    const { command, args } = serverCommand(netns?.name, livekitServerBinary(), [
-      "--dev",
-      "--config",
-      configPath,
-    ]);
+    // The config carries the API secret: it goes in livekit-server's environment
+    // (LIVEKIT_CONFIG), never in a file another user could read or a crash could leave.
+    const config = livekitConfig({
+      bindIp: ip,
+      port,
+      udpPort: netns ? UDP_PORT : await freePort(),
+      tcpPort: netns ? TCP_PORT : await freePort(),
+      apiKey,
+      apiSecret,
+      logLevel: options.logLevel ?? "warn",
+      ...(netns ? { isolatedTo: { interface: netns.nsInterface, ip } } : {}),
+    });
+    const { command, args } = serverCommand(netns?.name, livekitServerBinary(), ["--dev"]);
     const launch = () =>
       startServerProcess({
         command,
@@ -130,6 +120,7 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
         healthUrl: `http://${ip}:${port}/`,
         startTimeoutMs: options.startTimeoutMs ?? 30_000,
         logPrefix: options.logPrefix,
+        env: { LIVEKIT_CONFIG: config },
       });
     let server: ServerProcess | undefined = await launch();
     // stopServer, startServer, restart and close run one at a time, in call order.
@@ -172,7 +163,6 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
           await stop();
           await netns?.destroy();
           process.off("exit", cleanupSync);
-          await rm(dir, { recursive: true, force: true });
         });
         return closing;
       },
@@ -180,7 +170,6 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
   } catch (err) {
     cleanupSync();
     process.off("exit", cleanupSync);
-    await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -10,6 +10,7 @@ import {
 import * as prom from "prom-client";
 import { type AudioLatencySink, createAudioLatencyHistogram } from "./audio-latency.js";
 import { DEVICE_PACKET_KEYS, registerDevicePacketMetrics } from "./device-packet-metrics.js";
+import { readMemory } from "./memory.js";
 
 /** What the metrics read from the sessions when Prometheus scrapes. */
 export interface SessionSource {
@@ -143,7 +144,7 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     help: "Resident set size minus the V8 heap: native memory (rtc-node, buffers).",
     registers: [registry],
     collect() {
-      const memory = process.memoryUsage();
+      const memory = readMemory();
       this.set(Math.max(0, memory.rss - memory.heapTotal));
     },
   });

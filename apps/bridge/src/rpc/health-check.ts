@@ -6,6 +6,7 @@ import {
   type HealthCheckResponseSchema,
   LiveKitBridge,
 } from "@mentra/bridge-proto";
+import { readMemory } from "../observability/memory.js";
 import { BRIDGE_VERSION } from "../version.js";
 
 // Event-loop delay, reported as p99 and max since the previous HealthCheck (then reset),
@@ -58,7 +59,7 @@ export function createHealthCheck(
     if (!KNOWN_SERVICES.has(request.service)) {
       return { status: HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN };
     }
-    const memory = process.memoryUsage();
+    const memory = readMemory();
     const delayP99 = loopDelay.percentile(99);
     const delayMax = loopDelay.max;
     loopDelay.reset();

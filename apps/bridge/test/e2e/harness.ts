@@ -49,6 +49,12 @@ async function startInstance(livekit: LiveKitRig, env: NodeJS.ProcessEnv): Promi
     host: config.host,
     port: config.port,
     shutdownTimeoutMs: 2_000,
+    maxConcurrentStreams: config.maxStreamsPerConnection,
+    ...(config.maxConnections === 0 ? {} : { maxConnections: config.maxConnections }),
+    firstRequestTimeoutMs: config.firstRequestTimeoutMs,
+    idleConnectionTimeoutMs: config.idleConnectionTimeoutMs,
+    maxCalls: config.maxCalls,
+    firstMessageTimeoutMs: config.firstMessageTimeoutMs,
     logger,
     routes: (shutdownSignal) =>
       createBridgeRoutes({ registry, maxChunkBytes: config.maxChunkBytes, logger, shutdownSignal }),

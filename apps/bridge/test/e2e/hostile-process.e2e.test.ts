@@ -1,0 +1,448 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import * as http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { e2eGate } from "@mentra/livekit-rig";
+import { recordFault } from "@mentra/test-kit";
+import { afterEach, describe, expect, it } from "vitest";
+
+// The bridge as `npm start` runs it (its own process, the embedded LiveKit in a namespace)
+// under a descriptor limit lowered with prlimit, so a flood of a few thousand connections
+// reaches EMFILE, as 20,000 did at the default limit (issue #17, finding 2).
+
+const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+const ATTACKER = fileURLToPath(new URL("../support/attacker.mjs", import.meta.url));
+const CRASH_PRELOAD = fileURLToPath(new URL("../support/crash-on-sigusr2.mjs", import.meta.url));
+const HEALTH_PATH = "/mentra.livekit.bridge.LiveKitBridge/HealthCheck";
+const NOFILE = 1024;
+const gate = await e2eGate();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Bridge {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  readonly stderr: () => string;
+}
+
+async function startBridge(env: Record<string, string>, nodeArgs: string[] = []): Promise<Bridge> {
+  const proc = spawn(
+    "prlimit",
+    [`--nofile=${NOFILE}:${NOFILE}`, "--", process.execPath, ...nodeArgs, MAIN],
+    {
+      env: {
+        ...process.env,
+        BRIDGE_HOST: "127.0.0.1",
+        BRIDGE_PORT: "0",
+        LIVEKIT_URL: "",
+        LIVEKIT_EMBEDDED_ISOLATE: "on",
+        LOG_LEVEL: "info",
+        ...env,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let seen = "";
+  proc.stderr?.on("data", (chunk: Buffer) => {
+    seen += chunk.toString();
+    if (seen.length > 200_000) seen = seen.slice(-100_000);
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const line = seen.split("\n").find((candidate) => candidate.includes('"bridge listening"'));
+    if (line !== undefined) {
+      const { port } = JSON.parse(line) as { port: number };
+      return { proc, pid: proc.pid ?? 0, port, stderr: () => seen };
+    }
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`the bridge did not start:\n${seen}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** HealthCheck over a brand-new HTTP/2 connection (Connect JSON); its time in ms. */
+async function probe(port: number, timeoutMs = 2000): Promise<number> {
+  const started = performance.now();
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no answer")), timeoutMs);
+      session.on("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      const req = session.request({
+        ":method": "POST",
+        ":path": HEALTH_PATH,
+        "content-type": "application/json",
+      });
+      req.on("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        clearTimeout(timer);
+        if (body.includes('"SERVING"')) resolve(performance.now() - started);
+        else reject(new Error(`HealthCheck answered ${body}`));
+      });
+      req.end("{}");
+    });
+  } finally {
+    session.destroy();
+  }
+}
+
+/** Probes every `everyMs` until `until()` is true; the times, and the failures. */
+async function probeWhile(port: number, everyMs: number, until: () => boolean) {
+  const times: number[] = [];
+  const failures: string[] = [];
+  while (!until()) {
+    await probe(port).then(
+      (ms) => times.push(ms),
+      (error: unknown) => failures.push(String(error)),
+    );
+    await sleep(everyMs);
+  }
+  return { times, failures };
+}
+
+function descriptors(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function heapUsedMb(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}${HEALTH_PATH}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  const body = (await response.json()) as { metadata: Record<string, string> };
+  return Number(body.metadata.heap_used_bytes) / 1024 / 1024;
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) {
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
+}
+
+function namespacesOf(pid: number): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter((name) => name.startsWith(`mlk-${pid}-`));
+}
+
+function pidsIn(namespace: string): number[] {
+  try {
+    return execFileSync("ip", ["netns", "pids", namespace], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface AttackSummary {
+  opened: number;
+  closedByBridge: number;
+  peakOpen: number;
+  ms: number;
+}
+
+function attack(args: string[]): { proc: ChildProcess; done: Promise<AttackSummary> } {
+  const proc = spawn(process.execPath, [ATTACKER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout?.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const done = once(proc, "exit").then(() => JSON.parse(out.trim()) as AttackSummary);
+  return { proc, done };
+}
+
+const percentile = (values: readonly number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+const fmt = (ms: number) => ms.toFixed(1);
+
+describe.skipIf(gate === "skip")("a bridge process under a connection flood", () => {
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await once(child, "exit");
+      }
+    }
+  });
+
+  it("survives 3,000 preface-only HTTP/2 connections at a 1024-descriptor limit, answers HealthCheck on new connections throughout, and gives its descriptors back", async () => {
+    // A memory check every 200 ms: before the fix, its read of /proc threw EMFILE within
+    // a second of the flood and took the process down.
+    const bridge = await startBridge({ RECYCLE_CHECK_MS: "200" });
+    children.push(bridge.proc);
+    const namespace = namespacesOf(bridge.pid)[0] ?? "";
+    const livekitPids = pidsIn(namespace);
+    expect(livekitPids.length).toBeGreaterThan(0);
+    await probe(bridge.port);
+    await sleep(500);
+    const before = {
+      fds: descriptors(bridge.pid),
+      rssMb: rssMb(bridge.pid),
+      heapMb: await heapUsedMb(bridge.port),
+    };
+
+    const flood = attack(["preface", String(bridge.port), "3000", "6000", "0"]);
+    children.push(flood.proc);
+    let attacking = true;
+    void flood.done.finally(() => {
+      attacking = false;
+    });
+    let peakFds = 0;
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      peakFds = Math.max(peakFds, descriptors(bridge.pid));
+      peakRss = Math.max(peakRss, rssMb(bridge.pid));
+    }, 100);
+    await sleep(100);
+    const during = await probeWhile(bridge.port, 200, () => !attacking);
+    clearInterval(sampler);
+    const summary = await flood.done;
+    const closedAt = performance.now();
+    const after = await probeWhile(bridge.port, 200, () => performance.now() - closedAt > 2000);
+
+    // Descriptors and memory after the attackers are gone.
+    let fds = descriptors(bridge.pid);
+    while (fds > before.fds + 5 && performance.now() - closedAt < 10_000) {
+      await sleep(200);
+      fds = descriptors(bridge.pid);
+    }
+    const recoveredMs = performance.now() - closedAt;
+    // Resident memory: what V8 and the allocator give back within the same 10 s.
+    let afterRss = rssMb(bridge.pid);
+    while (afterRss > before.rssMb + 20 && performance.now() - closedAt < 10_000) {
+      await sleep(500);
+      afterRss = rssMb(bridge.pid);
+    }
+    const afterHeap = await heapUsedMb(bridge.port);
+    const evicted = await metric(bridge.port, "bridge_connections_closed_total");
+    const acceptErrors = await metric(bridge.port, "bridge_accept_errors_total");
+
+    const figures =
+      `${summary.opened} connections opened in ${summary.ms} ms (${summary.closedByBridge} closed by the bridge, ` +
+      `at most ${summary.peakOpen} open at once); bridge descriptors ${before.fds} before, at most ${peakFds} during, ${fds} ` +
+      `${Math.round(recoveredMs)} ms after; HealthCheck on a new connection during: ${during.times.length} answered, ` +
+      `p50 ${fmt(percentile(during.times, 50))} / max ${fmt(Math.max(...during.times))} ms, ${during.failures.length} failed; ` +
+      `after: p50 ${fmt(percentile(after.times, 50))} / max ${fmt(Math.max(...after.times))} ms; ` +
+      `RSS ${fmt(before.rssMb)} → ${fmt(peakRss)} at most → ${fmt(afterRss)} MB 10 s after, heap ${fmt(before.heapMb)} → ${fmt(afterHeap)} MB; ` +
+      `connections closed by the bridge ${evicted}, accept errors ${acceptErrors}`;
+    console.log(figures);
+
+    expect(bridge.proc.exitCode).toBeNull();
+    expect(livekitPids.every(alive)).toBe(true);
+    expect(summary.opened).toBeGreaterThanOrEqual(3000);
+    // The bridge held at most a quarter of its descriptors for connections.
+    expect(peakFds).toBeLessThan(NOFILE * 0.4);
+    expect(peakFds).toBeGreaterThan(200);
+    expect(during.failures).toEqual([]);
+    expect(during.times.length).toBeGreaterThan(10);
+    expect(after.failures).toEqual([]);
+    // Target: 100 ms. Met but for the probes caught in the accept burst (3,000 connections
+    // in about a second): the attacker, this test, LiveKit and the bridge share 2 cores.
+    expect(percentile(during.times, 50)).toBeLessThan(100);
+    expect(Math.max(...during.times)).toBeLessThan(1500);
+    expect(percentile(after.times, 50)).toBeLessThan(100);
+    expect(fds).toBeLessThanOrEqual(before.fds + 5);
+    expect(recoveredMs).toBeLessThan(10_000);
+    expect(afterHeap).toBeLessThan(before.heapMb + 20);
+    expect(evicted).toBeGreaterThan(1000);
+
+    recordFault({
+      kind: "input",
+      what: `3,000 HTTP/2 connections sending the preface and nothing else, reopened as the bridge closes them, for 6 s (bridge process at a ${NOFILE}-descriptor limit, embedded LiveKit)`,
+      expected:
+        "the bridge and its LiveKit stay up; connections capped at a quarter of the descriptors, the idlest evicted; HealthCheck on a new connection within 100 ms during and after; descriptors back within 10 s",
+      observed: figures,
+      recoveryMs: recoveredMs,
+    });
+  }, 90_000);
+
+  it("reaches EMFILE with MAX_CONNECTIONS above the descriptor limit, and survives it: service and descriptors back once the attackers leave", async () => {
+    const bridge = await startBridge({ RECYCLE_CHECK_MS: "200", MAX_CONNECTIONS: "5000" });
+    children.push(bridge.proc);
+    const namespace = namespacesOf(bridge.pid)[0] ?? "";
+    const livekitPids = pidsIn(namespace);
+    await probe(bridge.port);
+    const beforeFds = descriptors(bridge.pid);
+    const flood = attack(["preface", String(bridge.port), "3000", "4000", "0"]);
+    children.push(flood.proc);
+    await sleep(2000);
+    const peakFds = descriptors(bridge.pid);
+    const summary = await flood.done;
+    const closedAt = performance.now();
+    let answeredMs: number | undefined;
+    while (answeredMs === undefined && performance.now() - closedAt < 10_000) {
+      answeredMs = await probe(bridge.port).catch(() => undefined);
+      if (answeredMs === undefined) await sleep(100);
+    }
+    const backMs = performance.now() - closedAt;
+    let fds = descriptors(bridge.pid);
+    while (fds > beforeFds + 5 && performance.now() - closedAt < 10_000) {
+      await sleep(200);
+      fds = descriptors(bridge.pid);
+    }
+    const acceptErrors = await metric(bridge.port, "bridge_accept_errors_total");
+    const figures =
+      `${summary.opened} connections; bridge descriptors ${beforeFds} → ${peakFds} (limit ${NOFILE}) → ${fds}; ` +
+      `the process survived EMFILE (memory checked every 200 ms meanwhile); accept errors reaching Node ${acceptErrors}; HealthCheck answered again ${Math.round(backMs)} ms after the attackers left (${fmt(answeredMs ?? Number.NaN)} ms)`;
+    console.log(figures);
+    expect(bridge.proc.exitCode).toBeNull();
+    expect(livekitPids.every(alive)).toBe(true);
+    // EMFILE: every descriptor of the process in use.
+    expect(peakFds).toBeGreaterThanOrEqual(NOFILE - 2);
+    // libuv sheds a connection it cannot accept with a spare descriptor of its own and
+    // tells Node nothing, so the counter only shows accept errors that reach Node.
+    expect(acceptErrors).toBeGreaterThanOrEqual(0);
+    expect(answeredMs).toBeDefined();
+    expect(backMs).toBeLessThan(10_000);
+    expect(fds).toBeLessThanOrEqual(beforeFds + 5);
+    recordFault({
+      kind: "input",
+      what: `3,000 preface-only HTTP/2 connections with MAX_CONNECTIONS=5000 above the process's ${NOFILE}-descriptor limit (every descriptor in use: EMFILE)`,
+      expected:
+        "no crash (accept errors and memory reads tolerate EMFILE); HealthCheck and descriptors back within 10 s of the attackers leaving",
+      observed: figures,
+      recoveryMs: backMs,
+    });
+  }, 90_000);
+});
+
+describe.skipIf(gate === "skip")("what a dying bridge leaves behind", () => {
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await once(child, "exit");
+      }
+    }
+  });
+
+  /** Files under /tmp changed since `since` that contain `secret`. */
+  function tmpFilesWith(secret: string, since: number): string[] {
+    const found: string[] = [];
+    const walk = (dir: string, depth: number) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        try {
+          const stats = statSync(path);
+          if (stats.isDirectory()) {
+            if (depth < 3 && stats.mtimeMs >= since - 1000) walk(path, depth + 1);
+          } else if (stats.isFile() && stats.mtimeMs >= since && stats.size < 1_000_000) {
+            if (readFileSync(path, "latin1").includes(secret)) found.push(path);
+          }
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+    };
+    walk(tmpdir(), 0);
+    return found;
+  }
+
+  for (const how of ["an uncaught exception", "SIGKILL"] as const) {
+    it(`keeps the LiveKit secret out of files and removes its namespace and LiveKit on ${how}`, async () => {
+      const since = Date.now();
+      const bridge = await startBridge({}, ["--import", CRASH_PRELOAD]);
+      children.push(bridge.proc);
+      const namespace = namespacesOf(bridge.pid)[0] ?? "";
+      const livekitPids = pidsIn(namespace);
+      expect(livekitPids.length).toBeGreaterThan(0);
+      const livekitPid = livekitPids[0] ?? 0;
+      // The secret, as livekit-server got it: in its environment, readable by root only.
+      const environ = readFileSync(`/proc/${livekitPid}/environ`, "utf8").split("\0");
+      const config = environ.find((entry) => entry.startsWith("LIVEKIT_CONFIG="))?.slice(15) ?? "";
+      const keys = (JSON.parse(config) as { keys: Record<string, string> }).keys;
+      const secret = Object.values(keys)[0] ?? "";
+      expect(secret.length).toBeGreaterThan(16);
+      const cmdline = readFileSync(`/proc/${livekitPid}/cmdline`, "utf8");
+      expect(cmdline).not.toContain(secret);
+      expect(tmpFilesWith(secret, since)).toEqual([]);
+
+      const exited = once(bridge.proc, "exit");
+      const t0 = performance.now();
+      bridge.proc.kill(how === "SIGKILL" ? "SIGKILL" : "SIGUSR2");
+      const [code, signal] = (await exited) as [number | null, string | null];
+      let left = namespacesOf(bridge.pid);
+      while ((left.length > 0 || livekitPids.some(alive)) && performance.now() - t0 < 5000) {
+        await sleep(50);
+        left = namespacesOf(bridge.pid);
+      }
+      const cleanMs = performance.now() - t0;
+      const links = execFileSync("ip", ["-o", "link"], { encoding: "utf8" });
+      const hostLink = `mlkh${namespace.split("-")[2] ?? "none"}`;
+      const stderr = bridge.stderr();
+      const observed =
+        `exit ${code ?? signal}; namespace and LiveKit gone ${Math.round(cleanMs)} ms after ${how}; ` +
+        `secret in LIVEKIT_CONFIG of livekit-server's environment only (not its command line, no file under ${tmpdir()})`;
+      console.log(observed);
+      if (how === "SIGKILL") expect(signal).toBe("SIGKILL");
+      else {
+        expect(code).toBe(1);
+        expect(stderr).toContain("induced crash (test)");
+      }
+      expect(left).toEqual([]);
+      expect(livekitPids.filter(alive)).toEqual([]);
+      expect(links).not.toContain(hostLink);
+      expect(tmpFilesWith(secret, since)).toEqual([]);
+      expect(stderr).not.toContain(secret);
+      recordFault({
+        kind: "fault",
+        what: `The bridge process (embedded LiveKit in its namespace) dies by ${how}`,
+        expected:
+          "the network namespace, its veth and livekit-server are removed; the LiveKit secret was never in a file or on a command line",
+        observed,
+        recoveryMs: cleanMs,
+      });
+    }, 60_000);
+  }
+});
