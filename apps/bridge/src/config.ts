@@ -87,6 +87,12 @@ export interface Config {
   readonly joinRatePerMinute: number;
   /** JoinRoom calls one user may make in a burst. */
   readonly joinBurst: number;
+  /** Room connects (JoinRoom and rejoins) running at once, process-wide. */
+  readonly maxJoinsInFlight: number;
+  /** Connects waiting for a slot; past it JoinRoom is ResourceExhausted. */
+  readonly joinQueueMax: number;
+  /** Longest wait for a join slot; past it JoinRoom is Unavailable. */
+  readonly joinQueueTimeoutMs: number;
   /** PlayAudio: from sending a request (each redirect) to its response headers. */
   readonly playbackConnectTimeoutMs: number;
   /** PlayAudio: longest pause in the body of a download. */
@@ -197,6 +203,9 @@ const envSchema = z.object({
   MAX_STREAMS_PER_CONNECTION: integer(1, 100_000).default(1_000),
   JOIN_RATE_PER_MINUTE: integer(1, 60_000).default(30),
   JOIN_BURST: integer(1, 1_000).default(5),
+  MAX_JOINS_IN_FLIGHT: integer(1, 1_000).default(4),
+  JOIN_QUEUE_MAX: integer(0, 100_000).default(100),
+  JOIN_QUEUE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
   PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
@@ -401,6 +410,22 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer from 1 to 1000",
     description: "JoinRoom calls one user may make at once before the rate applies.",
   },
+  MAX_JOINS_IN_FLIGHT: {
+    defaultText: "4",
+    expected: "an integer from 1 to 1000",
+    description:
+      "LiveKit room connects (JoinRoom and rejoins) running at once; more wait in a queue, so a burst of joins cannot starve running sessions.",
+  },
+  JOIN_QUEUE_MAX: {
+    defaultText: "100",
+    expected: "an integer from 0 to 100000",
+    description: "Joins waiting for a connect slot; one more is ResourceExhausted.",
+  },
+  JOIN_QUEUE_TIMEOUT_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 100 to 600000",
+    description: "Longest wait for a connect slot; past it JoinRoom is Unavailable.",
+  },
   PLAYBACK_CONNECT_TIMEOUT_MS: {
     defaultText: "5000",
     expected: "an integer number of milliseconds from 100 to 120000",
@@ -524,6 +549,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxStreamsPerConnection: values.MAX_STREAMS_PER_CONNECTION,
     joinRatePerMinute: values.JOIN_RATE_PER_MINUTE,
     joinBurst: values.JOIN_BURST,
+    maxJoinsInFlight: values.MAX_JOINS_IN_FLIGHT,
+    joinQueueMax: values.JOIN_QUEUE_MAX,
+    joinQueueTimeoutMs: values.JOIN_QUEUE_TIMEOUT_MS,
     playbackConnectTimeoutMs: values.PLAYBACK_CONNECT_TIMEOUT_MS,
     playbackIdleTimeoutMs: values.PLAYBACK_IDLE_TIMEOUT_MS,
     playbackTotalTimeoutMs: values.PLAYBACK_TOTAL_TIMEOUT_MS,

@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import { type AudioLatencySink, NO_AUDIO_LATENCY } from "../observability/audio-latency.js";
 import type { PlaybackSettings } from "../playback/playback.js";
 import { createAddressPolicy } from "../playback/url-policy.js";
+import { createJoinGate, type JoinGate } from "../security/join-limits.js";
 import { Session, type SessionStatus, type TokenSource } from "./session.js";
 
 /** Statuses of closed sessions kept for GetStatus, oldest forgotten first. */
@@ -65,6 +66,9 @@ export interface SessionRegistryOptions {
     | "playbackMaxRedirects"
     | "playbackProgressMs"
     | "playbackAllowHosts"
+    | "maxJoinsInFlight"
+    | "joinQueueMax"
+    | "joinQueueTimeoutMs"
   >;
   readonly livekit: LiveKitTarget;
   readonly logger: Logger;
@@ -79,9 +83,16 @@ export class SessionRegistry {
   private readonly remembered = new Map<string, SessionStatus>();
   private shuttingDown = false;
   private readonly playback: PlaybackSettings;
+  /** Room connects running at once, process-wide (MAX_JOINS_IN_FLIGHT). */
+  readonly joinGate: JoinGate;
 
   constructor(private readonly options: SessionRegistryOptions) {
     const { config } = options;
+    this.joinGate = createJoinGate({
+      maxInFlight: config.maxJoinsInFlight,
+      queueMax: config.joinQueueMax,
+      queueTimeoutMs: config.joinQueueTimeoutMs,
+    });
     this.playback = {
       limits: {
         connectTimeoutMs: config.playbackConnectTimeoutMs,
@@ -129,6 +140,7 @@ export class SessionRegistry {
         audioLatency: this.options.audioLatency ?? NO_AUDIO_LATENCY,
         tokens: this.tokenSource(params),
         connectTimeoutMs: config.connectTimeoutMs,
+        joinGate: this.joinGate,
         streamGraceMs: config.streamGraceMs,
         byteOrder: params.byteOrder ?? config.pcmByteOrder,
         receive: {
