@@ -93,6 +93,10 @@ export interface Config {
   readonly joinQueueMax: number;
   /** Longest wait for a join slot; past it JoinRoom is Unavailable. */
   readonly joinQueueTimeoutMs: number;
+  /** PlayAudio: compressed audio held ahead of play-out per playback. */
+  readonly playbackWindowBytes: number;
+  /** PlayAudio: compressed audio held ahead of play-out by all playbacks together. */
+  readonly playbackBufferTotalBytes: number;
   /** PlayAudio: from sending a request (each redirect) to its response headers. */
   readonly playbackConnectTimeoutMs: number;
   /** PlayAudio: longest pause in the body of a download. */
@@ -206,6 +210,8 @@ const envSchema = z.object({
   MAX_JOINS_IN_FLIGHT: integer(1, 1_000).default(4),
   JOIN_QUEUE_MAX: integer(0, 100_000).default(100),
   JOIN_QUEUE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  PLAYBACK_WINDOW_BYTES: integer(65_536, 256 * 1024 * 1024).default(1024 * 1024),
+  PLAYBACK_BUFFER_TOTAL_BYTES: integer(65_536, 4 * 1024 * 1024 * 1024).default(32 * 1024 * 1024),
   PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
   PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
@@ -426,6 +432,18 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer number of milliseconds from 100 to 600000",
     description: "Longest wait for a connect slot; past it JoinRoom is Unavailable.",
   },
+  PLAYBACK_WINDOW_BYTES: {
+    defaultText: "1048576",
+    expected: "an integer number of bytes from 65536 to 268435456",
+    description:
+      "PlayAudio: compressed audio held ahead of play-out per playback; the download waits (TCP backpressure) beyond it.",
+  },
+  PLAYBACK_BUFFER_TOTAL_BYTES: {
+    defaultText: "33554432",
+    expected: "an integer number of bytes from 65536 to 4294967296",
+    description:
+      "PlayAudio: compressed audio held ahead of play-out by all playbacks together; downloads wait beyond it.",
+  },
   PLAYBACK_CONNECT_TIMEOUT_MS: {
     defaultText: "5000",
     expected: "an integer number of milliseconds from 100 to 120000",
@@ -439,7 +457,8 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
   PLAYBACK_TOTAL_TIMEOUT_MS: {
     defaultText: "120000",
     expected: "an integer number of milliseconds from 100 to 3600000",
-    description: "PlayAudio: longest whole download of an audio file, redirects included.",
+    description:
+      "PlayAudio: longest whole download of an audio file, redirects included; time paused because PLAYBACK_WINDOW_BYTES is full does not count.",
   },
   PLAYBACK_MAX_BYTES: {
     defaultText: "52428800",
@@ -552,6 +571,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxJoinsInFlight: values.MAX_JOINS_IN_FLIGHT,
     joinQueueMax: values.JOIN_QUEUE_MAX,
     joinQueueTimeoutMs: values.JOIN_QUEUE_TIMEOUT_MS,
+    playbackWindowBytes: values.PLAYBACK_WINDOW_BYTES,
+    playbackBufferTotalBytes: values.PLAYBACK_BUFFER_TOTAL_BYTES,
     playbackConnectTimeoutMs: values.PLAYBACK_CONNECT_TIMEOUT_MS,
     playbackIdleTimeoutMs: values.PLAYBACK_IDLE_TIMEOUT_MS,
     playbackTotalTimeoutMs: values.PLAYBACK_TOTAL_TIMEOUT_MS,

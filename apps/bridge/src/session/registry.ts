@@ -4,6 +4,7 @@ import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
 import { type AudioLatencySink, NO_AUDIO_LATENCY } from "../observability/audio-latency.js";
+import { createPlaybackBufferBudget } from "../playback/buffer-budget.js";
 import type { PlaybackSettings } from "../playback/playback.js";
 import { createAddressPolicy } from "../playback/url-policy.js";
 import { createJoinGate, type JoinGate } from "../security/join-limits.js";
@@ -69,6 +70,8 @@ export interface SessionRegistryOptions {
     | "maxJoinsInFlight"
     | "joinQueueMax"
     | "joinQueueTimeoutMs"
+    | "playbackWindowBytes"
+    | "playbackBufferTotalBytes"
   >;
   readonly livekit: LiveKitTarget;
   readonly logger: Logger;
@@ -103,6 +106,10 @@ export class SessionRegistry {
       },
       policy: createAddressPolicy({ allow: config.playbackAllowHosts }),
       progressIntervalMs: config.playbackProgressMs,
+      buffer: createPlaybackBufferBudget({
+        windowBytes: config.playbackWindowBytes,
+        totalBytes: config.playbackBufferTotalBytes,
+      }),
     };
   }
 
