@@ -102,6 +102,16 @@ export interface Config {
   readonly joinRatePerMinute: number;
   /** JoinRoom calls one user may make in a burst. */
   readonly joinBurst: number;
+  /** Room connects (JoinRoom and rejoins) running at once, process-wide. */
+  readonly maxJoinsInFlight: number;
+  /** Connects waiting for a slot; past it JoinRoom is ResourceExhausted. */
+  readonly joinQueueMax: number;
+  /** Longest wait for a join slot; past it JoinRoom is Unavailable. */
+  readonly joinQueueTimeoutMs: number;
+  /** PlayAudio: compressed audio held ahead of play-out per playback. */
+  readonly playbackWindowBytes: number;
+  /** PlayAudio: compressed audio held ahead of play-out by all playbacks together. */
+  readonly playbackBufferTotalBytes: number;
   /** PlayAudio: from sending a request (each redirect) to its response headers. */
   readonly playbackConnectTimeoutMs: number;
   /** PlayAudio: longest pause in the body of a download. */
@@ -223,6 +233,11 @@ const envSchema = z.object({
   FIRST_MESSAGE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   JOIN_RATE_PER_MINUTE: integer(1, 60_000).default(30),
   JOIN_BURST: integer(1, 1_000).default(5),
+  MAX_JOINS_IN_FLIGHT: integer(1, 1_000).default(4),
+  JOIN_QUEUE_MAX: integer(0, 100_000).default(100),
+  JOIN_QUEUE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  PLAYBACK_WINDOW_BYTES: integer(65_536, 256 * 1024 * 1024).default(1024 * 1024),
+  PLAYBACK_BUFFER_TOTAL_BYTES: integer(65_536, 4 * 1024 * 1024 * 1024).default(32 * 1024 * 1024),
   PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
   PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
@@ -467,6 +482,34 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     expected: "an integer from 1 to 1000",
     description: "JoinRoom calls one user may make at once before the rate applies.",
   },
+  MAX_JOINS_IN_FLIGHT: {
+    defaultText: "4",
+    expected: "an integer from 1 to 1000",
+    description:
+      "LiveKit room connects (JoinRoom and rejoins) running at once; more wait in a queue, so a burst of joins cannot starve running sessions.",
+  },
+  JOIN_QUEUE_MAX: {
+    defaultText: "100",
+    expected: "an integer from 0 to 100000",
+    description: "Joins waiting for a connect slot; one more is ResourceExhausted.",
+  },
+  JOIN_QUEUE_TIMEOUT_MS: {
+    defaultText: "10000",
+    expected: "an integer number of milliseconds from 100 to 600000",
+    description: "Longest wait for a connect slot; past it JoinRoom is Unavailable.",
+  },
+  PLAYBACK_WINDOW_BYTES: {
+    defaultText: "1048576",
+    expected: "an integer number of bytes from 65536 to 268435456",
+    description:
+      "PlayAudio: compressed audio held ahead of play-out per playback; the download waits (TCP backpressure) beyond it.",
+  },
+  PLAYBACK_BUFFER_TOTAL_BYTES: {
+    defaultText: "33554432",
+    expected: "an integer number of bytes from 65536 to 4294967296",
+    description:
+      "PlayAudio: compressed audio held ahead of play-out by all playbacks together; downloads wait beyond it.",
+  },
   PLAYBACK_CONNECT_TIMEOUT_MS: {
     defaultText: "5000",
     expected: "an integer number of milliseconds from 100 to 120000",
@@ -480,7 +523,8 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
   PLAYBACK_TOTAL_TIMEOUT_MS: {
     defaultText: "120000",
     expected: "an integer number of milliseconds from 100 to 3600000",
-    description: "PlayAudio: longest whole download of an audio file, redirects included.",
+    description:
+      "PlayAudio: longest whole download of an audio file, redirects included; time paused because PLAYBACK_WINDOW_BYTES is full does not count.",
   },
   PLAYBACK_MAX_BYTES: {
     defaultText: "52428800",
@@ -597,6 +641,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     firstMessageTimeoutMs: values.FIRST_MESSAGE_TIMEOUT_MS,
     joinRatePerMinute: values.JOIN_RATE_PER_MINUTE,
     joinBurst: values.JOIN_BURST,
+    maxJoinsInFlight: values.MAX_JOINS_IN_FLIGHT,
+    joinQueueMax: values.JOIN_QUEUE_MAX,
+    joinQueueTimeoutMs: values.JOIN_QUEUE_TIMEOUT_MS,
+    playbackWindowBytes: values.PLAYBACK_WINDOW_BYTES,
+    playbackBufferTotalBytes: values.PLAYBACK_BUFFER_TOTAL_BYTES,
     playbackConnectTimeoutMs: values.PLAYBACK_CONNECT_TIMEOUT_MS,
     playbackIdleTimeoutMs: values.PLAYBACK_IDLE_TIMEOUT_MS,
     playbackTotalTimeoutMs: values.PLAYBACK_TOTAL_TIMEOUT_MS,

@@ -9,6 +9,7 @@ export { type LinkStats, NO_LINK_STATS } from "./link-stats.js";
 export type { OutboundTrack, OutboundTrackOptions } from "./outbound-track.js";
 export {
   type AudioOrigin,
+  abandonedConnects,
   connectRoomLink,
   RoomJoinError,
   type RoomLink,

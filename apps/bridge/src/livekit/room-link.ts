@@ -74,6 +74,12 @@ export interface RoomLinkOptions {
   readonly tokenExpiresAt: number | undefined;
   /** Give up connecting after this long. */
   readonly connectTimeoutMs: number;
+  /**
+   * Called once rtc-node's connect has settled and, for a join that gave up before it
+   * did, the room it joined late has been left again; or, should it never settle, one
+   * more `connectTimeoutMs` after giving up. A join slot is held until then.
+   */
+  readonly onConnectSettled?: () => void;
   /** Only this participant's audio is received; empty means every remote participant. */
   readonly targetIdentity: string;
   /** Format microphone tracks are converted to. */
@@ -241,15 +247,24 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
     return closing;
   };
 
+  let settled = false;
+  const connectSettled = () => {
+    if (settled) return;
+    settled = true;
+    options.onConnectSettled?.();
+  };
+  const connecting = room.connect(options.url, options.token, {
+    autoSubscribe: false,
+    dynacast: false,
+  });
   try {
-    await withTimeout(
-      room.connect(options.url, options.token, { autoSubscribe: false, dynacast: false }),
-      options.connectTimeoutMs,
-    );
+    await withTimeout(connecting, options.connectTimeoutMs);
   } catch (error) {
     await release();
+    leaveWhenConnected(room, connecting, options.connectTimeoutMs, connectSettled);
     throw new RoomJoinError(describeJoinFailure(error, options));
   }
+  connectSettled();
   const readStats = createLinkStatsReader(room);
   const local = room.localParticipant;
   if (local === undefined) {
@@ -296,6 +311,43 @@ export async function connectRoomLink(options: RoomLinkOptions): Promise<RoomLin
     },
     close: release,
   };
+}
+
+/** Shortest time an abandoned connect keeps its join slot when it never settles. */
+const ABANDONED_SLOT_MIN_MS = 10_000;
+let abandoned = 0;
+
+/** Joins that gave up while their connect is still pending or their late room not yet left. */
+export function abandonedConnects(): number {
+  return abandoned;
+}
+
+/**
+ * rtc-node's disconnect() does nothing while connect() is pending, so a join that gave
+ * up would otherwise complete later and stay in the room as a ghost holding the
+ * identity and its sockets: leave as soon as the pending connect completes.
+ */
+function leaveWhenConnected(
+  room: Room,
+  connecting: Promise<void>,
+  connectTimeoutMs: number,
+  settled: () => void,
+): void {
+  abandoned++;
+  const timer = setTimeout(settled, Math.max(connectTimeoutMs, ABANDONED_SLOT_MIN_MS));
+  timer.unref();
+  connecting
+    .then(
+      () => room.disconnect(),
+      () => {},
+    )
+    .catch(() => {})
+    .finally(() => {
+      abandoned--;
+      clearTimeout(timer);
+      room.removeAllListeners();
+      settled();
+    });
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

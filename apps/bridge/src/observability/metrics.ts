@@ -8,6 +8,7 @@ import {
   PlayAudioEvent_EventType,
 } from "@mentra/bridge-proto";
 import * as prom from "prom-client";
+import { playbackBufferedBytes } from "../playback/buffer-budget.js";
 import { type AudioLatencySink, createAudioLatencyHistogram } from "./audio-latency.js";
 import { DEVICE_PACKET_KEYS, registerDevicePacketMetrics } from "./device-packet-metrics.js";
 import { readMemory } from "./memory.js";
@@ -137,6 +138,14 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     registers: [registry],
     collect() {
       this.set(sessions.counts().streams);
+    },
+  });
+  new prom.Gauge({
+    name: "bridge_playback_buffered_bytes",
+    help: "Downloaded audio held ahead of play-out by all playbacks (PLAYBACK_BUFFER_TOTAL_BYTES bounds it).",
+    registers: [registry],
+    collect() {
+      this.set(playbackBufferedBytes());
     },
   });
   new prom.Gauge({

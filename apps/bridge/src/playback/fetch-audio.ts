@@ -1,6 +1,7 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
+import { type PlaybackBufferBudget, UNBOUNDED_BUFFER } from "./buffer-budget.js";
 import { PlaybackError } from "./errors.js";
 import type { AddressPolicy, ResolvedAddress } from "./url-policy.js";
 
@@ -10,7 +11,10 @@ export interface FetchLimits {
   readonly connectTimeoutMs: number;
   /** Longest pause between two pieces of the body. */
   readonly idleTimeoutMs: number;
-  /** The whole download, redirects included. */
+  /**
+   * The whole download, redirects included; time spent paused because the playback's
+   * buffer is full (see {@link PlaybackBufferBudget}) does not count.
+   */
   readonly totalTimeoutMs: number;
   /** Largest body accepted. */
   readonly maxBytes: number;
@@ -25,9 +29,14 @@ export interface DownloadOptions {
   readonly policy: AddressPolicy;
   /** Aborting it destroys the download at once. */
   readonly signal: AbortSignal;
+  /** How much of the body may be held unread; default unbounded. */
+  readonly buffer?: PlaybackBufferBudget;
 }
 
-/** A body arriving from the network as fast as the server sends it, held in memory. */
+/**
+ * A body arriving from the network, held in memory up to the buffer budget: beyond it the
+ * response is paused until read() takes chunks out.
+ */
 export interface AudioDownload {
   /** The URL that answered, after redirects. */
   readonly url: string;
@@ -38,6 +47,8 @@ export interface AudioDownload {
   read(): Promise<Uint8Array | undefined>;
   /** Bytes received so far. */
   receivedBytes(): number;
+  /** Bytes received and not read yet. */
+  heldBytes(): number;
   /** Stops the download now and releases its socket. Idempotent. */
   destroy(): void;
 }
@@ -106,6 +117,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       limits,
       totalRemainingMs: limits.totalTimeoutMs - (Date.now() - started),
       signal,
+      buffer: options.buffer ?? UNBOUNDED_BUFFER,
     });
   }
 }
@@ -166,34 +178,51 @@ interface BodyOptions {
   readonly limits: FetchLimits;
   readonly totalRemainingMs: number;
   readonly signal: AbortSignal;
+  readonly buffer: PlaybackBufferBudget;
 }
 
 function readBody(response: IncomingMessage, options: BodyOptions): AudioDownload {
-  const { limits, signal } = options;
+  const { limits, signal, buffer } = options;
   const chunks: Uint8Array[] = [];
   let received = 0;
+  // Bytes in `chunks`, counted in the buffer budget.
+  let held = 0;
+  let paused = false;
   let ended = false;
   let failure: PlaybackError | undefined;
   let wake: (() => void) | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
+  let totalTimer: NodeJS.Timeout | undefined;
+  // The total timeout runs only while the bridge waits on the server.
+  let totalLeftMs = Math.max(0, options.totalRemainingMs);
+  let totalArmedAt = 0;
 
   const notify = () => {
     const resolve = wake;
     wake = undefined;
     resolve?.();
   };
+  const done = () => ended || failure !== undefined;
   const finish = (error?: PlaybackError) => {
-    if (ended || failure !== undefined) return;
+    if (done()) return;
     if (error === undefined) ended = true;
     else failure = error;
-    clearTimeout(idleTimer);
-    clearTimeout(totalTimer);
+    stopTimers();
+    stopWatching();
     signal.removeEventListener("abort", destroy);
     response.removeAllListeners("data");
     if (error !== undefined || !response.complete) response.destroy();
     notify();
   };
-  const destroy = () => finish(new PlaybackError("network", "the download was stopped"));
+  const drop = () => {
+    chunks.length = 0;
+    buffer.release(held);
+    held = 0;
+  };
+  const destroy = () => {
+    finish(new PlaybackError("network", "the download was stopped"));
+    drop();
+  };
   const armIdle = () => {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(
@@ -201,12 +230,33 @@ function readBody(response: IncomingMessage, options: BodyOptions): AudioDownloa
       limits.idleTimeoutMs,
     );
   };
-  const totalTimer = setTimeout(
-    () => finish(timedOut(`the download of ${options.url}`, limits.totalTimeoutMs)),
-    Math.max(0, options.totalRemainingMs),
-  );
+  const armTotal = () => {
+    totalArmedAt = Date.now();
+    totalTimer = setTimeout(
+      () => finish(timedOut(`the download of ${options.url}`, limits.totalTimeoutMs)),
+      totalLeftMs,
+    );
+  };
+  const stopTimers = () => {
+    clearTimeout(idleTimer);
+    if (totalTimer !== undefined) {
+      clearTimeout(totalTimer);
+      totalTimer = undefined;
+      totalLeftMs = Math.max(0, totalLeftMs - (Date.now() - totalArmedAt));
+    }
+  };
+  // Resumes a paused response once this playback's share has room again.
+  const maybeResume = () => {
+    if (!paused || done() || buffer.mustWait(held)) return;
+    paused = false;
+    armIdle();
+    armTotal();
+    response.resume();
+  };
+  const stopWatching = buffer.onRelease(maybeResume);
   signal.addEventListener("abort", destroy, { once: true });
   armIdle();
+  armTotal();
 
   response.on("data", (chunk: Buffer) => {
     received += chunk.byteLength;
@@ -215,7 +265,13 @@ function readBody(response: IncomingMessage, options: BodyOptions): AudioDownloa
       return;
     }
     chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    armIdle();
+    held += chunk.byteLength;
+    buffer.add(chunk.byteLength);
+    if (buffer.mustWait(held)) {
+      paused = true;
+      stopTimers();
+      response.pause();
+    } else armIdle();
     notify();
   });
   response.on("end", () => {
@@ -235,7 +291,11 @@ function readBody(response: IncomingMessage, options: BodyOptions): AudioDownloa
     async read() {
       for (;;) {
         const next = chunks.shift();
-        if (next !== undefined) return next;
+        if (next !== undefined) {
+          held -= next.length;
+          buffer.release(next.length);
+          return next;
+        }
         if (failure !== undefined) throw failure;
         if (ended) return undefined;
         await new Promise<void>((resolve) => {
@@ -244,6 +304,7 @@ function readBody(response: IncomingMessage, options: BodyOptions): AudioDownloa
       }
     },
     receivedBytes: () => received,
+    heldBytes: () => held,
     destroy,
   };
 }

@@ -16,7 +16,12 @@ import {
 } from "./mp3-frames.js";
 
 /** Junk tolerated between frames before the stream counts as damaged. */
-const MAX_JUNK_BYTES = 65_536;
+export const MAX_JUNK_BYTES = 65_536;
+/**
+ * Bytes after the last frame that may be something other than audio (an ID3v1 tag is
+ * 128, an APE or Lyrics3 tag a few kB); more is a damaged stream, as a cut-off frame is.
+ */
+const MAX_TRAILING_BYTES = 8_192;
 /** Frames handed to mpg123 per call. */
 const FRAMES_PER_CALL = 8;
 
@@ -24,6 +29,8 @@ const FRAMES_PER_CALL = 8;
 export interface Mp3DecoderOptions {
   /** Content-Length of the body, for estimating the duration of a stream without Xing. */
   readonly contentLength: number | undefined;
+  /** Bytes of ID3 tags before `head` that were dropped unread (see openDecoder). */
+  readonly skippedBytes?: number;
 }
 
 /**
@@ -49,7 +56,13 @@ export async function createMp3Decoder(
   }
   const info = readStreamInfo(head, found.offset, first);
   const bitrate = averageBitrateKbps(head, found.offset, first);
-  const format = describe(first, info?.samples, bitrate, tagBytes, options.contentLength);
+  const format = describe(
+    first,
+    info?.samples,
+    bitrate,
+    tagBytes + (options.skippedBytes ?? 0),
+    options.contentLength,
+  );
   const expectedSamples = info?.samples;
 
   const mpeg = new MPEGDecoder({ enableGapless: true });
@@ -58,6 +71,8 @@ export async function createMp3Decoder(
   let pending: Uint8Array = new Uint8Array(0);
   let skip = tagBytes;
   let junk = 0;
+  // Junk since the last complete frame: what trails the audio if the body ends here.
+  let junkSinceFrame = 0;
   let decodedSamples = 0;
   let frames = 0;
 
@@ -94,6 +109,7 @@ export async function createMp3Decoder(
         const next = findFrame(pending, offset + 1, pending.length);
         const to = next?.offset ?? pending.length - 3;
         junk += to - offset;
+        junkSinceFrame += to - offset;
         if (junk > MAX_JUNK_BYTES) throw decodeError(`${junk} bytes that are not MPEG audio`);
         offset = to;
         if (next === undefined) break;
@@ -102,6 +118,7 @@ export async function createMp3Decoder(
       if (offset + header.length > pending.length) break;
       batch.push(pending.subarray(offset, offset + header.length));
       frames++;
+      junkSinceFrame = 0;
       offset += header.length;
       if (batch.length === FRAMES_PER_CALL) {
         out.push(...decodeFrames(batch));
@@ -125,6 +142,12 @@ export async function createMp3Decoder(
       }
       const rate = format.sampleRate;
       if (frames === 0) throw decodeError("no complete MPEG audio frame");
+      const trailing = junkSinceFrame + pending.length;
+      if (trailing > MAX_TRAILING_BYTES) {
+        throw decodeError(
+          `the MP3 ends in ${trailing} bytes that are not MPEG audio after its last frame`,
+        );
+      }
       if (expectedSamples !== undefined && decodedSamples + 2 * first.samples < expectedSamples) {
         throw decodeError(
           `the MP3 is truncated: its header announces ${msOf(expectedSamples, rate)} ms, the body ended after ${msOf(decodedSamples, rate)} ms`,

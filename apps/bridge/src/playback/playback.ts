@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import type { PlaybackBufferBudget } from "./buffer-budget.js";
 import type { AudioDecoder, AudioFormat, DecodedPcm } from "./decoded-audio.js";
 import { PlaybackError } from "./errors.js";
 import { type AudioDownload, type FetchLimits, startDownload } from "./fetch-audio.js";
@@ -16,6 +17,8 @@ export interface PlaybackSettings {
   readonly policy: AddressPolicy;
   /** Spacing of PROGRESS events. */
   readonly progressIntervalMs: number;
+  /** Downloaded audio held ahead of play-out, per playback and for the process. */
+  readonly buffer?: PlaybackBufferBudget;
 }
 
 /** The slice of an outbound track a playback uses (see livekit/outbound-track.ts). */
@@ -111,6 +114,7 @@ export function startPlayback(options: PlaybackOptions): Playback {
       limits: settings.limits,
       policy: settings.policy,
       signal: controller.signal,
+      ...(settings.buffer === undefined ? {} : { buffer: settings.buffer }),
     });
     const opened = await openDecoder(download);
     decoder = opened.decoder;

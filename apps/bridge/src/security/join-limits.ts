@@ -97,3 +97,92 @@ export function createJoinLimits(options: JoinLimitsOptions): Interceptor {
     }
   };
 }
+
+/** Options of {@link createJoinGate}. */
+export interface JoinGateOptions {
+  /** Room connects running at once, process-wide (MAX_JOINS_IN_FLIGHT). */
+  readonly maxInFlight: number;
+  /** Connects waiting for a slot before more are refused (JOIN_QUEUE_MAX). */
+  readonly queueMax: number;
+  /** Longest wait for a slot (JOIN_QUEUE_TIMEOUT_MS). */
+  readonly queueTimeoutMs: number;
+}
+
+/** Joins in flight and waiting, for metrics and tests. */
+export interface JoinGateCounts {
+  readonly inFlight: number;
+  readonly queued: number;
+  /** Refused since start: the queue was full, or the wait ran out. */
+  readonly refused: number;
+}
+
+/** A process-wide limit on LiveKit room connects (JoinRoom and rejoins). */
+export interface JoinGate {
+  /**
+   * Waits for a slot and returns its release (idempotent). Rejects ResourceExhausted when
+   * the queue is full, Unavailable when the wait exceeds the queue timeout.
+   */
+  acquire(): Promise<() => void>;
+  counts(): JoinGateCounts;
+}
+
+/**
+ * Bounds the room connects running at once: each one costs the process CPU (signalling,
+ * two peer connections, DTLS) that running sessions need for their audio, so a burst of
+ * JoinRooms waits in a bounded queue, first come first served, instead of starving them.
+ */
+export function createJoinGate(options: JoinGateOptions): JoinGate {
+  let inFlight = 0;
+  let refused = 0;
+  const queue: { grant: () => void }[] = [];
+
+  const slot = () => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = queue.shift();
+      if (next === undefined) inFlight--;
+      else next.grant();
+    };
+  };
+
+  return {
+    acquire() {
+      if (inFlight < options.maxInFlight && queue.length === 0) {
+        inFlight++;
+        return Promise.resolve(slot());
+      }
+      if (queue.length >= options.queueMax) {
+        refused++;
+        return Promise.reject(
+          new ConnectError(
+            `too many JoinRooms at once: ${options.maxInFlight} connecting and ${queue.length} waiting (MAX_JOINS_IN_FLIGHT, JOIN_QUEUE_MAX); retry later`,
+            Code.ResourceExhausted,
+          ),
+        );
+      }
+      return new Promise((resolve, reject) => {
+        const entry = {
+          grant: () => {
+            clearTimeout(timer);
+            resolve(slot());
+          },
+        };
+        const timer = setTimeout(() => {
+          const index = queue.indexOf(entry);
+          if (index >= 0) queue.splice(index, 1);
+          refused++;
+          reject(
+            new ConnectError(
+              `JoinRoom waited ${options.queueTimeoutMs} ms for one of ${options.maxInFlight} join slots (JOIN_QUEUE_TIMEOUT_MS); retry later`,
+              Code.Unavailable,
+            ),
+          );
+        }, options.queueTimeoutMs);
+        queue.push(entry);
+      });
+    },
+    counts: () => ({ inFlight, queued: queue.length, refused }),
+  };
+}

@@ -4,8 +4,10 @@ import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
 import { type AudioLatencySink, NO_AUDIO_LATENCY } from "../observability/audio-latency.js";
+import { createPlaybackBufferBudget } from "../playback/buffer-budget.js";
 import type { PlaybackSettings } from "../playback/playback.js";
 import { createAddressPolicy } from "../playback/url-policy.js";
+import { createJoinGate, type JoinGate } from "../security/join-limits.js";
 import { createMintPolicy, type MintPolicy } from "../security/mint-policy.js";
 import { Session, type SessionStatus, type TokenSource } from "./session.js";
 
@@ -67,6 +69,11 @@ export interface SessionRegistryOptions {
     | "playbackProgressMs"
     | "playbackAllowHosts"
     | "livekitUrlAllowlist"
+    | "maxJoinsInFlight"
+    | "joinQueueMax"
+    | "joinQueueTimeoutMs"
+    | "playbackWindowBytes"
+    | "playbackBufferTotalBytes"
   >;
   readonly livekit: LiveKitTarget;
   readonly logger: Logger;
@@ -82,12 +89,19 @@ export class SessionRegistry {
   private shuttingDown = false;
   private readonly playback: PlaybackSettings;
   private readonly mintPolicy: MintPolicy;
+  /** Room connects running at once, process-wide (MAX_JOINS_IN_FLIGHT). */
+  readonly joinGate: JoinGate;
 
   constructor(private readonly options: SessionRegistryOptions) {
     const { config } = options;
     this.mintPolicy = createMintPolicy({
       configuredUrl: options.livekit.url,
       allowlist: config.livekitUrlAllowlist,
+    });
+    this.joinGate = createJoinGate({
+      maxInFlight: config.maxJoinsInFlight,
+      queueMax: config.joinQueueMax,
+      queueTimeoutMs: config.joinQueueTimeoutMs,
     });
     this.playback = {
       limits: {
@@ -99,6 +113,10 @@ export class SessionRegistry {
       },
       policy: createAddressPolicy({ allow: config.playbackAllowHosts }),
       progressIntervalMs: config.playbackProgressMs,
+      buffer: createPlaybackBufferBudget({
+        windowBytes: config.playbackWindowBytes,
+        totalBytes: config.playbackBufferTotalBytes,
+      }),
     };
   }
 
@@ -144,6 +162,7 @@ export class SessionRegistry {
         audioLatency: this.options.audioLatency ?? NO_AUDIO_LATENCY,
         tokens,
         connectTimeoutMs: config.connectTimeoutMs,
+        joinGate: this.joinGate,
         streamGraceMs: config.streamGraceMs,
         byteOrder: params.byteOrder ?? config.pcmByteOrder,
         receive: {

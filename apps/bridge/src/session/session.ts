@@ -23,6 +23,7 @@ import {
   type PlaybackSettings,
   startPlayback,
 } from "../playback/playback.js";
+import type { JoinGate } from "../security/join-limits.js";
 import { type CloudChunk, chunkMs } from "./cloud-chunk.js";
 import { createDeviceAudio, type DeviceAudio, type DevicePacketFigures } from "./device-audio.js";
 import { ReplayBuffer } from "./replay-buffer.js";
@@ -57,6 +58,8 @@ export interface SessionOptions {
   readonly targetIdentity: string;
   readonly tokens: TokenSource;
   readonly connectTimeoutMs: number;
+  /** Bounds the room connects running at once; none: unbounded. */
+  readonly joinGate?: JoinGate;
   readonly streamGraceMs: number;
   readonly byteOrder: ByteOrderSetting;
   readonly receive: { readonly sampleRate: number; readonly frameMs: number };
@@ -631,7 +634,9 @@ export class Session {
   private async connect(): Promise<RoomLink> {
     const { tokens } = this.options;
     const token = tokens.kind === "given" ? tokens.token : await tokens.mint();
+    const release = (await this.options.joinGate?.acquire()) ?? (() => {});
     return connectRoomLink({
+      onConnectSettled: release,
       url: this.options.url,
       token,
       tokenExpiresAt: tokenExpiry(token),

@@ -23,6 +23,7 @@ export function downloadOf(
       return piece;
     },
     receivedBytes: () => offset,
+    heldBytes: () => 0,
     destroy() {},
   };
 }
