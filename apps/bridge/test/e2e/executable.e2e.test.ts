@@ -18,6 +18,7 @@ import {
   waitFor,
 } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type AudioServer, startAudioServer } from "../support/audio-server.js";
 import { REPO_ROOT } from "../support/tools.js";
 import { uniqueRoom } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
@@ -83,6 +84,7 @@ function pathWithoutNode(): string {
 
 describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no node_modules)", () => {
   let livekit: LiveKitRig;
+  let audioServer: AudioServer;
   let dir: string;
   let child: ChildProcess | undefined;
   let client: AnyClient | undefined;
@@ -99,6 +101,7 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     });
     console.log(`[executable] build:binary took ${Math.round(performance.now() - started)} ms`);
     livekit = await startLiveKit({ isolate: "on" });
+    audioServer = await startAudioServer();
   }, 300_000);
 
   afterEach(async () => {
@@ -115,10 +118,11 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
   });
 
   afterAll(async () => {
+    await audioServer?.close();
     await livekit?.close();
   });
 
-  it("serves on the socket, joins a real room and carries a tone each way", async () => {
+  it("serves on the socket, joins a real room, carries a tone each way and plays an MP3", async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlk-exe-"));
     const app = path.join(dir, "app");
     const tmp = path.join(dir, "tmp");
@@ -149,6 +153,8 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
       LIVEKIT_API_KEY: livekit.apiKey,
       LIVEKIT_API_SECRET: livekit.apiSecret,
       LOG_LEVEL: "info",
+      // The test's own audio server, for PlayAudio.
+      PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
     };
     const BridgeClient = loadBridgeClient();
     const started = performance.now();
@@ -255,6 +261,34 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     console.log(`[executable] room → cloud: ${fromGlassesMs} ms of 440 Hz reached the cloud`);
     expect(fromGlassesMs).toBeGreaterThanOrEqual(800);
     expect(fromGlassesMs).toBeLessThanOrEqual(MAX_HEARD_MS);
+
+    // PlayAudio: an MP3 fetched and decoded (mpg123's WebAssembly, bundled) onto the TTS track.
+    const tts = recordTrack(glasses, bridgeIdentity, "tts", 48_000);
+    const events: Loose[] = [];
+    const play = bridge.PlayAudio({
+      user_id: userId,
+      request_id: "exe-mp3",
+      audio_url: audioServer.fixture("mp3-22k-mono-cbr-440.mp3"),
+      track_id: 2,
+    }) as grpc.ClientReadableStream<Loose>;
+    play.on("data", (event: Loose) => events.push(event));
+    await new Promise<void>((resolve, reject) => {
+      play.on("end", resolve);
+      play.on("error", reject);
+    });
+    await tts.subscribed;
+    await sleep(300);
+    const played = await tts.stop();
+    const types = events.map((event) => event.type as string);
+    expect(types[0]).toBe("STARTED");
+    expect(types.at(-1)).toBe("COMPLETED");
+    expect(new Set(types.slice(1, -1))).toEqual(new Set(types.length > 2 ? ["PROGRESS"] : []));
+    expect(events[0]?.metadata.codec).toBe("mp3");
+    expect(Math.abs(Number(events.at(-1)?.position_ms) - 800)).toBeLessThanOrEqual(60);
+    expect(Math.abs(dominantFrequency(trimSilence(played, 48_000), 48_000) - 440)).toBeLessThan(3);
+    // The fixture is 800 ms long; the track is published at the first frame.
+    expect(audibleMs(played, 48_000)).toBeGreaterThanOrEqual(600);
+    expect(audibleMs(played, 48_000)).toBeLessThanOrEqual(MAX_HEARD_MS);
 
     stream.end();
     expect(await unary(bridge, "LeaveRoom", { user_id: userId })).toMatchObject({ success: true });
