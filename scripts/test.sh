@@ -23,6 +23,8 @@ rm -rf "$MENTRA_FAULT_REPORT_DIR"
 
 log "build"
 turbo run build --output-logs=errors-only
+log "build the livekit-bridge executable (skipped when up to date)"
+bash scripts/build-binary.sh --no-workspace-build
 log "lint (biome)"
 biome check .
 log "wire contract (buf lint, format, breaking, codegen freshness)"

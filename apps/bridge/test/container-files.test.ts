@@ -58,9 +58,60 @@ describe("Dockerfile", () => {
     const tools = JSON.parse(read("tools.json")) as Record<string, string>;
     expect(dockerfile).toContain(`ARG NODE_VERSION=${tools.node24}`);
     expect(dockerfile).toContain(`ARG PNPM_VERSION=${tools.pnpm}`);
-    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(4);
+    // The last stage is what a plain `docker build` makes.
+    expect(dockerfile.slice(dockerfile.lastIndexOf("\nFROM "))).toMatch(
+      /^\nFROM node:\S+ AS runtime\n/,
+    );
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/healthz/m);
     expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
+  });
+});
+
+describe("Dockerfile, the cloud drop-in (--target cloud)", () => {
+  const dockerfile = read("Dockerfile");
+  /** The lines of one stage, from its FROM to the next. */
+  const stage = (name: string) => {
+    const start = dockerfile.search(new RegExp(`^FROM .* AS ${name}$`, "m"));
+    if (start < 0) throw new Error(`no stage ${name}`);
+    const next = dockerfile.indexOf("\nFROM ", start + 1);
+    return dockerfile.slice(start, next < 0 ? undefined : next);
+  };
+  const buildScript = read("scripts/build-binary.sh");
+  // Where npm run build:binary puts the executable, relative to the repository root.
+  const defaultOut = /\$ROOT\/(apps\/bridge\/dist-exe\/livekit-bridge)\}/.exec(buildScript)?.[1];
+
+  it("builds the executable as npm run build:binary does, on the pinned Node 24", () => {
+    expect(defaultOut).toBe("apps/bridge/dist-exe/livekit-bridge");
+    expect(buildScript).toContain("node apps/bridge/scripts/build-executable.mjs --node");
+    const executable = stage("executable");
+    expect(executable).toMatch(/^FROM build AS executable$/m);
+    expect(executable).toContain(
+      "node apps/bridge/scripts/build-executable.mjs --node /usr/local/bin/node",
+    );
+    expect(executable).toContain(`--out ${defaultOut}`);
+    // It runs once in the build: the addon loads, the settings help prints.
+    expect(executable).toContain(`./${defaultOut} --help`);
+    // The build stage is the pinned Node 24 image, so /usr/local/bin/node is that Node.
+    expect(stage("build")).toMatch(/^FROM node:\$\{NODE_VERSION\}-slim AS build$/m);
+    // The build context keeps a locally built executable out.
+    expect(read(".dockerignore")).toMatch(/^\*\*\/dist-exe$/m);
+  });
+
+  it("puts it where the cloud's start.sh runs ./livekit-bridge, on Bun's Debian image", () => {
+    const tools = JSON.parse(read("packages/client/package.json")) as {
+      devDependencies: Record<string, string>;
+    };
+    // The Bun the client's tests run under is the one the cloud stage names.
+    expect(dockerfile).toContain(`ARG BUN_VERSION=${tools.devDependencies.bun}`);
+    const cloud = stage("cloud");
+    expect(cloud).toMatch(/^FROM oven\/bun:\$\{BUN_VERSION\}-debian AS cloud$/m);
+    expect(cloud).toMatch(/^WORKDIR \/app$/m);
+    expect(cloud).toContain(`COPY --from=executable /src/${defaultOut} ./livekit-bridge`);
+    expect(cloud).toContain("ENV LIVEKIT_GRPC_SOCKET=/tmp/livekit-bridge.sock");
+    expect(cloud).toContain('CMD ["./livekit-bridge"]');
+    // Nothing in it needs Node: no node command, no node_modules copied.
+    expect(cloud).not.toMatch(/\bnode\b(?!_)|node_modules/);
   });
 });
