@@ -85,6 +85,9 @@ export function createPacketLog(): PacketLog {
     received(samples, bridgeAtMs, arrivedAtMs) {
       if (samples.length % PACKET_SAMPLES !== 0) foreign++;
       for (let offset = 0; offset + PACKET_SAMPLES <= samples.length; offset += PACKET_SAMPLES) {
+        // The bridge fills a lost phone packet with its 20 ms of silence: no packet of ours
+        // (it shows as a gap of the packet it stands for).
+        if (isSilence(samples, offset)) continue;
         const seq = readSequence(samples, offset);
         const count = copies[seq];
         if (count === undefined) {
@@ -125,4 +128,9 @@ export function createPacketLog(): PacketLog {
       }
     },
   };
+}
+
+function isSilence(samples: Int16Array, offset: number): boolean {
+  for (let i = offset; i < offset + PACKET_SAMPLES; i++) if (samples[i] !== 0) return false;
+  return true;
 }

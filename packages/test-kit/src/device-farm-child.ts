@@ -17,6 +17,7 @@ import { type AudioRecorder, joinParticipant, type TestParticipant } from "./par
 interface Device {
   readonly participant: TestParticipant;
   readonly format: DevicePacketFormat;
+  readonly reliable: boolean | undefined;
   sent: number;
   /** When each send began, and how long it took. */
   readonly sends: [number, number][];
@@ -34,6 +35,7 @@ async function talk(blocksPerPacket: number, maxMs: number): Promise<void> {
     [...devices.values()].map(async (device) => {
       const sender = createDeviceSender((p, o) => device.participant.sendData(p, o), {
         format: device.format,
+        ...(device.reliable === undefined ? {} : { reliable: device.reliable }),
         packetMs,
         paced: false,
       });
@@ -59,6 +61,7 @@ async function serve(request: FarmRequest): Promise<unknown> {
       devices.set(request.id, {
         participant,
         format: request.format ?? "phone",
+        reliable: request.reliable,
         sent: 0,
         sends: [],
       });

@@ -14,6 +14,8 @@ export type FarmRequest =
       readonly identity: string;
       /** How the device lays out its packets (the phone's format by default). */
       readonly format?: DevicePacketFormat;
+      /** LiveKit's reliable data channel instead of the lossy one the phone uses. */
+      readonly reliable?: boolean;
     }
   | { readonly kind: "talk"; readonly blocksPerPacket: number; readonly maxMs: number }
   | { readonly kind: "listen"; readonly from: Record<string, string>; readonly timeoutMs: number }

@@ -23,14 +23,15 @@ const CHILD = fileURLToPath(new URL("./device-farm-child.js", import.meta.url));
 export interface DeviceFarm {
   /**
    * Joins a device to `room` as `identity`; it sends the phone's packets (a sequence byte
-   * before the PCM, on the lossy channel) unless `options.format` is "raw".
+   * before the PCM, on the lossy channel) unless `options.format` is "raw"; `reliable`
+   * picks LiveKit's reliable channel (a test of something other than loss).
    */
   join(
     id: string,
     creds: LiveKitCredentials,
     room: string,
     identity: string,
-    options?: { format?: DevicePacketFormat },
+    options?: { format?: DevicePacketFormat; reliable?: boolean },
   ): Promise<void>;
   /**
    * Every device joined so far sends, from now on, a data packet of `blocksPerPacket` 20 ms
@@ -94,6 +95,7 @@ export async function startDeviceFarm(): Promise<DeviceFarm> {
         room,
         identity,
         ...(options.format === undefined ? {} : { format: options.format }),
+        ...(options.reliable === undefined ? {} : { reliable: options.reliable }),
       }),
     talk: ({ blocksPerPacket, maxMs }) => call({ kind: "talk", blocksPerPacket, maxMs }),
     listen: (from, timeoutMs) => call({ kind: "listen", from, timeoutMs }),

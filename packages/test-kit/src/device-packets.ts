@@ -27,7 +27,10 @@ export interface DeviceSenderOptions {
   readonly packetMs?: number;
   /** LiveKit's reliable channel; default false for the phone (as it is), true for raw. */
   readonly reliable?: boolean;
-  /** Send in real time, one packet per packetMs (default true), as a microphone does. */
+  /**
+   * Spread the packets of one `send` in real time, one per packetMs (default true), as a
+   * microphone does; the call resolves once the last is sent (no wait after it).
+   */
   readonly paced?: boolean;
   readonly faults?: DeviceFaults;
 }
@@ -113,7 +116,12 @@ export function createDeviceSender(
     const started = performance.now();
     for (let offset = 0, i = 0; offset < pcm.byteLength; offset += packetBytes, i++) {
       await sendOne(pcm.subarray(offset, offset + packetBytes));
-      if (paced) await sleep(started + (i + 1) * (packetBytes / BYTES_PER_MS) - performance.now());
+      // Paced between a call's packets only: one packet per call goes at once, so a
+      // caller that keeps time itself can send packet by packet.
+      const more = offset + packetBytes < pcm.byteLength;
+      if (paced && more) {
+        await sleep(started + (i + 1) * (packetBytes / BYTES_PER_MS) - performance.now());
+      }
     }
     const last = heldBack ?? [];
     heldBack = undefined;

@@ -4,7 +4,6 @@ import {
   chirp,
   findOffset,
   joinParticipant,
-  leBytes,
   recordFault,
   type TestParticipant,
 } from "@mentra/test-kit";
@@ -154,7 +153,7 @@ describe.skipIf(gate === "skip")(
       for (let i = 0; i < sent.length; i++) sent[i] = ((i * 13) % 60_000) - 30_000;
       const start = Date.now();
       for (let p = 0; p < 150; p++) {
-        await device.sendData(leBytes(sent.subarray(p * 320, (p + 1) * 320)));
+        await device.sendPcm(sent.subarray(p * 320, (p + 1) * 320));
         if (p === 50) proxy.cut();
         await sleep(start + (p + 1) * 20 - Date.now());
       }

@@ -2,7 +2,6 @@ import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
   dominantFrequency,
   joinParticipant,
-  leBytes,
   mintToken,
   recordFault,
   sineTone,
@@ -74,7 +73,7 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
       const received = reader(session);
 
       const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 });
-      await device.sendData(leBytes(tone));
+      await device.sendPcm(tone);
       for (let i = 0; i < 100 && samplesOf(received.frames).length < tone.length; i++)
         await sleep(20);
       expect(Array.from(samplesOf(received.frames))).toEqual(Array.from(tone));
@@ -143,7 +142,7 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
       while (talking && Date.now() < until) {
         const packet = new Int16Array(320).fill(1_000);
         packet[0] = sent++ % 30_000;
-        await device.sendData(leBytes(packet)).catch(() => {});
+        await device.sendPcm(packet).catch(() => {});
         await sleep(20);
       }
     })();

@@ -1,5 +1,5 @@
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
-import { joinParticipant, leBytes, recordFault, type TestParticipant } from "@mentra/test-kit";
+import { joinParticipant, recordFault, type TestParticipant } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AudioFrame, type BridgeError, createBridgeClient } from "../../src/index.js";
 import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
@@ -39,9 +39,9 @@ describe.skipIf(gate === "skip")("the client while livekit-server restarts", () 
       for await (const frame of session.audio) frames.push({ ...frame, at: Date.now() });
     })();
     let device: TestParticipant = await joinParticipant(livekit, room, "glasses");
-    const packet = (value: number) => leBytes(new Int16Array(320).fill(value));
+    const packet = (value: number) => new Int16Array(320).fill(value);
     for (let i = 0; i < 250 && frames.length < 10; i++) {
-      await device.sendData(packet(1_000));
+      await device.sendPcm(packet(1_000));
       await sleep(20);
     }
     expect(frames.length).toBeGreaterThanOrEqual(10);
@@ -56,7 +56,7 @@ describe.skipIf(gate === "skip")("the client while livekit-server restarts", () 
     // Their audio reaches the cloud again.
     const before = frames.length;
     for (let i = 0; i < 250 && !frames.slice(before).some((f) => f.samples[0] === 2_000); i++) {
-      await device.sendData(packet(2_000));
+      await device.sendPcm(packet(2_000));
       await sleep(20);
     }
     const back = frames.slice(before).find((f) => f.samples[0] === 2_000);

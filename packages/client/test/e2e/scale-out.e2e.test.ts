@@ -159,6 +159,9 @@ describe.skipIf(gate === "skip")(
         user: user.id,
         ...found,
         bridgeDroppedMs: status?.metadata.cloud_dropped_ms,
+        devicePackets: ["lost", "late", "reordered", "duplicate", "invalid"]
+          .map((fate) => `${fate} ${status?.metadata[`device_packets_${fate}`]}`)
+          .join(", "),
         moves: user.moves.map((move) => `${move.reason} ${move.tookMs} ms ${move.splice}`),
         slowestSendMs: (await farm.sends(0, Date.now()))[user.id]?.slowestMs,
       }).toEqual({ user: user.id, lost: 0, doubled: 0 });
@@ -193,7 +196,11 @@ describe.skipIf(gate === "skip")(
         // Devices join through either node.
         const node = livekit.nodes[(i + 1) % livekit.nodes.length];
         if (node === undefined) throw new Error("no LiveKit node");
-        await farm.join(id, node, room, "glasses");
+        // The phone's packets (sequence byte, 100 ms here), on the reliable channel: this
+        // file proves handovers lose and double nothing, and on a loaded machine the lossy
+        // channel loses a packet now and then by itself (seen: 1 in ~5,000 at load 30,
+        // counted and filled by the bridge). Loss is device-packets.e2e.test.ts's subject.
+        await farm.join(id, node, room, "glasses", { reliable: true });
         const user: User = {
           id,
           session,
