@@ -2,7 +2,7 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
 import { PlaybackError } from "./errors.js";
-import type { AddressPolicy, ResolvedAddress } from "./url-policy.js";
+import { type AddressPolicy, type ResolvedAddress, shownUrl } from "./url-policy.js";
 
 /** Bounds of one download; every one of them ends the playback with FAILED when crossed. */
 export interface FetchLimits {
@@ -55,7 +55,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
   let current = url;
   for (let hop = 0; ; hop++) {
     const remaining = limits.totalTimeoutMs - (Date.now() - started);
-    if (remaining <= 0) throw timedOut(`the download of ${url.href}`, limits.totalTimeoutMs);
+    if (remaining <= 0) throw timedOut(`the download of ${shownUrl(url)}`, limits.totalTimeoutMs);
     const address = await withTimeout(policy.resolve(current.hostname), remaining, signal, () =>
       timedOut(`resolving ${current.hostname}`, limits.totalTimeoutMs),
     );
@@ -67,7 +67,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       if (hop >= limits.maxRedirects) {
         throw new PlaybackError(
           "too_many_redirects",
-          `more than ${limits.maxRedirects} redirects (PLAYBACK_MAX_REDIRECTS) starting at ${url.href}; the last went to ${location}`,
+          `more than ${limits.maxRedirects} redirects (PLAYBACK_MAX_REDIRECTS) starting at ${shownUrl(url)}; the last went to ${location}`,
         );
       }
       let next: URL;
@@ -76,13 +76,13 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       } catch {
         throw new PlaybackError(
           "network",
-          `${current.href} redirected to an invalid URL: ${location}`,
+          `${shownUrl(current)} redirected to an invalid URL: ${location}`,
         );
       }
       if (next.protocol !== "http:" && next.protocol !== "https:") {
         throw new PlaybackError(
           "refused",
-          `refused to follow a redirect from ${current.href} to ${next.protocol}// (only http and https)`,
+          `refused to follow a redirect from ${shownUrl(current)} to ${next.protocol}// (only http and https)`,
         );
       }
       current = next;
@@ -91,7 +91,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
     if (status < 200 || status > 299) {
       response.destroy();
       const text = response.statusMessage ? ` ${response.statusMessage}` : "";
-      throw new PlaybackError("http_status", `HTTP ${status}${text} from ${current.href}`);
+      throw new PlaybackError("http_status", `HTTP ${status}${text} from ${shownUrl(current)}`);
     }
     const length = Number(response.headers["content-length"]);
     const contentLength = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
@@ -100,7 +100,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       throw tooLarge(`the body is ${contentLength} bytes`, limits.maxBytes);
     }
     return readBody(response, {
-      url: current.href,
+      url: shownUrl(current),
       contentType: response.headers["content-type"] ?? "",
       contentLength,
       limits,
@@ -152,7 +152,10 @@ function sendRequest(
     });
     request.on("error", (error: NodeJS.ErrnoException) => {
       fail(
-        new PlaybackError("network", `could not fetch ${url.href}: ${error.code ?? error.message}`),
+        new PlaybackError(
+          "network",
+          `could not fetch ${shownUrl(url)}: ${error.code ?? error.message}`,
+        ),
       );
     });
     request.end();
