@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
 import { type PlaybackBufferBudget, UNBOUNDED_BUFFER } from "./buffer-budget.js";
 import { PlaybackError } from "./errors.js";
-import type { AddressPolicy, ResolvedAddress } from "./url-policy.js";
+import { type AddressPolicy, type ResolvedAddress, shownUrl } from "./url-policy.js";
 
 /** Bounds of one download; every one of them ends the playback with FAILED when crossed. */
 export interface FetchLimits {
@@ -66,7 +66,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
   let current = url;
   for (let hop = 0; ; hop++) {
     const remaining = limits.totalTimeoutMs - (Date.now() - started);
-    if (remaining <= 0) throw timedOut(`the download of ${url.href}`, limits.totalTimeoutMs);
+    if (remaining <= 0) throw timedOut(`the download of ${shownUrl(url)}`, limits.totalTimeoutMs);
     const address = await withTimeout(policy.resolve(current.hostname), remaining, signal, () =>
       timedOut(`resolving ${current.hostname}`, limits.totalTimeoutMs),
     );
@@ -78,7 +78,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       if (hop >= limits.maxRedirects) {
         throw new PlaybackError(
           "too_many_redirects",
-          `more than ${limits.maxRedirects} redirects (PLAYBACK_MAX_REDIRECTS) starting at ${url.href}; the last went to ${location}`,
+          `more than ${limits.maxRedirects} redirects (PLAYBACK_MAX_REDIRECTS) starting at ${shownUrl(url)}; the last went to ${location}`,
         );
       }
       let next: URL;
@@ -87,13 +87,13 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       } catch {
         throw new PlaybackError(
           "network",
-          `${current.href} redirected to an invalid URL: ${location}`,
+          `${shownUrl(current)} redirected to an invalid URL: ${location}`,
         );
       }
       if (next.protocol !== "http:" && next.protocol !== "https:") {
         throw new PlaybackError(
           "refused",
-          `refused to follow a redirect from ${current.href} to ${next.protocol}// (only http and https)`,
+          `refused to follow a redirect from ${shownUrl(current)} to ${next.protocol}// (only http and https)`,
         );
       }
       current = next;
@@ -102,7 +102,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
     if (status < 200 || status > 299) {
       response.destroy();
       const text = response.statusMessage ? ` ${response.statusMessage}` : "";
-      throw new PlaybackError("http_status", `HTTP ${status}${text} from ${current.href}`);
+      throw new PlaybackError("http_status", `HTTP ${status}${text} from ${shownUrl(current)}`);
     }
     const length = Number(response.headers["content-length"]);
     const contentLength = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
@@ -111,7 +111,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       throw tooLarge(`the body is ${contentLength} bytes`, limits.maxBytes);
     }
     return readBody(response, {
-      url: current.href,
+      url: shownUrl(current),
       contentType: response.headers["content-type"] ?? "",
       contentLength,
       limits,
@@ -164,7 +164,10 @@ function sendRequest(
     });
     request.on("error", (error: NodeJS.ErrnoException) => {
       fail(
-        new PlaybackError("network", `could not fetch ${url.href}: ${error.code ?? error.message}`),
+        new PlaybackError(
+          "network",
+          `could not fetch ${shownUrl(url)}: ${error.code ?? error.message}`,
+        ),
       );
     });
     request.end();

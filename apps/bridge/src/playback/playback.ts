@@ -6,7 +6,7 @@ import { type AudioDownload, type FetchLimits, startDownload } from "./fetch-aud
 import { gainOfVolume, toInt16WithGain } from "./gain.js";
 import { openDecoder } from "./open-decoder.js";
 import { createPlaybackEvents, type PlaybackEvent } from "./playback-events.js";
-import type { AddressPolicy } from "./url-policy.js";
+import { type AddressPolicy, shownUrl } from "./url-policy.js";
 
 /** Longest piece of PCM handed to the track at once, so a stop never waits on a big write. */
 const WRITE_MS = 100;
@@ -210,7 +210,7 @@ export function startPlayback(options: PlaybackOptions): Playback {
       logger.info("playback ended", {
         requestId: request.requestId,
         trackId: request.trackId,
-        url: request.url.href,
+        url: shownUrl(request.url),
         event: events.finalType() ?? "",
       });
       options.onFinished(playback);

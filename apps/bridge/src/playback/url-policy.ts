@@ -30,6 +30,18 @@ export function parseAudioUrl(raw: string): URL {
   return url;
 }
 
+/**
+ * A URL as the bridge shows it (logs, PlayAudio events, error messages): without its user
+ * name and password, which the download sends but nothing else repeats.
+ */
+export function shownUrl(url: URL): string {
+  if (url.username === "" && url.password === "") return url.href;
+  const copy = new URL(url.href);
+  copy.username = "";
+  copy.password = "";
+  return copy.href;
+}
+
 /** Cloud metadata services: named as such, although their ranges are refused anyway. */
 const METADATA = new Set(["169.254.169.254", "100.100.100.200", "fd00:ec2::254"].map(normalised));
 

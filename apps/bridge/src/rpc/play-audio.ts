@@ -9,7 +9,7 @@ import {
 import { PcmFormatError, validateTrackId } from "../audio/pcm.js";
 import type { Logger } from "../logger.js";
 import type { PlaybackEvent } from "../playback/playback-events.js";
-import { AudioUrlError, parseAudioUrl } from "../playback/url-policy.js";
+import { AudioUrlError, parseAudioUrl, shownUrl } from "../playback/url-policy.js";
 import type { SessionRegistry } from "../session/registry.js";
 import { boundedText, MAX_URL_BYTES, optionalId, requireId } from "./fields.js";
 
@@ -71,7 +71,12 @@ export function createPlayAudio(options: PlayAudioOptions) {
     }
     const requestId = request.requestId === "" ? randomUUID() : request.requestId;
     const playback = session.play({ requestId, url, volume, trackId }, request.stopOther);
-    logger.info("playback started", { userId: request.userId, requestId, trackId, url: url.href });
+    logger.info("playback started", {
+      userId: request.userId,
+      requestId,
+      trackId,
+      url: shownUrl(url),
+    });
     // Shutdown aborts every call before the sessions close; say so rather than "cancelled".
     const onCancel = () =>
       options.shutdownSignal?.aborted === true

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 import { type Logger, silentLogger } from "../logger.js";
-import { callerKey } from "./caller.js";
+import { callerKey, isLoopbackAddress } from "./caller.js";
 
 /** Services every caller may use without the key: probes and tools must always work. */
 const OPEN_SERVICES: ReadonlySet<string> = new Set([
@@ -61,5 +61,5 @@ export function createApiKeyInterceptor(options: ApiKeyOptions): Interceptor {
 
 /** Whether an address only this machine can reach (loopback). */
 export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === "localhost" || isLoopbackAddress(host);
 }

@@ -62,6 +62,20 @@ describe("streaming download (local HTTP server on 127.0.0.1)", () => {
     expect(await failure(url)).toBe(`http_status: HTTP ${status} ${text} from ${url}`);
   });
 
+  it("sends URL credentials to the server but never repeats them in errors or the URL it reports", async () => {
+    const basic = `Basic ${Buffer.from("user:pass").toString("base64")}`;
+    server.route("/private.wav", (request, response) => {
+      if (request.headers.authorization !== basic) response.writeHead(401).end();
+      else response.writeHead(200).end(new Uint8Array(100));
+    });
+    const host = server.origin.slice("http://".length);
+    const ok = await fetchAll(`http://user:pass@${host}/private.wav`);
+    expect([ok.bytes, ok.url]).toEqual([100, `${server.origin}/private.wav`]);
+    expect(await failure(`http://user:pass@${host}/missing.wav`)).toBe(
+      `http_status: HTTP 404 Not Found from ${server.origin}/missing.wav`,
+    );
+  });
+
   it("stops a redirect loop at the redirect limit", async () => {
     const url = server.route("/loop", (_q, r) => r.writeHead(302, { location: "/loop" }).end());
     expect(await failure(url)).toBe(
