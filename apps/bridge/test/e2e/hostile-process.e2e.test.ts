@@ -1,13 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { e2eGate } from "@mentra/livekit-rig";
 import { recordFault } from "@mentra/test-kit";
 import { afterEach, describe, expect, it } from "vitest";
+import { HEALTH_PATH, percentile, probe, probeWhile } from "../support/health-probe.js";
 
 // The bridge as `npm start` runs it (its own process, the embedded LiveKit in a namespace)
 // under a descriptor limit lowered with prlimit, so a flood of a few thousand connections
@@ -16,7 +16,6 @@ import { afterEach, describe, expect, it } from "vitest";
 const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const ATTACKER = fileURLToPath(new URL("../support/attacker.mjs", import.meta.url));
 const CRASH_PRELOAD = fileURLToPath(new URL("../support/crash-on-sigusr2.mjs", import.meta.url));
-const HEALTH_PATH = "/mentra.livekit.bridge.LiveKitBridge/HealthCheck";
 const NOFILE = 1024;
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -63,56 +62,6 @@ async function startBridge(env: Record<string, string>, nodeArgs: string[] = [])
     }
     await sleep(50);
   }
-}
-
-/** HealthCheck over a brand-new HTTP/2 connection (Connect JSON); its time in ms. */
-async function probe(port: number, timeoutMs = 2000): Promise<number> {
-  const started = performance.now();
-  const session = http2.connect(`http://127.0.0.1:${port}`);
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no answer")), timeoutMs);
-      session.on("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      const req = session.request({
-        ":method": "POST",
-        ":path": HEALTH_PATH,
-        "content-type": "application/json",
-      });
-      req.on("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      let body = "";
-      req.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      req.on("end", () => {
-        clearTimeout(timer);
-        if (body.includes('"SERVING"')) resolve(performance.now() - started);
-        else reject(new Error(`HealthCheck answered ${body}`));
-      });
-      req.end("{}");
-    });
-  } finally {
-    session.destroy();
-  }
-}
-
-/** Probes every `everyMs` until `until()` is true; the times, and the failures. */
-async function probeWhile(port: number, everyMs: number, until: () => boolean) {
-  const times: number[] = [];
-  const failures: string[] = [];
-  while (!until()) {
-    await probe(port).then(
-      (ms) => times.push(ms),
-      (error: unknown) => failures.push(String(error)),
-    );
-    await sleep(everyMs);
-  }
-  return { times, failures };
 }
 
 function descriptors(pid: number): number {
@@ -192,10 +141,6 @@ function attack(args: string[]): { proc: ChildProcess; done: Promise<AttackSumma
   return { proc, done };
 }
 
-const percentile = (values: readonly number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-};
 const fmt = (ms: number) => ms.toFixed(1);
 
 describe.skipIf(gate === "skip")("a bridge process under a connection flood", () => {

@@ -94,7 +94,7 @@ function streams(connections, perConnection, durationMs) {
       });
       stream.on("trailers", (trailers) => answer(String(trailers["grpc-status"])));
       stream.on("close", () => {
-        if (stream.rstCode !== undefined && stream.rstCode !== 0) counts.reset += 1;
+        if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) counts.reset += 1;
       });
       stream.resume();
     }
