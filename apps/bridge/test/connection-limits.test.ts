@@ -65,11 +65,14 @@ describe("connections that never complete a request, and the connection limit", 
     const h1 = silentConnection(started.address.port, "POST / HTTP/1.1\r\nhost: x\r\n");
     const [h2Ms, h1Ms] = await Promise.all([h2.closed, h1.closed]);
 
+    // HTTP/2 gets GOAWAY first, and is cut a second later if the peer does not close.
     expect(h2Ms).toBeGreaterThanOrEqual(290);
-    expect(h2Ms).toBeLessThan(1500);
+    expect(h2Ms).toBeLessThan(2500);
     expect(h1Ms).toBeGreaterThanOrEqual(290);
     expect(h1Ms).toBeLessThan(1500);
     expect(started.observed.closed).toEqual(["first_request_timeout", "first_request_timeout"]);
+    const settled = performance.now() + 1500;
+    while (started.server.connections > 0 && performance.now() < settled) await sleep(20);
     expect(started.server.connections).toBe(0);
   });
 
