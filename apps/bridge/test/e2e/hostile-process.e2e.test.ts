@@ -237,7 +237,7 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
 
     recordFault({
       kind: "input",
-      what: `3,000 HTTP/2 connections sending the preface and nothing else, reopened as the bridge closes them, for 6 s (bridge process at a ${NOFILE}-descriptor limit, embedded LiveKit)`,
+      what: `3,000 HTTP/2 connections that send the preface and nothing else, held for 6 s (bridge process at a ${NOFILE}-descriptor limit, embedded LiveKit)`,
       expected:
         "the bridge and its LiveKit stay up; connections capped at a quarter of the descriptors, the idlest evicted; HealthCheck on a new connection within 100 ms during and after; descriptors back within 10 s",
       observed: figures,
