@@ -12,7 +12,11 @@ import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, type BridgeServerOptions, createBridgeServer } from "../src/server.js";
 import { offlineRoutes } from "./support/offline-routes.js";
 
-const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// The client connection preface: the magic, then an empty SETTINGS frame.
+const PREFACE = Buffer.concat([
+  Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
+  Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Observed {
@@ -38,7 +42,7 @@ async function start(overrides: Partial<BridgeServerOptions>) {
 }
 
 /** A raw connection that sends `bytes` and then nothing; resolves its close time. */
-function silentConnection(port: number, bytes: string) {
+function silentConnection(port: number, bytes: string | Buffer) {
   const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
   socket.on("error", () => {});
   // Reading, so the end of the connection is seen.
