@@ -22,6 +22,11 @@ export interface CallGuardOptions {
   readonly firstMessageTimeoutMs: number;
   /** Told of every call answered with an error instead of being served. */
   readonly onRefused?: (reason: CallRefusal) => void;
+  /**
+   * Told when the calls reach the limit for ordinary calls (true) and when they are back
+   * under four fifths of it (false), so the server can stop new streams more cheaply.
+   */
+  readonly onSaturated?: (saturated: boolean) => void;
 }
 
 /** Counts and bounds the calls of a server; see {@link createCallGuard}. */
@@ -117,7 +122,19 @@ function stopReading(req: Request, res: Response): void {
  */
 export function createCallGuard(options: CallGuardOptions): CallGuard {
   const reserve = healthReserve(options.maxCalls);
+  const ordinaryLimit = options.maxCalls - reserve;
   let calls = 0;
+  let saturated = false;
+  const track = (delta: number) => {
+    calls += delta;
+    if (!saturated && calls >= ordinaryLimit) {
+      saturated = true;
+      options.onSaturated?.(true);
+    } else if (saturated && calls <= Math.floor(ordinaryLimit * 0.8)) {
+      saturated = false;
+      options.onSaturated?.(false);
+    }
+  };
   return {
     get calls() {
       return calls;
@@ -137,10 +154,8 @@ export function createCallGuard(options: CallGuardOptions): CallGuard {
           stopReading(req, res);
           return;
         }
-        calls += 1;
-        res.once("close", () => {
-          calls -= 1;
-        });
+        track(1);
+        res.once("close", () => track(-1));
         if (bodyComplete(req)) {
           handler(req, res);
           return;

@@ -21,8 +21,8 @@ export interface ConnectionGuardOptions {
   /** How long a connection with no open call is kept. */
   readonly idleTimeoutMs: number;
   /**
-   * Closes a connection the guard gave up on: `graceful` for one that served calls
-   * before (HTTP/2 GOAWAY), otherwise at once.
+   * Closes a connection the guard gave up on: `graceful` for one that timed out (HTTP/2
+   * GOAWAY, so a client that was about to use it retries elsewhere), at once when evicted.
    */
   readonly close: (socket: net.Socket, graceful: boolean) => void;
   /** Told of every connection the guard closed or refused, for the metrics. */
@@ -49,7 +49,6 @@ export interface ConnectionGuard {
 
 interface Entry {
   open: number;
-  served: boolean;
   /** When it was accepted (never served) or last went idle. */
   since: number;
   closed: boolean;
@@ -87,7 +86,7 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
     fresh.delete(socket);
     idle.delete(socket);
     options.onClosed?.(reason);
-    options.close(socket, entry.served);
+    options.close(socket, reason !== "evicted");
   };
 
   const sweep = () => {
@@ -129,7 +128,7 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
         // Its close event comes later; it no longer counts.
         entries.delete(victim);
       }
-      const entry: Entry = { open: 0, served: false, since: performance.now(), closed: false };
+      const entry: Entry = { open: 0, since: performance.now(), closed: false };
       entries.set(socket, entry);
       fresh.add(socket);
       socket.once("close", () => {
@@ -143,7 +142,6 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
       const entry = entries.get(socket);
       if (entry === undefined || entry.closed) return;
       entry.open += 1;
-      entry.served = true;
       fresh.delete(socket);
       idle.delete(socket);
     },

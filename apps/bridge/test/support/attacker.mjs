@@ -15,7 +15,11 @@ import * as net from "node:net";
 
 const [mode, portText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
-const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// The whole client connection preface (RFC 9113 §3.4): the magic, then an empty SETTINGS frame.
+const PREFACE = Buffer.concat([
+  Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
+  Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+]);
 const started = performance.now();
 let stopping = false;
 const finishers = [];
@@ -94,7 +98,7 @@ function streams(connections, perConnection, durationMs) {
       });
       stream.on("trailers", (trailers) => answer(String(trailers["grpc-status"])));
       stream.on("close", () => {
-        if (stream.rstCode !== undefined && stream.rstCode !== 0) counts.reset += 1;
+        if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) counts.reset += 1;
       });
       stream.resume();
     }
