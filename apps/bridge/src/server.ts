@@ -136,25 +136,27 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     }
   };
   const appRoutes = options.routes(draining.signal);
-  const handler = withSpecGrpcMessage(
-    connectNodeAdapter({
-      routes(router) {
-        appRoutes(router);
-        registerGrpcHealth(router, { shutdownSignal: draining.signal });
-        registerReflection(router);
-      },
-      shutdownSignal: shutdown.signal,
-      // Responses are never compressed: room audio is PCM, which gzip barely shrinks, and
-      // compressing every chunk cost the bridge a few % of a core per session. Compressed
-      // requests are still accepted.
-      compressMinBytes: Number.MAX_SAFE_INTEGER,
-      ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
-      interceptors: [...(options.interceptors ?? [])],
-      fallback: options.http ?? notFound,
-      connect: true,
-      grpc: true,
-      grpcWeb: true,
-    }),
+  const handler = withPacedJoins(
+    withSpecGrpcMessage(
+      connectNodeAdapter({
+        routes(router) {
+          appRoutes(router);
+          registerGrpcHealth(router, { shutdownSignal: draining.signal });
+          registerReflection(router);
+        },
+        shutdownSignal: shutdown.signal,
+        // Responses are never compressed: room audio is PCM, which gzip barely shrinks, and
+        // compressing every chunk cost the bridge a few % of a core per session. Compressed
+        // requests are still accepted.
+        compressMinBytes: Number.MAX_SAFE_INTEGER,
+        ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
+        interceptors: [...(options.interceptors ?? [])],
+        fallback: options.http ?? notFound,
+        connect: true,
+        grpc: true,
+        grpcWeb: true,
+      }),
+    ),
   );
 
   const sockets = new Set<net.Socket>();
@@ -359,5 +361,38 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     shutdownSignal: shutdown.signal,
     drain: drainNow,
     drainSignal: draining.signal,
+  };
+}
+
+const JOIN_ROOM_PATH = "/mentra.livekit.bridge.LiveKitBridge/JoinRoom";
+
+/**
+ * Starts JoinRoom requests one per event-loop turn. A cloud that sends a burst of them
+ * on one connection hands Node hundreds of streams in one socket read, and handling each
+ * (about 1 ms of JavaScript here: headers, interceptors, the answer) in one go blocked the
+ * loop for 200 ms, pausing every running session's audio. Between two JoinRooms the loop
+ * now polls I/O, so room audio and other calls (HealthCheck, StreamAudio) go on; other
+ * RPCs are never held.
+ */
+export function withPacedJoins<Req extends { readonly url?: string | undefined }, Res>(
+  handler: (req: Req, res: Res) => void,
+): (req: Req, res: Res) => void {
+  const waiting: (() => void)[] = [];
+  let scheduled = false;
+  const next = () => {
+    waiting.shift()?.();
+    if (waiting.length > 0) setImmediate(next);
+    else scheduled = false;
+  };
+  return (req, res) => {
+    if (req.url !== JOIN_ROOM_PATH) {
+      handler(req, res);
+      return;
+    }
+    waiting.push(() => handler(req, res));
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(next);
+    }
   };
 }
