@@ -197,7 +197,8 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       // Too many unacknowledged SETTINGS from a peer that never acks: the per-call limit stands.
     }
   }
-  const rpcHandler = withSpecGrpcMessage(
+  const rpcHandler = withPacedJoins(
+    withSpecGrpcMessage(
     connectNodeAdapter({
       routes(router) {
         appRoutes(router);
@@ -218,6 +219,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       grpc: true,
       grpcWeb: true,
     }),
+  );
   );
   const handler = callGuard.wrap(rpcHandler);
 
@@ -495,5 +497,38 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     get calls() {
       return callGuard.calls;
     },
+  };
+}
+
+const JOIN_ROOM_PATH = "/mentra.livekit.bridge.LiveKitBridge/JoinRoom";
+
+/**
+ * Starts JoinRoom requests one per event-loop turn. A cloud that sends a burst of them
+ * on one connection hands Node hundreds of streams in one socket read, and handling each
+ * (about 1 ms of JavaScript here: headers, interceptors, the answer) in one go blocked the
+ * loop for 200 ms, pausing every running session's audio. Between two JoinRooms the loop
+ * now polls I/O, so room audio and other calls (HealthCheck, StreamAudio) go on; other
+ * RPCs are never held.
+ */
+export function withPacedJoins<Req extends { readonly url?: string | undefined }, Res>(
+  handler: (req: Req, res: Res) => void,
+): (req: Req, res: Res) => void {
+  const waiting: (() => void)[] = [];
+  let scheduled = false;
+  const next = () => {
+    waiting.shift()?.();
+    if (waiting.length > 0) setImmediate(next);
+    else scheduled = false;
+  };
+  return (req, res) => {
+    if (req.url !== JOIN_ROOM_PATH) {
+      handler(req, res);
+      return;
+    }
+    waiting.push(() => handler(req, res));
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(next);
+    }
   };
 }

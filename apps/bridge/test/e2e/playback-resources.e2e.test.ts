@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { e2eGate } from "@mentra/livekit-rig";
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { playbackBufferedBytes } from "../../src/playback/buffer-budget.js";
 import { parseFrameHeader } from "../../src/playback/mp3-frames.js";
 import { type AudioServer, readFixture, startAudioServer } from "../support/audio-server.js";
+import { startHealthProbe } from "./health-probe.js";
 import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
 import { finalOf, playAudio } from "./play-audio-client.js";
 
@@ -75,49 +75,6 @@ function streamRoute(
     response.on("close", () => response.removeAllListeners("drain"));
     pump();
   });
-}
-
-/** HealthCheck over Connect JSON on a new TCP connection each time; its round trip in ms. */
-function healthOnNewConnection(baseUrl: string): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${baseUrl}/mentra.livekit.bridge.LiveKitBridge/HealthCheck`,
-      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(performance.now() - started)
-            : reject(new Error(`HealthCheck answered ${res.statusCode}`)),
-        );
-      },
-    );
-    req.setTimeout(5_000, () => req.destroy(new Error("HealthCheck timed out")));
-    req.on("error", reject);
-    req.end("{}");
-  });
-}
-
-function healthProbe(baseUrl: string) {
-  const times: number[] = [];
-  let stop = false;
-  const running = (async () => {
-    while (!stop) {
-      times.push(await healthOnNewConnection(baseUrl));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  })();
-  return {
-    async stop() {
-      stop = true;
-      await running;
-      const sorted = [...times].sort((a, b) => a - b);
-      const at = (q: number) =>
-        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-      return { count: times.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
-    },
-  };
 }
 
 const memory = () => {
@@ -189,7 +146,7 @@ describe.skipIf(gate === "skip")(
       "%s, streamed at 60 MB: too_large at PLAYBACK_MAX_BYTES with bounded CPU, HealthCheck unaffected",
       async (what, path, head) => {
         const url = streamRoute(server, path, 60 * MB, head(), new Uint8Array(4_096), sent, false);
-        const probe = healthProbe(rig.server.address?.url ?? "");
+        const probe = startHealthProbe(rig.server.address?.url ?? "");
         const cpu = process.cpuUsage();
         const started = performance.now();
         const call = playAudio(rig.client, {
