@@ -199,27 +199,27 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   }
   const rpcHandler = withPacedJoins(
     withSpecGrpcMessage(
-    connectNodeAdapter({
-      routes(router) {
-        appRoutes(router);
-        registerGrpcHealth(router, { shutdownSignal: draining.signal });
-        registerReflection(router);
-      },
-      shutdownSignal: shutdown.signal,
-      // Handlers that hand out credentials need to know whether the caller is local.
-      contextValues: callerContextValues,
-      // Responses are never compressed: room audio is PCM, which gzip barely shrinks, and
-      // compressing every chunk cost the bridge a few % of a core per session. Compressed
-      // requests are still accepted.
-      compressMinBytes: Number.MAX_SAFE_INTEGER,
-      ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
-      interceptors: [...(options.interceptors ?? [])],
-      fallback: options.http ?? notFound,
-      connect: true,
-      grpc: true,
-      grpcWeb: true,
-    }),
-  );
+      connectNodeAdapter({
+        routes(router) {
+          appRoutes(router);
+          registerGrpcHealth(router, { shutdownSignal: draining.signal });
+          registerReflection(router);
+        },
+        shutdownSignal: shutdown.signal,
+        // Handlers that hand out credentials need to know whether the caller is local.
+        contextValues: callerContextValues,
+        // Responses are never compressed: room audio is PCM, which gzip barely shrinks, and
+        // compressing every chunk cost the bridge a few % of a core per session. Compressed
+        // requests are still accepted.
+        compressMinBytes: Number.MAX_SAFE_INTEGER,
+        ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
+        interceptors: [...(options.interceptors ?? [])],
+        fallback: options.http ?? notFound,
+        connect: true,
+        grpc: true,
+        grpcWeb: true,
+      }),
+    ),
   );
   const handler = callGuard.wrap(rpcHandler);
 
