@@ -297,4 +297,20 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     expect(await exited).toEqual([0, null]);
     expect(fs.existsSync(socket)).toBe(false);
   }, 60_000);
+
+  it("says what to set when LIVEKIT_URL is empty: it embeds no livekit-server", async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlk-exe-"));
+    const result = await promisify(execFile)(EXECUTABLE, [], {
+      cwd: dir,
+      env: { PATH: pathWithoutNode(), HOME: dir, BRIDGE_HOST: "127.0.0.1", BRIDGE_PORT: "0" },
+      timeout: 10_000,
+    }).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "the livekit-bridge executable embeds no LiveKit: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET",
+    );
+  });
 });
