@@ -31,9 +31,17 @@ import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
 const EXECUTABLE = path.join(REPO_ROOT, "apps/bridge/dist-exe/livekit-bridge");
-// The socket setting the bridge reads today. The deployed runtime's name is
-// LIVEKIT_GRPC_SOCKET (CONTRACT.md); switch to it once config.ts reads it.
-const SOCKET_ENV = "BRIDGE_UNIX_SOCKET";
+// The deployed runtime sets LIVEKIT_GRPC_SOCKET (CONTRACT.md) and nothing about TCP; a
+// bridge whose settings (its --help) do not name it yet is run with BRIDGE_UNIX_SOCKET,
+// which also listens on TCP, kept on loopback and off 9090.
+const DEPLOYED_SOCKET_ENV = "LIVEKIT_GRPC_SOCKET";
+
+/** The socket settings to start the executable with, and which name they use. */
+async function socketSettings(socket: string): Promise<Record<string, string>> {
+  const { stdout } = await promisify(execFile)(EXECUTABLE, ["--help"], { timeout: 10_000 });
+  if (stdout.includes(DEPLOYED_SOCKET_ENV)) return { [DEPLOYED_SOCKET_ENV]: socket };
+  return { BRIDGE_UNIX_SOCKET: socket, BRIDGE_HOST: "127.0.0.1", BRIDGE_PORT: "0" };
+}
 // The deployed start.sh waits this long for the socket file before giving up.
 const START_SH_SOCKET_WAIT_MS = 10_000;
 // 1 s of tone each way. WebRTC's receiver conceals a late packet by stretching the tone, so
@@ -141,14 +149,13 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
       expect(fs.existsSync(path.join(folder, "node"))).toBe(false);
 
     const socket = path.join(dir, "livekit-bridge.sock");
+    const socketEnv = await socketSettings(socket);
+    console.log(`[executable] socket setting: ${Object.keys(socketEnv).join(", ")}`);
     const env = {
       PATH,
       HOME: dir,
       TMPDIR: tmp,
-      [SOCKET_ENV]: socket,
-      // The bridge today also listens on TCP; keep that on loopback and off 9090.
-      BRIDGE_HOST: "127.0.0.1",
-      BRIDGE_PORT: "0",
+      ...socketEnv,
       LIVEKIT_URL: livekit.url,
       LIVEKIT_API_KEY: livekit.apiKey,
       LIVEKIT_API_SECRET: livekit.apiSecret,
