@@ -119,6 +119,8 @@ const result = await esbuild.build({
   format: "cjs",
   // rtc-node logs at debug level to stdout unless NODE_ENV is "production" (as main.ts).
   banner: { js: 'process.env.NODE_ENV ??= "production";' },
+  // What scripts/bundle.mjs defines for version.ts, where it does.
+  define: { __BRIDGE_VERSION__: JSON.stringify(bridgeVersion) },
   plugins: [executablePlugin],
   logLevel: "silent",
   legalComments: "none",
