@@ -119,6 +119,8 @@ const result = await esbuild.build({
   format: "cjs",
   // rtc-node logs at debug level to stdout unless NODE_ENV is "production" (as main.ts).
   banner: { js: 'process.env.NODE_ENV ??= "production";' },
+  // What scripts/bundle.mjs defines for version.ts, where it does.
+  define: { __BRIDGE_VERSION__: JSON.stringify(bridgeVersion) },
   plugins: [executablePlugin],
   logLevel: "silent",
   legalComments: "none",
@@ -142,11 +144,23 @@ const seaConfig = {
   assets: { [ADDON_ASSET]: addonFile },
 };
 const nodeVersion = execFileSync(nodeBinary, ["--version"], { encoding: "utf8" }).trim();
+// Node's release binary carries its symbol table and debug info (18 MB); `strip` (binutils)
+// drops them and keeps the dynamic symbols the addon links against. Without binutils
+// (e.g. the slim Docker image) the executable is just that much larger.
+const strip = (() => {
+  try {
+    execFileSync("strip", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const stamp = createHash("sha256")
   .update(fs.readFileSync(bundle))
   .update(fs.readFileSync(addonFile))
   .update(fs.readFileSync(new URL(import.meta.url)))
   .update(`${nodeVersion}\n${fs.statSync(nodeBinary).size}\n${JSON.stringify(seaConfig)}`)
+  .update(strip ? "stripped" : "not stripped")
   .digest("hex");
 const stampFile = `${out}.stamp`;
 if (
@@ -168,7 +182,8 @@ execFileSync(nodeBinary, ["--experimental-sea-config", path.join(work, "sea-conf
 });
 const partial = path.join(work, "livekit-bridge");
 fs.copyFileSync(nodeBinary, partial);
-log(`injecting the blob (${elapsed()})`);
+if (strip) execFileSync("strip", [partial]);
+log(`injecting the blob into Node${strip ? ", stripped," : " (no strip found)"} (${elapsed()})`);
 await inject(partial, "NODE_SEA_BLOB", fs.readFileSync(seaConfig.output), {
   sentinelFuse: SEA_FUSE,
 });
