@@ -186,11 +186,17 @@ function judgeDelivery(arrivals: readonly Arrival[], fromMs: number, toMs: numbe
     offset += samples.length;
   }
   let largestGapMs = 0;
+  // When the largest pause ended, from the window's start.
+  let largestGapAtMs = 0;
   const inWindow = arrivals.filter((a) => a.at >= fromMs && a.at <= toMs);
   for (let i = 1; i < inWindow.length; i++) {
-    largestGapMs = Math.max(largestGapMs, (inWindow[i]?.at ?? 0) - (inWindow[i - 1]?.at ?? 0));
+    const gap = (inWindow[i]?.at ?? 0) - (inWindow[i - 1]?.at ?? 0);
+    if (gap > largestGapMs) {
+      largestGapMs = gap;
+      largestGapAtMs = (inWindow[i]?.at ?? 0) - fromMs;
+    }
   }
-  return { blocks, lost, doubled, largestGapMs, chunks: inWindow.length };
+  return { blocks, lost, doubled, largestGapMs, largestGapAtMs, chunks: inWindow.length };
 }
 
 describe.skipIf(gate === "skip")(
@@ -283,7 +289,7 @@ describe.skipIf(gate === "skip")(
       }
       await stream.close();
 
-      const summary = `${tally.joined ?? 0} joined, outcomes ${JSON.stringify(tally)} in ${Math.round(burstMs)} ms; innocent user's delivery: largest pause ${Math.round(during.largestGapMs)} ms during the burst (baseline ${Math.round(baseline.largestGapMs)} ms), ${during.blocks} blocks, ${during.lost} lost, ${during.doubled} doubled; device's slowest send ${Math.round(slowestSend)} ms; HealthCheck on new connections p50 ${health.p50.toFixed(1)} ms, p99 ${health.p99.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (${health.count} calls; baseline p99 ${baseHealth.p99.toFixed(1)} ms); bridge event-loop delay max ${loopMax.toFixed(1)} ms, the measuring process's ${ownLoopMaxMs.toFixed(1)} ms; ghosts ${ghosts.length}; bridge descriptors ${fdBefore} before, ${fdAfter} after ${JSON.stringify(descriptorKinds(bridge.pid))}`;
+      const summary = `${tally.joined ?? 0} joined, outcomes ${JSON.stringify(tally)} in ${Math.round(burstMs)} ms; innocent user's delivery: largest pause ${Math.round(during.largestGapMs)} ms during the burst (ending ${Math.round(during.largestGapAtMs)} ms after it began) (baseline ${Math.round(baseline.largestGapMs)} ms), ${during.blocks} blocks, ${during.lost} lost, ${during.doubled} doubled; device's slowest send ${Math.round(slowestSend)} ms; HealthCheck on new connections p50 ${health.p50.toFixed(1)} ms, p99 ${health.p99.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (${health.count} calls; baseline p99 ${baseHealth.p99.toFixed(1)} ms); bridge event-loop delay max ${loopMax.toFixed(1)} ms, the measuring process's ${ownLoopMaxMs.toFixed(1)} ms; ghosts ${ghosts.length}; bridge descriptors ${fdBefore} before, ${fdAfter} after ${JSON.stringify(descriptorKinds(bridge.pid))}`;
       console.log(`[join-burst] ${summary}`);
 
       expect(tally.joined ?? 0).toBeGreaterThanOrEqual(1);
