@@ -143,28 +143,45 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     }
   }
 
-  /** Declares the hole at `next` lost (up to the first waiting packet) and releases after it. */
-  function fillHole(out: TrackedAudio[]) {
-    const first = Math.min(...waiting.keys());
-    const packets = first - next;
-    for (let index = next; index < first; index++) remember(index, LOST);
+  /**
+   * Declares lost what lies from `next` up to `limit` (at most up to the first waiting
+   * packet), and releases what follows it in order.
+   */
+  function fillTo(limit: number, out: TrackedAudio[]) {
+    const end = Math.min(limit, ...waiting.keys());
+    const packets = end - next;
+    for (let index = next; index < end; index++) remember(index, LOST);
     counts.lost += packets;
     counts.filledMs += packets * packetMs();
     out.push({ kind: "silence", packets, bytes: packets * packetBytes });
-    next = first;
+    next = end;
     release(out);
   }
 
-  /** Fills holes that can no longer be reordered: too wide, too many behind, or too old. */
+  /** Declares the hole at `next` lost (up to the first waiting packet) and releases after it. */
+  function fillHole(out: TrackedAudio[]) {
+    fillTo(Number.POSITIVE_INFINITY, out);
+  }
+
+  /**
+   * Fills holes that can no longer be reordered: further behind the highest packet than
+   * the window (those at once; the last `reorderPackets` before it may still come), with
+   * too many packets waiting behind them, or waited for too long.
+   */
   function settle(now: number, out: TrackedAudio[]) {
     while (waiting.size > 0) {
-      const gap = Math.min(...waiting.keys()) - next;
-      if (gap <= reorderPackets && waiting.size <= reorderPackets && now - holeSince < reorderMs) {
+      const horizon = (highest?.index ?? next) - reorderPackets;
+      if (next < horizon) {
+        fillTo(horizon, out);
+      } else if (waiting.size <= reorderPackets && now - holeSince < reorderMs) {
         return;
+      } else {
+        fillHole(out);
       }
-      fillHole(out);
       // The next hole has been waited for since the first packet behind it arrived.
-      holeSince = Math.min(now, ...[...waiting.values()].map((item) => item.arrivedAt));
+      if (waiting.size > 0) {
+        holeSince = Math.min(now, ...[...waiting.values()].map((item) => item.arrivedAt));
+      }
     }
   }
 
