@@ -143,29 +143,47 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     }
   }
 
-  /** Declares the hole at `next` lost (up to the first waiting packet) and releases after it. */
-  function fillHole(out: TrackedAudio[]) {
-    const first = Math.min(...waiting.keys());
-    const packets = first - next;
-    for (let index = next; index < first; index++) remember(index, LOST);
+  /** Declares the packets from `next` up to `end` lost, then releases what follows. */
+  function fillTo(end: number, out: TrackedAudio[]) {
+    const packets = end - next;
+    for (let index = next; index < end; index++) remember(index, LOST);
     counts.lost += packets;
     counts.filledMs += packets * packetMs();
     out.push({ kind: "silence", packets, bytes: packets * packetBytes });
-    next = first;
+    next = end;
     release(out);
   }
 
-  /** Fills holes that can no longer be reordered: too wide, too many behind, or too old. */
+  /** Declares the hole at `next` lost (up to the first waiting packet) and releases after it. */
+  function fillHole(out: TrackedAudio[]) {
+    fillTo(Math.min(...waiting.keys()), out);
+  }
+
+  /**
+   * Fills what can no longer be reordered: the whole hole once more than `reorderPackets`
+   * wait behind it or it is `reorderMs` old; before that, the part of it more than
+   * `reorderPackets` behind the highest packet (6 s of loss need not wait 60 ms).
+   */
   function settle(now: number, out: TrackedAudio[]) {
     while (waiting.size > 0) {
-      const gap = Math.min(...waiting.keys()) - next;
-      if (gap <= reorderPackets && waiting.size <= reorderPackets && now - holeSince < reorderMs) {
+      if (waiting.size <= reorderPackets && now - holeSince < reorderMs) {
+        const lowest = Math.min(...waiting.keys());
+        const hopeless = Math.min(lowest, (highest?.index ?? 0) - reorderPackets);
+        if (hopeless > next) {
+          fillTo(hopeless, out);
+          if (hopeless === lowest) waitSince(now);
+          continue;
+        }
         return;
       }
       fillHole(out);
-      // The next hole has been waited for since the first packet behind it arrived.
-      holeSince = Math.min(now, ...[...waiting.values()].map((item) => item.arrivedAt));
+      waitSince(now);
     }
+  }
+
+  /** The next hole has been waited for since the first packet behind it arrived. */
+  function waitSince(now: number) {
+    holeSince = Math.min(now, ...[...waiting.values()].map((item) => item.arrivedAt));
   }
 
   function restart(): TrackedAudio[] {
