@@ -23,8 +23,9 @@ export interface BenchReport {
 }
 
 const DIRECTIONS: Record<string, string> = {
-  both: "Every user's glasses send 20 ms PCM data packets (16 kHz) and its cloud session streams 20 ms TTS chunks back (24 kHz, track 2) in utterances of 2 s with 0.5 s pauses, both in real time",
-  "room-to-cloud": "Glasses → cloud only: 20 ms PCM data packets (16 kHz) in real time, no TTS",
+  both: "Every user's glasses send 20 ms PCM data packets (16 kHz) as the phone does (a sequence byte first, on the lossy data channel) and its cloud session streams 20 ms TTS chunks back (24 kHz, track 2) in utterances of 2 s with 0.5 s pauses, both in real time",
+  "room-to-cloud":
+    "Glasses → cloud only: 20 ms PCM data packets (16 kHz, the phone's format) in real time, no TTS",
   "cloud-to-room":
     "Cloud → glasses only: 20 ms TTS chunks (24 kHz, track 2) in utterances of 2 s with 0.5 s pauses, in real time, no device packets",
 };

@@ -143,12 +143,8 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     }
   }
 
-  /**
-   * Declares lost what lies from `next` up to `limit` (at most up to the first waiting
-   * packet), and releases what follows it in order.
-   */
-  function fillTo(limit: number, out: TrackedAudio[]) {
-    const end = Math.min(limit, ...waiting.keys());
+  /** Declares the packets from `next` up to `end` lost, then releases what follows. */
+  function fillTo(end: number, out: TrackedAudio[]) {
     const packets = end - next;
     for (let index = next; index < end; index++) remember(index, LOST);
     counts.lost += packets;
@@ -160,29 +156,34 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
 
   /** Declares the hole at `next` lost (up to the first waiting packet) and releases after it. */
   function fillHole(out: TrackedAudio[]) {
-    fillTo(Number.POSITIVE_INFINITY, out);
+    fillTo(Math.min(...waiting.keys()), out);
   }
 
   /**
-   * Fills holes that can no longer be reordered: further behind the highest packet than
-   * the window (those at once; the last `reorderPackets` before it may still come), with
-   * too many packets waiting behind them, or waited for too long.
+   * Fills what can no longer be reordered: the whole hole once more than `reorderPackets`
+   * wait behind it or it is `reorderMs` old; before that, the part of it more than
+   * `reorderPackets` behind the highest packet (6 s of loss need not wait 60 ms).
    */
   function settle(now: number, out: TrackedAudio[]) {
     while (waiting.size > 0) {
-      const horizon = (highest?.index ?? next) - reorderPackets;
-      if (next < horizon) {
-        fillTo(horizon, out);
-      } else if (waiting.size <= reorderPackets && now - holeSince < reorderMs) {
+      if (waiting.size <= reorderPackets && now - holeSince < reorderMs) {
+        const lowest = Math.min(...waiting.keys());
+        const hopeless = Math.min(lowest, (highest?.index ?? 0) - reorderPackets);
+        if (hopeless > next) {
+          fillTo(hopeless, out);
+          if (hopeless === lowest) waitSince(now);
+          continue;
+        }
         return;
-      } else {
-        fillHole(out);
       }
-      // The next hole has been waited for since the first packet behind it arrived.
-      if (waiting.size > 0) {
-        holeSince = Math.min(now, ...[...waiting.values()].map((item) => item.arrivedAt));
-      }
+      fillHole(out);
+      waitSince(now);
     }
+  }
+
+  /** The next hole has been waited for since the first packet behind it arrived. */
+  function waitSince(now: number) {
+    holeSince = Math.min(now, ...[...waiting.values()].map((item) => item.arrivedAt));
   }
 
   function restart(): TrackedAudio[] {

@@ -148,6 +148,13 @@ describe.skipIf(gate === "skip")("device data packets: the phone's format (real 
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(sample(metrics, 'bridge_device_packets_total{fate="lost"}')).toBeGreaterThanOrEqual(15);
     expect(sample(metrics, "bridge_device_loss_filled_seconds_total")).toBeGreaterThanOrEqual(0.3);
+    recordFault({
+      kind: "fault",
+      what: "The phone skips every 10th data packet (15 of 150, 3 s of 440 Hz)",
+      expected:
+        "each counted lost and filled with its 20 ms of silence; the cloud's timeline is exactly the sent 3 s; the rest bit-exact",
+      observed: `lost ${status.devicePackets?.lost}, filled ${status.devicePackets?.lossFilledMs} ms, at exactly the skipped packets; ${received.length / 16} ms received; ${status.devicePackets?.accepted} packets bit-exact`,
+    });
   }, 20_000);
 
   it("duplicates, the wrap past 255 (from 250) and swaps within the window: nothing lost, duplicates dropped", async () => {
@@ -168,6 +175,13 @@ describe.skipIf(gate === "skip")("device data packets: the phone's format (real 
       reordered: BigInt(swaps),
       late: 0n,
     });
+    recordFault({
+      kind: "fault",
+      what: "The phone's sequence starts at 250 (wraps past 255), every 7th packet sent twice, every 9th swapped with the next",
+      expected:
+        "0 lost; duplicates dropped and counted; swaps put back in order; the tone bit-exact with no click",
+      observed: `accepted ${status.devicePackets?.accepted}, lost ${status.devicePackets?.lost}, duplicate ${status.devicePackets?.duplicate} of ${duplicates} sent, reordered ${status.devicePackets?.reordered} of ${swaps} swaps; bit-exact, 0 glitches`,
+    });
   }, 20_000);
 
   it("a 6 s outage: 300 packets lost (not 300 mod 256), 6 s of silence filled", async () => {
@@ -183,6 +197,13 @@ describe.skipIf(gate === "skip")("device data packets: the phone's format (real 
       lost: 300n,
       lossFilledMs: 6_000n,
       resyncs: 0n,
+    });
+    recordFault({
+      kind: "fault",
+      what: "The phone's packets all lost for 6 s (300 packets; the sequence wraps on the way)",
+      expected:
+        "300 lost (not 300 mod 256), 6 s of silence filled; the cloud's timeline is the sent 8 s",
+      observed: `lost ${status.devicePackets?.lost}, filled ${status.devicePackets?.lossFilledMs} ms, ${received.length / 16} ms received for 8000 ms sent, the silence exactly at packets 50-349`,
     });
   }, 30_000);
 
