@@ -148,6 +148,16 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     for (const folder of PATH.split(":"))
       expect(fs.existsSync(path.join(folder, "node"))).toBe(false);
 
+    // What a bridge SIGKILLed while writing the addon leaves (its pid is gone), and the
+    // folder of one that is alive (this process) and may be writing it right now.
+    const gone = spawn("true");
+    await once(gone, "exit");
+    const leftover = `livekit-bridge-${gone.pid}-Ab12Cd`;
+    const live = `livekit-bridge-${process.pid}-Ef34Gh`;
+    for (const name of [leftover, live]) {
+      fs.mkdirSync(path.join(tmp, name));
+      fs.writeFileSync(path.join(tmp, name, "rtc-node.node"), Buffer.alloc(1024));
+    }
     const socket = path.join(dir, "livekit-bridge.sock");
     const socketEnv = await socketSettings(socket);
     console.log(`[executable] socket setting: ${Object.keys(socketEnv).join(", ")}`);
@@ -212,8 +222,9 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     });
     expect(join).toMatchObject({ success: true, error: "" });
     const bridgeIdentity = join.metadata.identity as string;
-    // rtc-node's addon (loaded by now, a room is joined) went through TMPDIR and is gone.
-    expect(fs.readdirSync(tmp)).toEqual([]);
+    // rtc-node's addon (loaded by now, a room is joined) went through TMPDIR and is gone,
+    // and so is the dead bridge's leftover; the live one's folder is left alone.
+    expect(fs.readdirSync(tmp)).toEqual([live]);
     // The version, read from package.json by the sources, inlined by the build.
     const manifest = JSON.parse(
       fs.readFileSync(path.join(REPO_ROOT, "apps/bridge/package.json"), "utf8"),
