@@ -148,6 +148,16 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     for (const folder of PATH.split(":"))
       expect(fs.existsSync(path.join(folder, "node"))).toBe(false);
 
+    // What a bridge SIGKILLed while writing the addon leaves (its pid is gone), and the
+    // folder of one that is alive (this process) and may be writing it right now.
+    const gone = spawn("true");
+    await once(gone, "exit");
+    const leftover = `livekit-bridge-${gone.pid}-Ab12Cd`;
+    const live = `livekit-bridge-${process.pid}-Ef34Gh`;
+    for (const name of [leftover, live]) {
+      fs.mkdirSync(path.join(tmp, name));
+      fs.writeFileSync(path.join(tmp, name, "rtc-node.node"), Buffer.alloc(1024));
+    }
     const socket = path.join(dir, "livekit-bridge.sock");
     const socketEnv = await socketSettings(socket);
     console.log(`[executable] socket setting: ${Object.keys(socketEnv).join(", ")}`);
@@ -202,8 +212,6 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     // Its own Node 24, not the machine's Node.
     const tools = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "tools.json"), "utf8"));
     expect(health.metadata.node_version).toBe(`v${tools.node24}`);
-    // rtc-node's addon went through TMPDIR and is gone from it.
-    expect(fs.readdirSync(tmp)).toEqual([]);
 
     const userId = "u-exe";
     const room = uniqueRoom("exe");
@@ -214,6 +222,9 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     });
     expect(join).toMatchObject({ success: true, error: "" });
     const bridgeIdentity = join.metadata.identity as string;
+    // rtc-node's addon (loaded by now, a room is joined) went through TMPDIR and is gone,
+    // and so is the dead bridge's leftover; the live one's folder is left alone.
+    expect(fs.readdirSync(tmp)).toEqual([live]);
     // The version, read from package.json by the sources, inlined by the build.
     const manifest = JSON.parse(
       fs.readFileSync(path.join(REPO_ROOT, "apps/bridge/package.json"), "utf8"),
@@ -327,5 +338,44 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     expect(result.stderr).toContain(
       "the livekit-bridge executable embeds no LiveKit: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET",
     );
+  });
+
+  it("says to change TMPDIR when the addon cannot load from it (noexec)", async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlk-exe-"));
+    const noexec = path.join(dir, "noexec");
+    fs.mkdirSync(noexec);
+    const run = promisify(execFile);
+    await run("mount", ["-t", "tmpfs", "-o", "noexec,size=64m", "tmpfs", noexec]);
+    try {
+      const env = {
+        PATH: pathWithoutNode(),
+        HOME: dir,
+        TMPDIR: noexec,
+        ...(await socketSettings(path.join(dir, "bridge.sock"))),
+        LIVEKIT_URL: "ws://127.0.0.1:1",
+      };
+      const proc = spawn(EXECUTABLE, [], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+      child = proc;
+      let output = "";
+      proc.stderr.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      // The addon loads at start (or, where rtc-node loads after the bridge listens, just
+      // after): either way the error is out within start.sh's wait.
+      await waitFor(() => output.includes("set TMPDIR to a folder that allows executable"), {
+        timeoutMs: START_SH_SOCKET_WAIT_MS,
+        intervalMs: 20,
+        description: "the addon's load error",
+      });
+      expect(output).toContain(`could not load rtc-node's native addon from ${noexec}/`);
+      // Its private folder is gone even so.
+      expect(fs.readdirSync(noexec)).toEqual([]);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGKILL");
+        await once(proc, "exit");
+      }
+    } finally {
+      await run("umount", [noexec]);
+    }
   });
 });
