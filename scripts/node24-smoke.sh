@@ -16,4 +16,5 @@ log "bridge smoke under node $actual"
 exec "$NODE24_BIN" "$ROOT/node_modules/vitest/vitest.mjs" run \
   --reporter=default --reporter=json --outputFile.json=.node24-test-results.json \
   test/server.test.ts test/grpcurl.test.ts test/standard-services.test.ts \
-  test/grpc-js.test.ts test/http-endpoints.test.ts test/listeners.test.ts "$@"
+  test/grpc-js.test.ts test/http-endpoints.test.ts test/listeners.test.ts \
+  test/connection-limits.test.ts "$@"

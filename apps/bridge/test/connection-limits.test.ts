@@ -10,6 +10,7 @@ import { defaultMaxConnections } from "../src/connection-guard.js";
 import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, type BridgeServerOptions, createBridgeServer } from "../src/server.js";
+import { startApp } from "./support/app.js";
 import { offlineRoutes } from "./support/offline-routes.js";
 
 // The client connection preface: the magic, then an empty SETTINGS frame.
@@ -221,5 +222,57 @@ describe("calls: MAX_CALLS and the first-message deadline", () => {
     );
     for (const stream of streams) stream.close();
     session.destroy();
+  });
+});
+
+describe("the limits in /metrics, as the bridge app wires them", () => {
+  it("shows open connections and calls, and counts refusals and closes by reason", async () => {
+    const { app, url } = await startApp({
+      env: { MAX_CALLS: "20", FIRST_MESSAGE_TIMEOUT_MS: "300", FIRST_REQUEST_TIMEOUT_MS: "300" },
+    });
+    try {
+      const scrape = async () => (await fetch(`${url}/metrics`)).text();
+      const value = (text: string, series: string) =>
+        Number(
+          text
+            .split("\n")
+            .find((line) => line.startsWith(`${series} `))
+            ?.split(" ")[1] ?? Number.NaN,
+        );
+      const session = http2.connect(url);
+      session.on("error", () => {});
+      const stream = session.request(
+        {
+          ":method": "POST",
+          ":path": "/mentra.livekit.bridge.LiveKitBridge/StreamAudio",
+          "content-type": "application/grpc",
+          te: "trailers",
+        },
+        { endStream: false },
+      );
+      stream.on("error", () => {});
+      const status = new Promise<string>((resolve) =>
+        stream.on("response", (headers) => resolve(String(headers["grpc-status"]))),
+      );
+      const silent = silentConnection(app.server.address?.port ?? 0, PREFACE);
+      await sleep(100);
+      const during = await scrape();
+      // The silent stream, and the scrape itself.
+      expect(value(during, "bridge_calls")).toBe(2);
+      // The stream's connection, the silent one, and the scrape's.
+      expect(value(during, "bridge_connections")).toBe(3);
+      expect(await status).toBe(String(Code.DeadlineExceeded));
+      await silent.closed;
+      await sleep(50);
+      const after = await scrape();
+      expect(value(after, 'bridge_calls_refused_total{reason="first_message_timeout"}')).toBe(1);
+      expect(
+        value(after, 'bridge_connections_closed_total{reason="first_request_timeout"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(after).toContain("# TYPE bridge_accept_errors_total counter");
+      session.destroy();
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { livekitConfig } from "./livekit-config.js";
@@ -173,36 +173,31 @@ export async function startLiveKitCluster(
     });
     redisProcess = started;
     const binary = livekitServerBinary();
-    const launchers = await Promise.all(
-      Array.from({ length: count }, async (_, index) => {
-        const ports = clusterNodePorts(index);
-        const configPath = join(dir, `livekit-node${index}.yaml`);
-        await writeFile(
-          configPath,
-          livekitConfig({
-            bindIp: ip,
-            port: ports.port,
-            tcpPort: ports.tcpPort,
-            udpPort: ports.udpPortRange,
-            apiKey,
-            apiSecret,
-            logLevel: options.logLevel ?? "warn",
-            isolatedTo: { interface: ns.nsInterface, ip },
-            redis: { address: redis.address, password: redis.password },
-          }),
-          { mode: 0o600 },
-        );
-        const { command, args } = serverCommand(ns.name, binary, ["--dev", "--config", configPath]);
-        return () =>
-          startServerProcess({
-            command,
-            args,
-            healthUrl: `http://${ip}:${ports.port}/`,
-            startTimeoutMs,
-            logPrefix: prefixed(`node ${index}`),
-          });
-      }),
-    );
+    const launchers = Array.from({ length: count }, (_, index) => {
+      const ports = clusterNodePorts(index);
+      // Secrets (API secret, Redis password) go in the environment, never in a file.
+      const config = livekitConfig({
+        bindIp: ip,
+        port: ports.port,
+        tcpPort: ports.tcpPort,
+        udpPort: ports.udpPortRange,
+        apiKey,
+        apiSecret,
+        logLevel: options.logLevel ?? "warn",
+        isolatedTo: { interface: ns.nsInterface, ip },
+        redis: { address: redis.address, password: redis.password },
+      });
+      const { command, args } = serverCommand(ns.name, binary, ["--dev"]);
+      return () =>
+        startServerProcess({
+          command,
+          args,
+          healthUrl: `http://${ip}:${ports.port}/`,
+          startTimeoutMs,
+          logPrefix: prefixed(`node ${index}`),
+          env: { LIVEKIT_CONFIG: config },
+        });
+    });
     const launched = await Promise.allSettled(
       launchers.map(async (launch, i) => {
         servers[i] = await launch();

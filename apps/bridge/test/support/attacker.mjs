@@ -7,7 +7,8 @@
 //     most 10 × <connections> in all).
 //   node attacker.mjs streams <port> <connections> <streamsPerConnection> <durationMs>
 //     opens <connections> HTTP/2 connections with <streamsPerConnection> StreamAudio
-//     streams each that send their headers and never a message, and counts the answers.
+//     streams each that send their headers and never a message, counts the answers, and
+//     ends once every stream is answered or refused, or after <durationMs>.
 //
 // Either ends early on SIGTERM, closing everything.
 import * as http2 from "node:http2";
@@ -70,6 +71,7 @@ function preface(connections, durationMs, reopen) {
 function streams(connections, perConnection, durationMs) {
   const counts = { streams: 0, answered: {}, reset: 0, errors: 0, firstAnswerMs: {} };
   const sessions = [];
+  let remaining = connections * perConnection;
   for (let c = 0; c < connections; c++) {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on("error", () => {
@@ -88,9 +90,17 @@ function streams(connections, perConnection, durationMs) {
         { endStream: false },
       );
       stream.on("error", () => {});
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        remaining -= 1;
+        if (remaining === 0) setImmediate(() => done());
+      };
       const answer = (status) => {
         counts.answered[status] = (counts.answered[status] ?? 0) + 1;
         counts.firstAnswerMs[status] ??= Math.round(performance.now() - started);
+        settle();
       };
       stream.on("response", (headers) => {
         const status = headers["grpc-status"];
@@ -99,11 +109,15 @@ function streams(connections, perConnection, durationMs) {
       stream.on("trailers", (trailers) => answer(String(trailers["grpc-status"])));
       stream.on("close", () => {
         if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) counts.reset += 1;
+        settle();
       });
       stream.resume();
     }
   }
+  let finished = false;
   const done = () => {
+    if (finished) return;
+    finished = true;
     stopping = true;
     for (const session of sessions) session.destroy();
     console.log(JSON.stringify({ ...counts, ms: Math.round(performance.now() - started) }));
