@@ -24,6 +24,8 @@ export interface StartLiveKitOptions {
   isolate?: IsolationMode;
   /** Prefix for livekit-server's log lines; undefined keeps them quiet unless it fails. */
   logPrefix?: string;
+  /** Receives livekit-server's log lines instead of stderr (the bridge scrubs them). */
+  onLogLine?: (line: string) => void;
   /** livekit-server's log level, default "warn". */
   logLevel?: "debug" | "info" | "warn" | "error";
   /** How long to wait for the server to answer, default 30 000 ms. */
@@ -130,6 +132,7 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
         healthUrl: `http://${ip}:${port}/`,
         startTimeoutMs: options.startTimeoutMs ?? 30_000,
         logPrefix: options.logPrefix,
+        onLogLine: options.onLogLine,
       });
     let server: ServerProcess | undefined = await launch();
     // stopServer, startServer, restart and close run one at a time, in call order.
