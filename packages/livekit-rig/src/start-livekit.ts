@@ -129,10 +129,10 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
       startServerProcess({
         command,
         args,
+        onLogLine: options.onLogLine,
         healthUrl: `http://${ip}:${port}/`,
         startTimeoutMs: options.startTimeoutMs ?? 30_000,
         logPrefix: options.logPrefix,
-        onLogLine: options.onLogLine,
       });
     let server: ServerProcess | undefined = await launch();
     // stopServer, startServer, restart and close run one at a time, in call order.
