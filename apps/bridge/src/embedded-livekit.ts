@@ -63,7 +63,11 @@ export async function startLiveKitRuntime(options: LiveKitRuntimeOptions): Promi
   logger.info("LIVEKIT_URL is empty, starting the embedded LiveKit", {
     isolate: config.livekitEmbeddedIsolate,
   });
-  const rig = await startRig({ isolate: config.livekitEmbeddedIsolate, logPrefix: "livekit" });
+  const rig = await startRig({
+    isolate: config.livekitEmbeddedIsolate,
+    // Its warnings and errors join the bridge's log, scrubbed like every other line.
+    onLogLine: (line) => logger.warn("livekit-server", { line }),
+  });
   logger.info("embedded LiveKit ready", { url: rig.url, namespace: rig.namespace });
   return {
     url: rig.url,

@@ -173,10 +173,24 @@ describe("runBridge", () => {
           events.push(`rig closed, port free=${await portIsFree(listeningPort)}`);
         },
       };
+      logLine = options.onLogLine;
       return rig;
     };
+    let logLine: ((line: string) => void) | undefined;
     const bridge = run({ ...LOCAL, LIVEKIT_EMBEDDED_ISOLATE: "off" }, [], { startRig });
     listeningPort = (await bridge.listening).port;
+    // livekit-server's own lines go through the bridge's scrubbed log, not to stderr raw.
+    logLine?.(
+      "WARN could not validate token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig for devsecret",
+    );
+    expect(logLines(bridge.stderr())).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        msg: "livekit-server",
+        line: "WARN could not validate token [redacted] for [redacted]",
+      }),
+    );
+    expect(bridge.stderr()).not.toContain("devsecret");
     expect(logLines(bridge.stderr())).toContainEqual(
       expect.objectContaining({ livekit: "ws://10.1.2.3:7880", embeddedLiveKit: true }),
     );

@@ -21,6 +21,8 @@ export interface ServerProcessOptions {
   env?: Record<string, string>;
   /** Prefix for the server's own output; undefined keeps it quiet unless it fails. */
   logPrefix: string | undefined;
+  /** Receives each line of the server's output instead of stderr (e.g. to scrub it). */
+  onLogLine?: ((line: string) => void) | undefined;
 }
 
 /**
@@ -67,7 +69,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       if (!line) continue;
       tail.push(line);
       if (tail.length > TAIL_LINES) tail.shift();
-      if (options.logPrefix !== undefined) process.stderr.write(`${options.logPrefix}${line}\n`);
+      if (options.onLogLine !== undefined) options.onLogLine(line);
+      else if (options.logPrefix !== undefined) {
+        process.stderr.write(`${options.logPrefix}${line}\n`);
+      }
     }
   };
   child.stdout?.on("data", onOutput);

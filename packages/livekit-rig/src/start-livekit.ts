@@ -21,6 +21,8 @@ export interface StartLiveKitOptions {
   isolate?: IsolationMode;
   /** Prefix for livekit-server's log lines; undefined keeps them quiet unless it fails. */
   logPrefix?: string;
+  /** Receives livekit-server's log lines instead of stderr (the bridge scrubs them). */
+  onLogLine?: (line: string) => void;
   /** livekit-server's log level, default "warn". */
   logLevel?: "debug" | "info" | "warn" | "error";
   /** How long to wait for the server to answer, default 30 000 ms. */
@@ -117,6 +119,7 @@ export async function startLiveKit(options: StartLiveKitOptions = {}): Promise<L
       startServerProcess({
         command,
         args,
+        onLogLine: options.onLogLine,
         healthUrl: `http://${ip}:${port}/`,
         startTimeoutMs: options.startTimeoutMs ?? 30_000,
         logPrefix: options.logPrefix,
