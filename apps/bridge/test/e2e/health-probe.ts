@@ -42,8 +42,7 @@ export function healthOnNewConnection(baseUrl: string): Promise<HealthSample> {
 /** Quantiles of a list of numbers. */
 export function quantiles(values: readonly number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
 }
 

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { playbackBufferedBytes } from "../../src/playback/buffer-budget.js";
 import { parseFrameHeader } from "../../src/playback/mp3-frames.js";
 import { type AudioServer, readFixture, startAudioServer } from "../support/audio-server.js";
-import { startHealthProbe } from "./health-probe.js";
 import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { startHealthProbe } from "./health-probe.js";
 import { finalOf, playAudio } from "./play-audio-client.js";
 
 // Issue 17, findings 6 and 7: hostile headers streamed at 60 MB cost bounded CPU, and
