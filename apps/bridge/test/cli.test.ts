@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ExitCode, type RunBridgeOptions, runBridge } from "../src/cli.js";
 import type { StartRig } from "../src/embedded-livekit.js";
 import type { BridgeServerAddress } from "../src/server.js";
+import { tcpAddress } from "./support/tools.js";
 
 const HEALTH_PATH = "/mentra.livekit.bridge.LiveKitBridge/HealthCheck";
 
@@ -94,7 +95,7 @@ describe("runBridge", () => {
 
   it("serves until SIGINT, then drains, frees the port and exits 0", async () => {
     const bridge = run({ ...LOCAL, LIVEKIT_URL: "ws://127.0.0.1:7880" });
-    const address = await bridge.listening;
+    const address = tcpAddress(await bridge.listening);
     expect(await health(address.url)).toContain('"status":"SERVING"');
     expect(logLines(bridge.stderr())).toContainEqual(
       expect.objectContaining({
@@ -117,7 +118,7 @@ describe("runBridge", () => {
       RECYCLE_RSS_MB: "1",
       RECYCLE_CHECK_MS: "50",
     });
-    const address = await bridge.listening;
+    const address = tcpAddress(await bridge.listening);
     expect(await bridge.exit).toBe(ExitCode.Recycle);
     expect(await portIsFree(address.port)).toBe(true);
     const lines = logLines(bridge.stderr());
@@ -134,7 +135,7 @@ describe("runBridge", () => {
       RECYCLE_RSS_MB: "1000000",
       RECYCLE_CHECK_MS: "20",
     });
-    const address = await bridge.listening;
+    const address = tcpAddress(await bridge.listening);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await health(address.url)).toContain('"status":"SERVING"');
     bridge.signals.emit("SIGTERM", "SIGTERM");
@@ -176,7 +177,7 @@ describe("runBridge", () => {
       return rig;
     };
     const bridge = run({ ...LOCAL, LIVEKIT_EMBEDDED_ISOLATE: "off" }, [], { startRig });
-    listeningPort = (await bridge.listening).port;
+    listeningPort = tcpAddress(await bridge.listening).port;
     expect(logLines(bridge.stderr())).toContainEqual(
       expect.objectContaining({ livekit: "ws://10.1.2.3:7880", embeddedLiveKit: true }),
     );
