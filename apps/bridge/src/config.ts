@@ -1,7 +1,17 @@
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
-import { z } from "zod";
 import { isAllowEntry } from "./playback/url-policy.js";
+import {
+  commaList,
+  INVALID,
+  integer,
+  lowercaseEnum,
+  optional,
+  type Setting,
+  type SettingValues,
+  text,
+  withDefault,
+} from "./setting-parsers.js";
 
 /** How much the bridge logs; each level includes the ones after it. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -135,93 +145,79 @@ export class ConfigError extends Error {
   }
 }
 
-const integer = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max);
-
-const lowercaseEnum = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.string().toLowerCase().pipe(z.enum(values));
-
-const livekitUrl = z.string().refine((value) => {
+const isLiveKitUrl = (value: string) => {
   try {
     return ["ws:", "wss:", "http:", "https:"].includes(new URL(value).protocol);
   } catch {
     return false;
   }
-});
+};
+const absolutePath = text((value) => value.startsWith("/"));
 
 // Unset and blank variables both mean "use the default": container env files often
 // carry `NAME=` lines for settings nobody chose.
-/** The non-empty, trimmed entries of a comma-separated setting. */
-function commaList(value: string): string[] {
-  return value
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "");
-}
+const envSchema = {
+  BRIDGE_PORT: optional(integer(0, 65535)),
+  PORT: optional(integer(0, 65535)),
+  BRIDGE_HOST: withDefault(
+    text((value) => /^[^\s/]+$/.test(value)),
+    "0.0.0.0",
+  ),
+  LIVEKIT_URL: optional(text(isLiveKitUrl)),
+  LIVEKIT_API_KEY: optional(text()),
+  LIVEKIT_API_SECRET: optional(text()),
+  LIVEKIT_EMBEDDED_ISOLATE: withDefault(lowercaseEnum(ISOLATE_MODES), "auto"),
+  LOG_LEVEL: withDefault(lowercaseEnum(LOG_LEVELS), "info"),
+  SHUTDOWN_TIMEOUT_MS: withDefault(integer(0, 600_000), 10_000),
+  PLAYBACK_DRAIN_MS: withDefault(integer(0, 600_000), 10_000),
+  RECYCLE_RSS_MB: withDefault(integer(0, 1_048_576), 2_048),
+  RECYCLE_CHECK_MS: withDefault(integer(10, 3_600_000), 10_000),
+  HANDOFF_DRAIN_MS: withDefault(integer(0, 600_000), 5_000),
+  BRIDGE_CONFIG_FILE: optional(text()),
+  LIVEKIT_IDENTITY_TEMPLATE: withDefault(
+    text((value) => value.includes("{userId}")),
+    "cloud-agent:{userId}",
+  ),
+  LIVEKIT_TOKEN_TTL_SECONDS: withDefault(integer(1, 7 * 86_400), 3_600),
+  LIVEKIT_CONNECT_TIMEOUT_MS: withDefault(integer(100, 120_000), 10_000),
+  STREAM_GRACE_MS: withDefault(integer(0, 3_600_000), 30_000),
+  PCM_BYTE_ORDER: withDefault(lowercaseEnum(BYTE_ORDER_MODES), "auto"),
+  RECEIVE_FRAME_MS: withDefault(integer(10, 100), 20),
+  CLOUD_QUEUE_MS: withDefault(integer(20, 60_000), 10_000),
+  ROOM_STATS_INTERVAL_MS: withDefault(integer(0, 3_600_000), 5_000),
+  REPLAY_MS: withDefault(integer(0, 60_000), 2_000),
+  TRACK_BUFFER_MS: withDefault(integer(10, 10_000), 200),
+  TRACK_SOURCE_QUEUE_MS: withDefault(integer(10, 5_000), 100),
+  MAX_CHUNK_BYTES: withDefault(integer(2, 16 * 1024 * 1024), 1024 * 1024),
+  BRIDGE_API_KEY: optional(text((value) => value.length >= 16)),
+  BRIDGE_UNIX_SOCKET: optional(absolutePath),
+  LIVEKIT_GRPC_SOCKET: optional(absolutePath),
+  BRIDGE_TLS_CERT: optional(text()),
+  BRIDGE_TLS_KEY: optional(text()),
+  MAX_SESSIONS: withDefault(integer(1, 100_000), 1_000),
+  MAX_STREAMS_PER_CONNECTION: withDefault(integer(1, 100_000), 1_000),
+  JOIN_RATE_PER_MINUTE: withDefault(integer(1, 60_000), 30),
+  JOIN_BURST: withDefault(integer(1, 1_000), 5),
+  PLAYBACK_CONNECT_TIMEOUT_MS: withDefault(integer(100, 120_000), 5_000),
+  PLAYBACK_IDLE_TIMEOUT_MS: withDefault(integer(100, 120_000), 10_000),
+  PLAYBACK_TOTAL_TIMEOUT_MS: withDefault(integer(100, 3_600_000), 120_000),
+  PLAYBACK_MAX_BYTES: withDefault(integer(1_024, 1024 * 1024 * 1024), 50 * 1024 * 1024),
+  PLAYBACK_MAX_REDIRECTS: withDefault(integer(0, 20), 5),
+  PLAYBACK_PROGRESS_MS: withDefault(integer(20, 60_000), 250),
+  PUBLISH_AT_JOIN: withDefault(
+    commaList(
+      (entry) => /^(?:[0-9]|1[0-5])$/.test(entry),
+      (entries) => [...new Set(entries.map(Number))] as readonly number[],
+    ),
+    [],
+  ),
+  PLAYBACK_ALLOW_HOSTS: withDefault(
+    commaList(isAllowEntry, (entries) => entries as readonly string[]),
+    [],
+  ),
+} satisfies Record<string, Setting<unknown>>;
 
-const envSchema = z.object({
-  BRIDGE_PORT: integer(0, 65535).optional(),
-  PORT: integer(0, 65535).optional(),
-  BRIDGE_HOST: z
-    .string()
-    .regex(/^[^\s/]+$/)
-    .default("0.0.0.0"),
-  LIVEKIT_URL: livekitUrl.optional(),
-  LIVEKIT_API_KEY: z.string().optional(),
-  LIVEKIT_API_SECRET: z.string().optional(),
-  LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
-  LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
-  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
-  PLAYBACK_DRAIN_MS: integer(0, 600_000).default(10_000),
-  RECYCLE_RSS_MB: integer(0, 1_048_576).default(2_048),
-  RECYCLE_CHECK_MS: integer(10, 3_600_000).default(10_000),
-  HANDOFF_DRAIN_MS: integer(0, 600_000).default(5_000),
-  BRIDGE_CONFIG_FILE: z.string().optional(),
-  LIVEKIT_IDENTITY_TEMPLATE: z.string().includes("{userId}").default("cloud-agent:{userId}"),
-  LIVEKIT_TOKEN_TTL_SECONDS: integer(1, 7 * 86_400).default(3_600),
-  LIVEKIT_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(10_000),
-  STREAM_GRACE_MS: integer(0, 3_600_000).default(30_000),
-  PCM_BYTE_ORDER: lowercaseEnum(BYTE_ORDER_MODES).default("auto"),
-  RECEIVE_FRAME_MS: integer(10, 100).default(20),
-  CLOUD_QUEUE_MS: integer(20, 60_000).default(10_000),
-  ROOM_STATS_INTERVAL_MS: integer(0, 3_600_000).default(5_000),
-  REPLAY_MS: integer(0, 60_000).default(2_000),
-  TRACK_BUFFER_MS: integer(10, 10_000).default(200),
-  TRACK_SOURCE_QUEUE_MS: integer(10, 5_000).default(100),
-  MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(1024 * 1024),
-  BRIDGE_API_KEY: z.string().min(16).optional(),
-  BRIDGE_UNIX_SOCKET: z.string().startsWith("/").optional(),
-  LIVEKIT_GRPC_SOCKET: z.string().startsWith("/").optional(),
-  BRIDGE_TLS_CERT: z.string().optional(),
-  BRIDGE_TLS_KEY: z.string().optional(),
-  MAX_SESSIONS: integer(1, 100_000).default(1_000),
-  MAX_STREAMS_PER_CONNECTION: integer(1, 100_000).default(1_000),
-  JOIN_RATE_PER_MINUTE: integer(1, 60_000).default(30),
-  JOIN_BURST: integer(1, 1_000).default(5),
-  PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
-  PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
-  PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
-  PLAYBACK_MAX_BYTES: integer(1_024, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
-  PLAYBACK_MAX_REDIRECTS: integer(0, 20).default(5),
-  PLAYBACK_PROGRESS_MS: integer(20, 60_000).default(250),
-  PUBLISH_AT_JOIN: z
-    .string()
-    .transform(commaList)
-    .refine((entries) => entries.every((entry) => /^(?:[0-9]|1[0-5])$/.test(entry)))
-    .transform((entries) => [...new Set(entries.map(Number))])
-    .default([]),
-  PLAYBACK_ALLOW_HOSTS: z
-    .string()
-    .transform(commaList)
-    .refine((entries) => entries.every(isAllowEntry))
-    .default([]),
-});
-
-type SettingName = keyof z.input<typeof envSchema>;
+type SettingName = keyof typeof envSchema;
 
 interface SettingDoc {
   readonly defaultText: string;
@@ -484,10 +480,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     const value = (env[name]?.trim() || file[name]?.trim()) ?? "";
     if (value !== "") input[name] = value;
   }
-  const parsed = envSchema.safeParse(input);
   const invalid = new Set<SettingName>();
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) invalid.add(issue.path[0] as SettingName);
+  const parsed: Partial<Record<SettingName, unknown>> = {};
+  for (const name of SETTING_NAMES) {
+    const value = envSchema[name].read(input[name]);
+    if (value === INVALID) invalid.add(name);
+    else parsed[name] = value;
   }
   // A key without its secret (or the reverse) cannot sign anything; say so now, not at
   // the first JoinRoom.
@@ -497,7 +495,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if ((input.BRIDGE_TLS_CERT === undefined) !== (input.BRIDGE_TLS_KEY === undefined)) {
     invalid.add(input.BRIDGE_TLS_CERT === undefined ? "BRIDGE_TLS_CERT" : "BRIDGE_TLS_KEY");
   }
-  if (!parsed.success || invalid.size > 0 || fileIssues.length > 0) {
+  if (invalid.size > 0 || fileIssues.length > 0) {
     const issues = SETTING_NAMES.filter((name) => invalid.has(name)).map((name) => ({
       name,
       expected: SETTINGS[name].expected,
@@ -505,7 +503,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     }));
     throw new ConfigError([...fileIssues, ...issues]);
   }
-  const values = parsed.data;
+  // Every setting read: none is invalid.
+  const values = parsed as SettingValues<typeof envSchema>;
   return {
     ...listenersOf(values),
     host: values.BRIDGE_HOST,
