@@ -1,7 +1,7 @@
 import { type BridgeApp, createBridgeApp } from "./app.js";
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
-import { disposeLiveKit, quietNativeLogs } from "./livekit/index.js";
+import { disposeLiveKit, warmLiveKit } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
 import { watchResidentMemory } from "./recycle.js";
 import type { BridgeServerAddress } from "./server.js";
@@ -80,9 +80,6 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   }
   const secrets = [config.apiKey, config.livekitApiSecret, config.livekitApiKey];
   const logger = createLogger({ level: config.logLevel, write: options.stderr, secrets });
-  if (quietNativeLogs() === "unavailable") {
-    logger.warn("could not turn off rtc-node's native log capture: expect more CPU per room");
-  }
 
   let forced: (signal: string) => void = () => {};
   const forcedStop = new Promise<number>((resolve) => {
@@ -136,6 +133,8 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
       socketPath: address.socketPath,
       livekit: livekit.url,
       embeddedLiveKit: livekit.embedded,
+      // Since the process started (performance's time origin), module loading included.
+      startupMs: Math.round(performance.now()),
     });
     options.onListening?.(address);
   } catch (error) {
@@ -147,6 +146,18 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     await shutdown();
     return ExitCode.Failure;
   }
+
+  // rtc-node loads after the bridge answers (HealthCheck first); a JoinRoom meanwhile waits.
+  const warmStarted = performance.now();
+  warmLiveKit().then(
+    ({ nativeLogs }) => {
+      logger.debug("rtc-node loaded", { ms: Math.round(performance.now() - warmStarted) });
+      if (nativeLogs === "unavailable") {
+        logger.warn("could not turn off rtc-node's native log capture: expect more CPU per room");
+      }
+    },
+    (error: unknown) => logger.error("could not load rtc-node", { error: String(error) }),
+  );
 
   let stopWatching = () => {};
   const overLimit = new Promise<number>((resolve) => {

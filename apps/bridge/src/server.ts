@@ -117,22 +117,25 @@ const notFound: HttpHandler = (_req, res) => {
  */
 async function removeStaleSocket(path: string): Promise<void> {
   fs.mkdirSync(dirname(path), { recursive: true });
-  let stats: fs.Stats;
   try {
-    stats = fs.lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!stats.isSocket()) return;
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(path);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
+    const stats = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (stats === undefined || !stats.isSocket()) return;
+    const alive = await new Promise<boolean>((resolve) => {
+      const probe = net.connect(path);
+      probe.once("connect", () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once("error", () => resolve(false));
     });
-    probe.once("error", () => resolve(false));
-  });
-  if (!alive) fs.rmSync(path, { force: true });
+    if (!alive) fs.rmSync(path, { force: true });
+  } finally {
+    // Node's module loaders resolve symlinks with a realpath that stops early when the
+    // process's last synchronous stat saw a socket (they read a shared stat buffer), and
+    // lstat and rm just saw one: rtc-node, loaded after this, was then found through
+    // pnpm's symlink, where its dependencies are not. A stat of the folder overwrites it.
+    fs.statSync(dirname(path));
+  }
 }
 
 /** Creates a {@link BridgeServer}; nothing is bound until `listen()`. */
