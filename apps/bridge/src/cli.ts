@@ -1,6 +1,6 @@
 import { type BridgeApp, createBridgeApp } from "./app.js";
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
-import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
+import { type LiveKitRuntime, type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
 import { disposeLiveKit, warmLiveKit } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
 import { watchResidentMemory } from "./recycle.js";
@@ -37,6 +37,35 @@ export interface RunBridgeOptions {
 }
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * What a developer needs to point the cloud and a device at this bridge and its LiveKit,
+ * printed to stdout once the bridge listens (the log goes to stderr). The embedded
+ * LiveKit's key and secret are printed: they are made up at every start and only guard a
+ * development server on this machine. An external LiveKit's secret never is.
+ */
+export function describeForDevelopers(
+  address: BridgeServerAddress,
+  livekit: Pick<LiveKitRuntime, "url" | "apiKey" | "apiSecret" | "embedded">,
+): string {
+  const bridge = [
+    ...(address.port === undefined ? [] : [`LIVEKIT_GRPC_BRIDGE_URL=127.0.0.1:${address.port}`]),
+    ...(address.socketPath === undefined ? [] : [`LIVEKIT_GRPC_SOCKET=${address.socketPath}`]),
+  ];
+  const lines = ["", "The cloud reaches this bridge with:", ...bridge.map((line) => `  ${line}`)];
+  if (livekit.embedded && livekit.apiKey !== undefined && livekit.apiSecret !== undefined) {
+    lines.push(
+      "Embedded LiveKit (development; new key and secret at every start), for the cloud and devices:",
+      `  LIVEKIT_URL=${livekit.url}`,
+      `  LIVEKIT_API_KEY=${livekit.apiKey}`,
+      `  LIVEKIT_API_SECRET=${livekit.apiSecret}`,
+      "  It listens on this machine only; a phone elsewhere needs a tunnel or an external LiveKit (LIVEKIT_URL).",
+    );
+  } else {
+    lines.push(`LiveKit: ${livekit.url} (external; its key and secret are not printed)`);
+  }
+  return `${lines.join("\n")}\n\n`;
+}
 
 /** Resolves with the first stop signal; a second one calls `onForce`. */
 function waitForStopSignal(
@@ -136,6 +165,7 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
       // Since the process started (performance's time origin), module loading included.
       startupMs: Math.round(performance.now()),
     });
+    options.stdout(describeForDevelopers(address, livekit));
     options.onListening?.(address);
   } catch (error) {
     logger.error("could not listen", {

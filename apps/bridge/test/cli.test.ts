@@ -181,9 +181,32 @@ describe("runBridge", () => {
     expect(logLines(bridge.stderr())).toContainEqual(
       expect.objectContaining({ livekit: "ws://10.1.2.3:7880", embeddedLiveKit: true }),
     );
+    // What npm start prints for pointing the cloud and a device at the embedded LiveKit.
+    expect(bridge.stdout()).toContain(`LIVEKIT_GRPC_BRIDGE_URL=127.0.0.1:${listeningPort}\n`);
+    expect(bridge.stdout()).toContain("  LIVEKIT_URL=ws://10.1.2.3:7880\n");
+    expect(bridge.stdout()).toContain("  LIVEKIT_API_KEY=devkey\n");
+    expect(bridge.stdout()).toContain("  LIVEKIT_API_SECRET=devsecret\n");
     bridge.signals.emit("SIGTERM", "SIGTERM");
     expect(await bridge.exit).toBe(ExitCode.Ok);
     expect(events).toEqual(["start isolate=off", "rig closed, port free=true"]);
+  });
+
+  it("prints where the bridge and an external LiveKit are, but no key or secret", async () => {
+    const secret = "an-external-livekit-secret-0123456789";
+    const bridge = run({
+      ...LOCAL,
+      LIVEKIT_URL: "wss://livekit.example.com",
+      LIVEKIT_API_KEY: "APIexternalkey",
+      LIVEKIT_API_SECRET: secret,
+    });
+    const { port } = tcpAddress(await bridge.listening);
+    expect(bridge.stdout()).toContain(`LIVEKIT_GRPC_BRIDGE_URL=127.0.0.1:${port}\n`);
+    expect(bridge.stdout()).toContain("LiveKit: wss://livekit.example.com (external");
+    expect(bridge.stdout()).not.toContain(secret);
+    expect(bridge.stdout()).not.toContain("APIexternalkey");
+    expect(bridge.stderr()).not.toContain(secret);
+    bridge.signals.emit("SIGTERM", "SIGTERM");
+    expect(await bridge.exit).toBe(ExitCode.Ok);
   });
 
   it("exits 1 naming the file when the TLS certificate cannot be read", async () => {
