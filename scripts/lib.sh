@@ -19,6 +19,9 @@ NETDELAY_BIN="$TOOLS_CACHE/netdelay/netdelay"
 K8S_CHECK_BIN="$TOOLS_CACHE/k8s-check/k8s-check"
 export LIVEKIT_SERVER_BIN GRPCURL_BIN NETDELAY_BIN K8S_CHECK_BIN
 
+# shellcheck source=system-packages.sh
+source "$ROOT/scripts/system-packages.sh"
+
 log() { printf '\033[1;34m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
 
 # turbo phones home unless told not to; nothing here may leave the machine.
