@@ -11,11 +11,7 @@ import { HealthCheckResponse_ServingStatus, LiveKitBridge } from "@mentra/bridge
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
-import {
-  type BridgeServer,
-  type BridgeServerOptions,
-  createBridgeServer,
-} from "../src/server.js";
+import { type BridgeServer, type BridgeServerOptions, createBridgeServer } from "../src/server.js";
 import { offlineRoutes } from "./support/offline-routes.js";
 import { tcpAddress } from "./support/tools.js";
 
