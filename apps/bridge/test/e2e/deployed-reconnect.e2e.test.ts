@@ -152,8 +152,9 @@ describe.skipIf(gate === "skip")(
       const room = uniqueRoom("deployed-reconnect");
       const userId = "u-deployed-reconnect";
       device = await joinParticipant(creds, room, "glasses");
-      // Long enough for every run; the device keeps talking across the bridge's restarts.
-      const tone = sineTone({ frequencyHz: TONE_HZ, sampleRate: 48_000, durationMs: 60_000 });
+      // The device keeps talking across the bridge's restarts: long enough for every run
+      // (about 5 s each), and the test waits for it to end (publishPcm plays in real time).
+      const tone = sineTone({ frequencyHz: TONE_HZ, sampleRate: 48_000, durationMs: 30_000 });
       const talking = device.publishPcm(tone, { sampleRate: 48_000 }).catch(() => {});
 
       bridge = await startBridge();
