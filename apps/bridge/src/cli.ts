@@ -1,7 +1,7 @@
 import { type BridgeApp, createBridgeApp } from "./app.js";
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type LiveKitRuntime, type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
-import { disposeLiveKit, warmLiveKit } from "./livekit/index.js";
+import { disposeLiveKit, type NativeLogsOutcome, warmLiveKit } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
 import { watchResidentMemory } from "./recycle.js";
 import type { BridgeServerAddress } from "./server.js";
@@ -34,6 +34,8 @@ export interface RunBridgeOptions {
   readonly onListening?: (address: BridgeServerAddress) => void;
   /** Replaces the embedded LiveKit's starter, for tests. */
   readonly startRig?: StartRig;
+  /** Replaces the loading of rtc-node after listening ({@link warmLiveKit}), for tests. */
+  readonly warmLiveKit?: () => Promise<{ readonly nativeLogs: NativeLogsOutcome }>;
 }
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -178,15 +180,18 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   }
 
   // rtc-node loads after the bridge answers (HealthCheck first); a JoinRoom meanwhile waits.
+  // A bridge that cannot load it can join nothing: it says why and exits 1, so its
+  // supervisor (the cloud's container exits with it) sees the failure at once.
   const warmStarted = performance.now();
-  warmLiveKit().then(
+  const warmFailed = (options.warmLiveKit ?? warmLiveKit)().then(
     ({ nativeLogs }) => {
       logger.debug("rtc-node loaded", { ms: Math.round(performance.now() - warmStarted) });
       if (nativeLogs === "unavailable") {
         logger.warn("could not turn off rtc-node's native log capture: expect more CPU per room");
       }
+      return new Promise<never>(() => {});
     },
-    (error: unknown) => logger.error("could not load rtc-node", { error: String(error) }),
+    (error: unknown) => String(error),
   );
 
   let stopWatching = () => {};
@@ -198,10 +203,19 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     });
   });
   const stop = await Promise.race([
-    stopSignal.then((signal) => ({ signal, rssMb: undefined })),
-    overLimit.then((rssMb) => ({ signal: undefined, rssMb })),
+    stopSignal.then((signal) => ({ signal, rssMb: undefined, loadError: undefined })),
+    overLimit.then((rssMb) => ({ signal: undefined, rssMb, loadError: undefined })),
+    warmFailed.then((loadError) => ({ signal: undefined, rssMb: undefined, loadError })),
   ]);
   stopWatching();
+  if (stop.loadError !== undefined) {
+    logger.error("could not load rtc-node: no room can be joined, exiting", {
+      error: stop.loadError,
+      exitCode: ExitCode.Failure,
+    });
+    await Promise.race([shutdown(), forcedStop]);
+    return ExitCode.Failure;
+  }
   if (stop.rssMb !== undefined) {
     logger.error("resident memory over RECYCLE_RSS_MB: draining, then exiting to be restarted", {
       rssMb: stop.rssMb,

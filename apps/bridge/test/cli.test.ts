@@ -226,6 +226,28 @@ describe("runBridge", () => {
     );
   });
 
+  it("serves at once, then exits 1 saying why when rtc-node cannot load", async () => {
+    let failLoad: (error: Error) => void = () => {};
+    const bridge = run({ ...LOCAL, LIVEKIT_URL: "ws://127.0.0.1:7880" }, [], {
+      warmLiveKit: () =>
+        new Promise((_resolve, reject) => {
+          failLoad = reject;
+        }),
+    });
+    const address = tcpAddress(await bridge.listening);
+    expect(await health(address.url)).toContain('"status":"SERVING"');
+    failLoad(new Error("Cannot find module '@livekit/rtc-ffi-bindings'"));
+    expect(await bridge.exit).toBe(ExitCode.Failure);
+    expect(await portIsFree(address.port)).toBe(true);
+    expect(logLines(bridge.stderr())).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        msg: "could not load rtc-node: no room can be joined, exiting",
+        error: expect.stringContaining("rtc-ffi-bindings"),
+      }),
+    );
+  });
+
   it("exits 1 when the embedded LiveKit cannot start", async () => {
     const startRig: StartRig = () => Promise.reject(new Error("livekit-server not found"));
     const bridge = run({ ...LOCAL }, [], { startRig });
