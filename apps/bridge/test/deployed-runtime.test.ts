@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -35,13 +35,32 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** The TCP ports process `pid` listens on (from ss, iproute2). */
-function tcpListenersOf(pid: number): string[] {
-  const out = execFileSync("ss", ["-Hltnp"], { encoding: "utf8" });
-  return out
-    .split("\n")
-    .filter((line) => line.includes(`pid=${pid},`))
-    .map((line) => line.split(/\s+/)[3] ?? line);
+/** The TCP ports process `pid` listens on: its socket inodes matched in /proc/net/tcp{,6}. */
+function tcpListenersOf(pid: number): number[] {
+  const inodes = new Set(
+    fs
+      .readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return "";
+        }
+      })
+      .map((link) => /^socket:\[(\d+)\]$/.exec(link)?.[1])
+      .filter((inode) => inode !== undefined),
+  );
+  const ports: number[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of fs.readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is "ADDR:PORT" in hex, st 0A is LISTEN, the inode is field 9.
+      if (fields[3] === "0A" && inodes.has(fields[9] ?? "")) {
+        ports.push(Number.parseInt(fields[1]?.split(":")[1] ?? "", 16));
+      }
+    }
+  }
+  return ports;
 }
 
 /** Leaves a socket file whose server died, as a SIGKILLed bridge does. */
@@ -137,6 +156,8 @@ describe("the bridge process with the deployed settings (LIVEKIT_GRPC_SOCKET, PO
       target: { socketPath: ours },
     });
     expect(fs.existsSync(theirs)).toBe(false);
+    // The same check that found no TCP listener above finds this one.
+    expect(tcpListenersOf(bridge.child.pid ?? 0)).toEqual([port]);
     expect((await grpcHealthCheck({ host: "127.0.0.1", port })).status).toBe(1);
   });
 });
