@@ -45,8 +45,3 @@ own_tool() {
 }
 own_tool netdelay "$NETDELAY_BIN"
 own_tool k8s-check "$K8S_CHECK_BIN"
-# The rig's multi-node LiveKit cluster (startLiveKitCluster) needs a local
-# redis-server; only its tests do, so a machine without it can still start the bridge.
-if ! command -v redis-server >/dev/null; then
-  log "redis-server is missing: the LiveKit cluster tests will fail (apt-get install -y redis-server)"
-fi

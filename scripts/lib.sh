@@ -5,9 +5,13 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tool_version() { node -p "require('$ROOT/tools.json')['$1']"; }
-PNPM_VERSION="$(tool_version pnpm)"
-LIVEKIT_SERVER_VERSION="$(tool_version livekit-server)"
-GRPCURL_VERSION="$(tool_version grpcurl)"
+# One node start for the three (each costs ~100 ms; npm start sources this file twice).
+{
+  read -r PNPM_VERSION
+  read -r LIVEKIT_SERVER_VERSION
+  read -r GRPCURL_VERSION
+} < <(node -e "const t = require('$ROOT/tools.json'); console.log([t.pnpm, t['livekit-server'], t.grpcurl].join('\\n'))")
+[[ -n "$GRPCURL_VERSION" ]] || { echo "could not read the tool versions from $ROOT/tools.json" >&2; exit 1; }
 # Binaries built from the Go module proxy are cached outside the work tree so a
 # fresh clone on the same machine reuses them; the version is part of the path.
 TOOLS_CACHE="${MENTRA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mentra-bridge}"
@@ -18,6 +22,9 @@ export PATH="$PNPM_HOME_DIR/node_modules/.bin:$PATH"
 NETDELAY_BIN="$TOOLS_CACHE/netdelay/netdelay"
 K8S_CHECK_BIN="$TOOLS_CACHE/k8s-check/k8s-check"
 export LIVEKIT_SERVER_BIN GRPCURL_BIN NETDELAY_BIN K8S_CHECK_BIN
+
+# shellcheck source=system-packages.sh
+source "$ROOT/scripts/system-packages.sh"
 
 log() { printf '\033[1;34m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
 

@@ -15,6 +15,9 @@ if [[ "${MENTRA_SKIP_E2E:-}" == "1" ]]; then
   printf '\033[1;41m  This run proves nothing about real audio. CI never skips them.          \033[0m\n\n' >&2
 fi
 
+# System tools (redis-server, nftables, iptables, iproute2, openssl, curl, procps,
+# util-linux): installed here as root on Debian, else a stop with the command to run.
+ensure_system_packages
 bash scripts/bootstrap.sh
 rm -f ./*/*/.test-results.json ./*/*/.bun-test-results.json ./*/*/.node24-test-results.json
 # Tests record the faults they applied here (test-kit's recordFault) for docs/faults.md.

@@ -10,6 +10,7 @@ import { createUserPool } from "./user-pool.js";
 import { createVoices } from "./voices.js";
 
 const USAGE = `npm run bench -- [--users 1,5,10,25,50] [--seconds 20] [--warmup 3] [--out bench-results] [--quick]
+npm run bench -- startup [--runs 15]   the bridge's start-up time (see startup --help)
   --users    the ladder of concurrent users (ascending)
   --seconds  measuring window per step
   --warmup   load before each window, after the step's users joined

@@ -4,6 +4,12 @@
 // bench.md and bench.png into --out and prints the table.
 process.env.NODE_ENV ??= "production"; // quiets rtc-node's debug log
 const { guardKnownTeardownErrors } = await import("./guard.js");
-const { runBenchCommand } = await import("./bench-command.js");
 guardKnownTeardownErrors((line) => process.stderr.write(`[bench] ${line}\n`));
-process.exit(await runBenchCommand(process.argv.slice(2)));
+const args = process.argv.slice(2);
+if (args[0] === "startup") {
+  // `npm run bench -- startup`: the bridge's start-up time, no load and no LiveKit needed.
+  const { runStartupCommand } = await import("./startup-command.js");
+  process.exit(await runStartupCommand(args.slice(1)));
+}
+const { runBenchCommand } = await import("./bench-command.js");
+process.exit(await runBenchCommand(args));

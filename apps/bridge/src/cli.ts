@@ -1,7 +1,12 @@
 import { type BridgeApp, createBridgeApp } from "./app.js";
 import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
-import { type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
-import { disposeLiveKit, routeNativeLogs } from "./livekit/index.js";
+import { type LiveKitRuntime, type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
+import {
+  disposeLiveKit,
+  type NativeLogsRoute,
+  routeNativeLogsTo,
+  warmLiveKit,
+} from "./livekit/index.js";
 import { createLogger } from "./logger.js";
 import { watchResidentMemory } from "./recycle.js";
 import type { BridgeServerAddress } from "./server.js";
@@ -34,9 +39,40 @@ export interface RunBridgeOptions {
   readonly onListening?: (address: BridgeServerAddress) => void;
   /** Replaces the embedded LiveKit's starter, for tests. */
   readonly startRig?: StartRig;
+  /** Replaces the loading of rtc-node after listening ({@link warmLiveKit}), for tests. */
+  readonly warmLiveKit?: () => Promise<{ readonly nativeLogs: NativeLogsRoute }>;
 }
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/**
+ * What a developer needs to point the cloud and a device at this bridge and its LiveKit,
+ * printed to stdout once the bridge listens (the log goes to stderr). The embedded
+ * LiveKit's key and secret are printed: they are made up at every start and only guard a
+ * development server on this machine. An external LiveKit's secret never is.
+ */
+export function describeForDevelopers(
+  address: BridgeServerAddress,
+  livekit: Pick<LiveKitRuntime, "url" | "apiKey" | "apiSecret" | "embedded">,
+): string {
+  const bridge = [
+    ...(address.port === undefined ? [] : [`LIVEKIT_GRPC_BRIDGE_URL=127.0.0.1:${address.port}`]),
+    ...(address.socketPath === undefined ? [] : [`LIVEKIT_GRPC_SOCKET=${address.socketPath}`]),
+  ];
+  const lines = ["", "The cloud reaches this bridge with:", ...bridge.map((line) => `  ${line}`)];
+  if (livekit.embedded && livekit.apiKey !== undefined && livekit.apiSecret !== undefined) {
+    lines.push(
+      "Embedded LiveKit (development; new key and secret at every start), for the cloud and devices:",
+      `  LIVEKIT_URL=${livekit.url}`,
+      `  LIVEKIT_API_KEY=${livekit.apiKey}`,
+      `  LIVEKIT_API_SECRET=${livekit.apiSecret}`,
+      "  It listens on this machine only; a phone elsewhere needs a tunnel or an external LiveKit (LIVEKIT_URL).",
+    );
+  } else {
+    lines.push(`LiveKit: ${livekit.url} (external; its key and secret are not printed)`);
+  }
+  return `${lines.join("\n")}\n\n`;
+}
 
 /** Resolves with the first stop signal; a second one calls `onForce`. */
 function waitForStopSignal(
@@ -81,14 +117,11 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   const secrets = [config.apiKey, config.livekitApiSecret, config.livekitApiKey];
   const logger = createLogger({ level: config.logLevel, write: options.stderr, secrets });
   // Native lines never reach stderr on their own (they quote tokens); at most they come
-  // through the logger, which scrubs them.
-  const route = routeNativeLogs(config.nativeLogLevel, (record) => {
+  // through the logger, which scrubs them, once rtc-node loads (after listening).
+  routeNativeLogsTo(config.nativeLogLevel, (record) => {
     const level = record.level === "trace" ? "debug" : record.level;
     logger[level]("livekit native log", { target: record.target, native: record.message });
   });
-  if (route === "unavailable") {
-    logger.warn("could not take over rtc-node's native log capture: expect more CPU per room");
-  }
 
   let forced: (signal: string) => void = () => {};
   const forcedStop = new Promise<number>((resolve) => {
@@ -142,7 +175,10 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
       socketPath: address.socketPath,
       livekit: livekit.url,
       embeddedLiveKit: livekit.embedded,
+      // Since the process started (performance's time origin), module loading included.
+      startupMs: Math.round(performance.now()),
     });
+    options.stdout(describeForDevelopers(address, livekit));
     options.onListening?.(address);
   } catch (error) {
     logger.error("could not listen", {
@@ -154,6 +190,21 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     return ExitCode.Failure;
   }
 
+  // rtc-node loads after the bridge answers (HealthCheck first); a JoinRoom meanwhile waits.
+  // A bridge that cannot load it can join nothing: it says why and exits 1, so its
+  // supervisor (the cloud's container exits with it) sees the failure at once.
+  const warmStarted = performance.now();
+  const warmFailed = (options.warmLiveKit ?? warmLiveKit)().then(
+    ({ nativeLogs }) => {
+      logger.debug("rtc-node loaded", { ms: Math.round(performance.now() - warmStarted) });
+      if (nativeLogs === "unavailable") {
+        logger.warn("could not take over rtc-node's native log capture: expect more CPU per room");
+      }
+      return new Promise<never>(() => {});
+    },
+    (error: unknown) => String(error),
+  );
+
   let stopWatching = () => {};
   const overLimit = new Promise<number>((resolve) => {
     stopWatching = watchResidentMemory({
@@ -163,10 +214,19 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
     });
   });
   const stop = await Promise.race([
-    stopSignal.then((signal) => ({ signal, rssMb: undefined })),
-    overLimit.then((rssMb) => ({ signal: undefined, rssMb })),
+    stopSignal.then((signal) => ({ signal, rssMb: undefined, loadError: undefined })),
+    overLimit.then((rssMb) => ({ signal: undefined, rssMb, loadError: undefined })),
+    warmFailed.then((loadError) => ({ signal: undefined, rssMb: undefined, loadError })),
   ]);
   stopWatching();
+  if (stop.loadError !== undefined) {
+    logger.error("could not load rtc-node: no room can be joined, exiting", {
+      error: stop.loadError,
+      exitCode: ExitCode.Failure,
+    });
+    await Promise.race([shutdown(), forcedStop]);
+    return ExitCode.Failure;
+  }
   if (stop.rssMb !== undefined) {
     logger.error("resident memory over RECYCLE_RSS_MB: draining, then exiting to be restarted", {
       rssMb: stop.rssMb,

@@ -24,8 +24,11 @@ export type ByteOrderSetting = (typeof BYTE_ORDER_MODES)[number];
 
 /** The bridge's settings, read once at start from the environment by {@link loadConfig}. */
 export interface Config {
-  /** TCP port that serves gRPC, Connect and gRPC-Web; 0 picks a free one. */
-  readonly port: number;
+  /**
+   * TCP port that serves gRPC, Connect and gRPC-Web; 0 picks a free one. Undefined: no TCP
+   * listener, only the Unix socket (LIVEKIT_GRPC_SOCKET without BRIDGE_PORT, as deployed).
+   */
+  readonly port: number | undefined;
   /** Address to listen on, e.g. "0.0.0.0", "127.0.0.1" or "::". */
   readonly host: string;
   /** LiveKit server to join rooms on; undefined starts the embedded LiveKit instead. */
@@ -80,7 +83,7 @@ export interface Config {
   readonly maxChunkBytes: number;
   /** Bearer key every RPC but health and reflection must carry; undefined: no check. */
   readonly apiKey: string | undefined;
-  /** Unix socket to serve on besides the TCP port; undefined: none. */
+  /** Unix socket to serve on (besides the TCP port, if any); undefined: none. */
   readonly unixSocket: string | undefined;
   /** PEM certificate and key files for TLS on the TCP port; undefined: cleartext. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
@@ -186,7 +189,8 @@ function commaList(value: string): string[] {
 }
 
 const envSchema = z.object({
-  BRIDGE_PORT: integer(0, 65535).default(9090),
+  BRIDGE_PORT: integer(0, 65535).optional(),
+  PORT: integer(0, 65535).optional(),
   BRIDGE_HOST: z
     .string()
     .regex(/^[^\s/]+$/)
@@ -222,6 +226,7 @@ const envSchema = z.object({
   MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(1024 * 1024),
   BRIDGE_API_KEY: z.string().min(16).optional(),
   BRIDGE_UNIX_SOCKET: z.string().startsWith("/").optional(),
+  LIVEKIT_GRPC_SOCKET: z.string().startsWith("/").optional(),
   BRIDGE_TLS_CERT: z.string().optional(),
   BRIDGE_TLS_KEY: z.string().optional(),
   MAX_SESSIONS: integer(1, 100_000).default(1_000),
@@ -271,7 +276,13 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
     defaultText: "9090",
     expected: "an integer from 0 to 65535",
     description:
-      "TCP port for gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1); 0 picks a free one.",
+      "TCP port for gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1); 0 picks a free one. Wins over PORT; with LIVEKIT_GRPC_SOCKET it adds a TCP listener.",
+  },
+  PORT: {
+    defaultText: "(none)",
+    expected: "an integer from 0 to 65535",
+    description:
+      "The deployed Go bridge's name for the TCP port: read only when BRIDGE_PORT and LIVEKIT_GRPC_SOCKET are unset (the cloud's container sets PORT for the cloud itself).",
   },
   BRIDGE_HOST: {
     defaultText: "0.0.0.0",
@@ -422,7 +433,14 @@ const SETTINGS: Readonly<Record<SettingName, SettingDoc>> = {
   BRIDGE_UNIX_SOCKET: {
     defaultText: "(none)",
     expected: "an absolute path",
-    description: "Also serve every protocol on this Unix socket (removed on shutdown).",
+    description:
+      "Also serve every protocol on this Unix socket, besides the TCP port (stale file replaced, folder created, mode 0666, removed on shutdown). Wins over LIVEKIT_GRPC_SOCKET.",
+  },
+  LIVEKIT_GRPC_SOCKET: {
+    defaultText: "(none)",
+    expected: "an absolute path",
+    description:
+      "The deployed Go bridge's socket setting: serve on this Unix socket only (no TCP listener unless BRIDGE_PORT is set), as the cloud's container expects.",
   },
   BRIDGE_TLS_CERT: {
     defaultText: "(none)",
@@ -599,7 +617,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const values = parsed.data;
   return {
-    port: values.BRIDGE_PORT,
+    ...listenersOf(values),
     host: values.BRIDGE_HOST,
     livekitUrl: values.LIVEKIT_URL,
     livekitApiKey: values.LIVEKIT_API_KEY,
@@ -627,7 +645,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     trackSourceQueueMs: values.TRACK_SOURCE_QUEUE_MS,
     maxChunkBytes: values.MAX_CHUNK_BYTES,
     apiKey: values.BRIDGE_API_KEY,
-    unixSocket: values.BRIDGE_UNIX_SOCKET,
     tls:
       values.BRIDGE_TLS_CERT === undefined || values.BRIDGE_TLS_KEY === undefined
         ? undefined
@@ -655,6 +672,26 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     playbackAllowHosts: values.PLAYBACK_ALLOW_HOSTS,
     publishAtJoin: values.PUBLISH_AT_JOIN,
   };
+}
+
+/**
+ * Where the bridge listens, from our names and the deployed Go bridge's. Our names win
+ * when both are given. LIVEKIT_GRPC_SOCKET alone means what it meant to the Go bridge:
+ * serve there and nowhere else (PORT is then the cloud's own port, not ours); BRIDGE_PORT
+ * adds a TCP listener to it.
+ */
+function listenersOf(values: {
+  BRIDGE_PORT?: number | undefined;
+  PORT?: number | undefined;
+  BRIDGE_UNIX_SOCKET?: string | undefined;
+  LIVEKIT_GRPC_SOCKET?: string | undefined;
+}): Pick<Config, "port" | "unixSocket"> {
+  const unixSocket = values.BRIDGE_UNIX_SOCKET ?? values.LIVEKIT_GRPC_SOCKET;
+  if (values.BRIDGE_PORT !== undefined) return { port: values.BRIDGE_PORT, unixSocket };
+  if (values.LIVEKIT_GRPC_SOCKET !== undefined) {
+    return { port: values.BRIDGE_UNIX_SOCKET === undefined ? undefined : 9090, unixSocket };
+  }
+  return { port: values.PORT ?? 9090, unixSocket };
 }
 
 /**

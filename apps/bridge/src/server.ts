@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { dirname } from "node:path";
 import * as tls from "node:tls";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -31,8 +32,11 @@ export interface BridgeTlsOptions {
 export interface BridgeServerOptions {
   /** Address to listen on, e.g. "0.0.0.0" or "127.0.0.1". */
   readonly host: string;
-  /** TCP port; 0 picks a free one (see the address `listen()` resolves with). */
-  readonly port: number;
+  /**
+   * TCP port; 0 picks a free one (see the address `listen()` resolves with). Undefined:
+   * no TCP listener, only `unixSocket` (which must then be set).
+   */
+  readonly port: number | undefined;
   /**
    * Registers the RPCs. Receives the server's drain signal, aborted when `drain()` or
    * `close()` starts, so handlers can report draining and wind long streams down.
@@ -50,7 +54,11 @@ export interface BridgeServerOptions {
   readonly interceptors?: readonly Interceptor[];
   /** Serves requests that are not RPCs (/healthz, /metrics…); default answers 404. */
   readonly http?: HttpHandler;
-  /** Also listen on this Unix socket (same protocols; never TLS). Removed on close. */
+  /**
+   * Also listen on this Unix socket (same protocols; never TLS): its folder is created, a
+   * stale socket file replaced, the socket made connectable by every user (0666, as the
+   * deployed bridge does), and removed on close.
+   */
   readonly unixSocket?: string;
   /** Serve TLS on the TCP port instead of cleartext. */
   readonly tls?: BridgeTlsOptions;
@@ -84,10 +92,13 @@ export interface BridgeServerObserver {
 export interface BridgeServerAddress {
   /** The address bound, as given in the options. */
   readonly host: string;
-  /** The port bound; the real one when the options asked for 0. */
-  readonly port: number;
-  /** A base URL clients on this machine can use, e.g. "http://127.0.0.1:9090" ("https://…" with TLS). */
-  readonly url: string;
+  /** The port bound; the real one when the options asked for 0. Undefined: socket only. */
+  readonly port: number | undefined;
+  /**
+   * A base URL clients on this machine can use, e.g. "http://127.0.0.1:9090" ("https://…"
+   * with TLS). Undefined when only the Unix socket is served.
+   */
+  readonly url: string | undefined;
   /** The Unix socket also served, when configured. */
   readonly socketPath?: string;
 }
@@ -138,26 +149,36 @@ const notFound: HttpHandler = (_req, res) => {
  * socket something still answers on is left alone (listen() then fails EADDRINUSE).
  */
 async function removeStaleSocket(path: string): Promise<void> {
-  let stats: fs.Stats;
+  fs.mkdirSync(dirname(path), { recursive: true });
   try {
-    stats = fs.lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!stats.isSocket()) return;
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(path);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
+    const stats = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (stats === undefined || !stats.isSocket()) return;
+    const alive = await new Promise<boolean>((resolve) => {
+      const probe = net.connect(path);
+      probe.once("connect", () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once("error", () => resolve(false));
     });
-    probe.once("error", () => resolve(false));
-  });
-  if (!alive) fs.rmSync(path, { force: true });
+    if (!alive) fs.rmSync(path, { force: true });
+  } finally {
+    // Node's module loaders resolve symlinks with a realpath that stops early when the
+    // process's last synchronous stat saw a socket (they read a shared stat buffer), and
+    // lstat and rm just saw one: rtc-node, loaded after this, was then found through
+    // pnpm's symlink, where its dependencies are not. A stat of the folder overwrites it.
+    fs.statSync(dirname(path));
+  }
 }
 
 /** Creates a {@link BridgeServer}; nothing is bound until `listen()`. */
 export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
+  if (options.port === undefined && options.unixSocket === undefined) {
+    throw new Error("the bridge server needs a TCP port or a Unix socket to listen on");
+  }
+  if (options.port === undefined && options.tls !== undefined) {
+    throw new Error("TLS needs a TCP port: the Unix socket is always cleartext");
+  }
   const logger = options.logger ?? silentLogger;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
@@ -345,25 +366,27 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
 
   // With TLS, the decrypted socket is sniffed like a cleartext one: an HTTP/2 client sends
   // the connection preface whether it chose h2 by ALPN or by prior knowledge.
-  const netServer: net.Server =
-    options.tls === undefined
-      ? net.createServer(onConnection)
-      : tls.createServer(
-          {
-            cert: options.tls.cert,
-            key: options.tls.key,
-            ALPNProtocols: ["h2", "http/1.1"],
-            handshakeTimeout: firstBytesTimeoutMs,
-          },
-          onConnection,
-        );
-  if (options.tls !== undefined) {
+  const tcpServer: net.Server | undefined =
+    options.port === undefined
+      ? undefined
+      : options.tls === undefined
+        ? net.createServer(onConnection)
+        : tls.createServer(
+            {
+              cert: options.tls.cert,
+              key: options.tls.key,
+              ALPNProtocols: ["h2", "http/1.1"],
+              handshakeTimeout: firstBytesTimeoutMs,
+            },
+            onConnection,
+          );
+  if (tcpServer !== undefined && options.tls !== undefined) {
     // Sockets still in their handshake are not in `sockets` yet; close() must cut them too.
-    netServer.on("connection", (socket: net.Socket) => {
+    tcpServer.on("connection", (socket: net.Socket) => {
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
     });
-    netServer.on("tlsClientError", (error: NodeJS.ErrnoException) => {
+    tcpServer.on("tlsClientError", (error: NodeJS.ErrnoException) => {
       logger.debug("TLS handshake failed", { error: error.code ?? error.message });
     });
   }
@@ -374,15 +397,15 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
           markUnixSocket(socket);
           onConnection(socket);
         });
-  if (options.tls !== undefined) {
+  if (tcpServer !== undefined && options.tls !== undefined) {
     // Sockets in their TLS handshake are not admitted yet: Node's own limit bounds them.
-    netServer.maxConnections = options.maxConnections ?? defaultMaxConnections();
+    tcpServer.maxConnections = options.maxConnections ?? defaultMaxConnections();
   }
   // Errors while binding reach the caller of listen(); later ones (accept() failing with
   // EMFILE when descriptors run out) are counted and logged, never thrown: libuv keeps a
   // spare descriptor to shed the connection it cannot accept.
   let lastAcceptErrorLog = 0;
-  for (const server of [netServer, unixServer]) {
+  for (const server of [tcpServer, unixServer]) {
     server?.on("error", (error: NodeJS.ErrnoException) => {
       if (!server.listening) return;
       observer.acceptError?.(error.code ?? "unknown");
@@ -397,15 +420,16 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   let closing: Promise<void> | undefined;
 
   function currentAddress(): BridgeServerAddress | undefined {
-    const bound = netServer.address();
-    if (bound === null || typeof bound === "string") return undefined;
+    const bound = tcpServer?.address();
+    const port = bound === null || typeof bound !== "object" ? undefined : bound.port;
+    const socketPath = unixServer?.listening === true ? options.unixSocket : undefined;
+    if (port === undefined && socketPath === undefined) return undefined;
     return {
       host: options.host,
-      port: bound.port,
-      url: clientUrl(options.host, bound.port, options.tls !== undefined),
-      ...(unixServer?.listening === true && options.unixSocket !== undefined
-        ? { socketPath: options.unixSocket }
-        : {}),
+      port,
+      url:
+        port === undefined ? undefined : clientUrl(options.host, port, options.tls !== undefined),
+      ...(socketPath === undefined ? {} : { socketPath }),
     };
   }
 
@@ -425,18 +449,23 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
       if (closing !== undefined) {
         throw new Error("the bridge server is closed and cannot listen again");
       }
-      await bind(netServer, { host: options.host, port: options.port });
+      if (tcpServer !== undefined) {
+        await bind(tcpServer, { host: options.host, port: options.port });
+      }
       if (unixServer !== undefined && options.unixSocket !== undefined) {
         try {
           await removeStaleSocket(options.unixSocket);
           await bind(unixServer, { path: options.unixSocket });
+          // The cloud may run as another user than the bridge (the deployed bridge does this).
+          fs.chmodSync(options.unixSocket, 0o666);
         } catch (error) {
-          await new Promise<void>((resolve) => netServer.close(() => resolve()));
+          if (unixServer.listening) await new Promise<void>((r) => unixServer.close(() => r()));
+          if (tcpServer?.listening) await new Promise<void>((r) => tcpServer.close(() => r()));
           throw error;
         }
       }
       const address = currentAddress();
-      if (address === undefined) throw new Error("the listener has no TCP address");
+      if (address === undefined) throw new Error("the listener has no address");
       return address;
     })();
     return listening;
@@ -447,7 +476,7 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
     shutdown.abort(new ConnectError("the bridge is shutting down", Code.Unavailable));
     // Closing the Unix socket's server also removes its file.
     const closed = Promise.all(
-      [netServer, unixServer].map(
+      [tcpServer, unixServer].map(
         (server) =>
           new Promise<void>((resolve) => {
             if (server?.listening === true) server.close(() => resolve());

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ExitCode, type RunBridgeOptions, runBridge } from "../src/cli.js";
 import type { StartRig } from "../src/embedded-livekit.js";
 import type { BridgeServerAddress } from "../src/server.js";
+import { tcpAddress } from "./support/tools.js";
 
 const HEALTH_PATH = "/mentra.livekit.bridge.LiveKitBridge/HealthCheck";
 
@@ -94,7 +95,7 @@ describe("runBridge", () => {
 
   it("serves until SIGINT, then drains, frees the port and exits 0", async () => {
     const bridge = run({ ...LOCAL, LIVEKIT_URL: "ws://127.0.0.1:7880" });
-    const address = await bridge.listening;
+    const address = tcpAddress(await bridge.listening);
     expect(await health(address.url)).toContain('"status":"SERVING"');
     expect(logLines(bridge.stderr())).toContainEqual(
       expect.objectContaining({
@@ -117,7 +118,7 @@ describe("runBridge", () => {
       RECYCLE_RSS_MB: "1",
       RECYCLE_CHECK_MS: "50",
     });
-    const address = await bridge.listening;
+    const address = tcpAddress(await bridge.listening);
     expect(await bridge.exit).toBe(ExitCode.Recycle);
     expect(await portIsFree(address.port)).toBe(true);
     const lines = logLines(bridge.stderr());
@@ -134,7 +135,7 @@ describe("runBridge", () => {
       RECYCLE_RSS_MB: "1000000",
       RECYCLE_CHECK_MS: "20",
     });
-    const address = await bridge.listening;
+    const address = tcpAddress(await bridge.listening);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await health(address.url)).toContain('"status":"SERVING"');
     bridge.signals.emit("SIGTERM", "SIGTERM");
@@ -178,7 +179,7 @@ describe("runBridge", () => {
     };
     let logLine: ((line: string) => void) | undefined;
     const bridge = run({ ...LOCAL, LIVEKIT_EMBEDDED_ISOLATE: "off" }, [], { startRig });
-    listeningPort = (await bridge.listening).port;
+    listeningPort = tcpAddress(await bridge.listening).port;
     // livekit-server's own lines go through the bridge's scrubbed log, not to stderr raw.
     logLine?.(
       "WARN could not validate token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig for devsecret",
@@ -194,9 +195,32 @@ describe("runBridge", () => {
     expect(logLines(bridge.stderr())).toContainEqual(
       expect.objectContaining({ livekit: "ws://10.1.2.3:7880", embeddedLiveKit: true }),
     );
+    // What npm start prints for pointing the cloud and a device at the embedded LiveKit.
+    expect(bridge.stdout()).toContain(`LIVEKIT_GRPC_BRIDGE_URL=127.0.0.1:${listeningPort}\n`);
+    expect(bridge.stdout()).toContain("  LIVEKIT_URL=ws://10.1.2.3:7880\n");
+    expect(bridge.stdout()).toContain("  LIVEKIT_API_KEY=devkey\n");
+    expect(bridge.stdout()).toContain("  LIVEKIT_API_SECRET=devsecret\n");
     bridge.signals.emit("SIGTERM", "SIGTERM");
     expect(await bridge.exit).toBe(ExitCode.Ok);
     expect(events).toEqual(["start isolate=off", "rig closed, port free=true"]);
+  });
+
+  it("prints where the bridge and an external LiveKit are, but no key or secret", async () => {
+    const secret = "an-external-livekit-secret-0123456789";
+    const bridge = run({
+      ...LOCAL,
+      LIVEKIT_URL: "wss://livekit.example.com",
+      LIVEKIT_API_KEY: "APIexternalkey",
+      LIVEKIT_API_SECRET: secret,
+    });
+    const { port } = tcpAddress(await bridge.listening);
+    expect(bridge.stdout()).toContain(`LIVEKIT_GRPC_BRIDGE_URL=127.0.0.1:${port}\n`);
+    expect(bridge.stdout()).toContain("LiveKit: wss://livekit.example.com (external");
+    expect(bridge.stdout()).not.toContain(secret);
+    expect(bridge.stdout()).not.toContain("APIexternalkey");
+    expect(bridge.stderr()).not.toContain(secret);
+    bridge.signals.emit("SIGTERM", "SIGTERM");
+    expect(await bridge.exit).toBe(ExitCode.Ok);
   });
 
   it("exits 1 naming the file when the TLS certificate cannot be read", async () => {
@@ -212,6 +236,28 @@ describe("runBridge", () => {
         level: "error",
         msg: "could not set the bridge up",
         error: expect.stringContaining("/nonexistent/cert.pem"),
+      }),
+    );
+  });
+
+  it("serves at once, then exits 1 saying why when rtc-node cannot load", async () => {
+    let failLoad: (error: Error) => void = () => {};
+    const bridge = run({ ...LOCAL, LIVEKIT_URL: "ws://127.0.0.1:7880" }, [], {
+      warmLiveKit: () =>
+        new Promise((_resolve, reject) => {
+          failLoad = reject;
+        }),
+    });
+    const address = tcpAddress(await bridge.listening);
+    expect(await health(address.url)).toContain('"status":"SERVING"');
+    failLoad(new Error("Cannot find module '@livekit/rtc-ffi-bindings'"));
+    expect(await bridge.exit).toBe(ExitCode.Failure);
+    expect(await portIsFree(address.port)).toBe(true);
+    expect(logLines(bridge.stderr())).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        msg: "could not load rtc-node: no room can be joined, exiting",
+        error: expect.stringContaining("rtc-ffi-bindings"),
       }),
     );
   });

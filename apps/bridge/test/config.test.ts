@@ -188,6 +188,43 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads the deployed Go bridge's names, PORT and LIVEKIT_GRPC_SOCKET, ours winning", () => {
+    const listeners = (env: NodeJS.ProcessEnv) => {
+      const { port, unixSocket } = loadConfig(env);
+      return { port, unixSocket };
+    };
+    // The deployed container: the socket only, and PORT is the cloud's own port.
+    expect(listeners({ LIVEKIT_GRPC_SOCKET: "/tmp/livekit-bridge.sock", PORT: "80" })).toEqual({
+      port: undefined,
+      unixSocket: "/tmp/livekit-bridge.sock",
+    });
+    // Without a socket, PORT is the TCP port, as for the Go bridge.
+    expect(listeners({ PORT: "9191" })).toEqual({ port: 9191, unixSocket: undefined });
+    expect(listeners({ PORT: "9191", BRIDGE_PORT: "9292" })).toEqual({
+      port: 9292,
+      unixSocket: undefined,
+    });
+    // BRIDGE_PORT adds a TCP listener to the deployed socket.
+    expect(listeners({ LIVEKIT_GRPC_SOCKET: "/run/a.sock", BRIDGE_PORT: "0" })).toEqual({
+      port: 0,
+      unixSocket: "/run/a.sock",
+    });
+    // Both socket names: ours wins, and serves besides TCP as it always did.
+    expect(
+      listeners({
+        LIVEKIT_GRPC_SOCKET: "/run/a.sock",
+        BRIDGE_UNIX_SOCKET: "/run/b.sock",
+        PORT: "80",
+      }),
+    ).toEqual({ port: 9090, unixSocket: "/run/b.sock" });
+    expect(listeners({ BRIDGE_UNIX_SOCKET: "/run/b.sock", PORT: "9191" })).toEqual({
+      port: 9191,
+      unixSocket: "/run/b.sock",
+    });
+    const error = configErrorOf({ LIVEKIT_GRPC_SOCKET: "relative.sock", PORT: "http" });
+    expect(error.issues.map((issue) => issue.name)).toEqual(["PORT", "LIVEKIT_GRPC_SOCKET"]);
+  });
+
   it("reports every invalid value at once, with what was expected and given", () => {
     const error = configErrorOf({
       BRIDGE_PORT: "abc",
@@ -349,6 +386,7 @@ describe("renderConfigHelp", () => {
     expect(rows.map((line) => line.trim().split(/\s+/)[0])).toEqual([
       "SETTING",
       "BRIDGE_PORT",
+      "PORT",
       "BRIDGE_HOST",
       "LIVEKIT_URL",
       "LIVEKIT_API_KEY",
@@ -377,6 +415,7 @@ describe("renderConfigHelp", () => {
       "MAX_CHUNK_BYTES",
       "BRIDGE_API_KEY",
       "BRIDGE_UNIX_SOCKET",
+      "LIVEKIT_GRPC_SOCKET",
       "BRIDGE_TLS_CERT",
       "BRIDGE_TLS_KEY",
       "MAX_SESSIONS",

@@ -12,6 +12,7 @@ import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, type BridgeServerOptions, createBridgeServer } from "../src/server.js";
 import { startApp } from "./support/app.js";
 import { offlineRoutes } from "./support/offline-routes.js";
+import { tcpAddress } from "./support/tools.js";
 
 // The client connection preface: the magic, then an empty SETTINGS frame.
 const PREFACE = Buffer.concat([
@@ -38,7 +39,7 @@ async function start(overrides: Partial<BridgeServerOptions>) {
     },
     ...overrides,
   });
-  const address = await server.listen();
+  const address = tcpAddress(await server.listen());
   return { server, address, observed };
 }
 

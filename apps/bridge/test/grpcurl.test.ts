@@ -6,7 +6,7 @@ import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, createBridgeServer } from "../src/server.js";
 import { offlineRoutes } from "./support/offline-routes.js";
-import { grpcurlBinary } from "./support/tools.js";
+import { grpcurlBinary, tcpAddress } from "./support/tools.js";
 
 const execFileAsync = promisify(execFile);
 const PROTO_ROOT = fileURLToPath(new URL("../../../proto", import.meta.url));
@@ -22,7 +22,7 @@ describe("grpcurl against the bridge (h2c, no TLS)", () => {
       routes: (shutdownSignal) =>
         createBridgeRoutes({ ...offlineRoutes(), stats: noSessionStats, shutdownSignal }),
     });
-    ({ port } = await server.listen());
+    ({ port } = tcpAddress(await server.listen()));
   });
 
   afterAll(() => server.close());

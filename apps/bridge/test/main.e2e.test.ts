@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { e2eGate } from "@mentra/livekit-rig";
+import { joinParticipant, waitFor } from "@mentra/test-kit";
 import { afterEach, describe, expect, it } from "vitest";
 
 // The main job as `npm start` runs it: the built bridge process, its embedded LiveKit
@@ -63,8 +64,12 @@ describe.skipIf(gate === "skip")("the bridge process with its embedded LiveKit",
 
   it("serves HealthCheck, runs LiveKit in its own namespace, and leaves nothing on SIGINT", async () => {
     const env = { ...process.env, BRIDGE_HOST: "127.0.0.1", BRIDGE_PORT: "0", LIVEKIT_URL: "" };
-    const proc = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(process.execPath, [MAIN], { env, stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
+    let printed = "";
+    proc.stdout?.on("data", (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
     const pid = proc.pid ?? 0;
     const line = await waitForLine(proc, /bridge listening/, 20_000);
     const listening = JSON.parse(line) as { port: number; embeddedLiveKit: boolean };
@@ -100,6 +105,28 @@ describe.skipIf(gate === "skip")("the bridge process with its embedded LiveKit",
       participantCount: 1,
     });
     expect(await call("HealthCheck", {})).toMatchObject({ activeSessions: 1 });
+
+    // What it printed lets a developer's own participant (a phone, here rtc-node) into the
+    // embedded LiveKit, and into the bridge's room.
+    const value = (name: string) => printed.match(new RegExp(`^  ${name}=(\\S+)$`, "m"))?.[1];
+    const creds = {
+      url: value("LIVEKIT_URL") ?? "",
+      apiKey: value("LIVEKIT_API_KEY") ?? "",
+      apiSecret: value("LIVEKIT_API_SECRET") ?? "",
+    };
+    expect(creds.url).toMatch(/^ws:\/\//);
+    expect(printed).toContain(`LIVEKIT_GRPC_BRIDGE_URL=127.0.0.1:${port}`);
+    const phone = await joinParticipant(creds, "main-room", "phone");
+    try {
+      await waitFor(
+        async () =>
+          ((await call("GetStatus", { userId: "u-main" })) as { participantCount?: number })
+            .participantCount === 2,
+        { timeoutMs: 5_000, description: "the bridge to see the phone in main-room" },
+      );
+    } finally {
+      await phone.close();
+    }
 
     const exited = once(proc, "exit");
     proc.kill("SIGINT");

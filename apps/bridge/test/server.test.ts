@@ -11,13 +11,9 @@ import { HealthCheckResponse_ServingStatus, LiveKitBridge } from "@mentra/bridge
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
-import {
-  type BridgeServer,
-  type BridgeServerAddress,
-  type BridgeServerOptions,
-  createBridgeServer,
-} from "../src/server.js";
+import { type BridgeServer, type BridgeServerOptions, createBridgeServer } from "../src/server.js";
 import { offlineRoutes } from "./support/offline-routes.js";
+import { tcpAddress } from "./support/tools.js";
 
 const HEALTH_PATH = "/mentra.livekit.bridge.LiveKitBridge/HealthCheck";
 
@@ -44,7 +40,7 @@ function rawExchange(port: number, bytes: Buffer | string): Promise<string> {
 
 describe("one port, every protocol", () => {
   let server: BridgeServer;
-  let address: BridgeServerAddress;
+  let address: ReturnType<typeof tcpAddress>;
   const sessionManagers: Http2SessionManager[] = [];
 
   /** A transport over HTTP/2 (h2c); gRPC always is, the others are told so. */
@@ -59,7 +55,7 @@ describe("one port, every protocol", () => {
 
   beforeAll(async () => {
     server = newServer();
-    address = await server.listen();
+    address = tcpAddress(await server.listen());
   });
 
   afterAll(async () => {
@@ -70,7 +66,7 @@ describe("one port, every protocol", () => {
   it("listens on an ephemeral port and reports it", () => {
     expect(address.port).toBeGreaterThan(0);
     expect(address.url).toBe(`http://127.0.0.1:${address.port}`);
-    expect(server.address).toEqual(address);
+    expect(server.address).toEqual({ host: "127.0.0.1", ...address });
   });
 
   it.each([
@@ -174,7 +170,7 @@ describe("close()", () => {
 
   it("is idempotent and frees the port", async () => {
     const server = newServer();
-    const { port } = await server.listen();
+    const { port } = tcpAddress(await server.listen());
     const first = server.close();
     expect(server.close()).toBe(first);
     await first;
@@ -197,7 +193,7 @@ describe("close()", () => {
 
   it("does not wait for idle keep-alive connections (HTTP/2 and HTTP/1.1)", async () => {
     const server = newServer({ shutdownTimeoutMs: 30_000 });
-    const { url } = await server.listen();
+    const { url } = tcpAddress(await server.listen());
     const sessionManager = new Http2SessionManager(url);
     const agent = new http.Agent({ keepAlive: true });
     cleanups.push(
@@ -218,7 +214,7 @@ describe("close()", () => {
 
   it("lets a call in flight finish, reporting NOT_SERVING", async () => {
     const server = newServer({ shutdownTimeoutMs: 30_000 });
-    const { port } = await server.listen();
+    const { port } = tcpAddress(await server.listen());
     const socket = net.connect(port, "127.0.0.1");
     cleanups.push(() => void socket.destroy());
     const received: Buffer[] = [];
@@ -243,7 +239,7 @@ describe("close()", () => {
 
   it("cuts calls that outlive shutdownTimeoutMs", async () => {
     const server = newServer({ shutdownTimeoutMs: 200 });
-    const { port } = await server.listen();
+    const { port } = tcpAddress(await server.listen());
     const socket = net.connect(port, "127.0.0.1");
     socket.on("error", () => {});
     cleanups.push(() => void socket.destroy());
@@ -265,7 +261,7 @@ describe("close()", () => {
   it("drops a connection that stays silent past firstBytesTimeoutMs", async () => {
     const server = newServer({ firstBytesTimeoutMs: 150 });
     cleanups.push(() => server.close());
-    const { port } = await server.listen();
+    const { port } = tcpAddress(await server.listen());
     const started = Date.now();
     await new Promise<void>((resolve) => {
       const socket = net.connect(port, "127.0.0.1");

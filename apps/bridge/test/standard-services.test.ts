@@ -9,7 +9,7 @@ import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, createBridgeServer } from "../src/server.js";
 import { offlineRoutes } from "./support/offline-routes.js";
-import { runReadmeCommand } from "./support/tools.js";
+import { runReadmeCommand, tcpAddress } from "./support/tools.js";
 
 const { Health, HealthCheckResponse_ServingStatus: Status } = grpcHealthV1;
 
@@ -31,7 +31,7 @@ describe("grpc.health.v1.Health", () => {
 
   async function start() {
     const server = newServer();
-    const { url } = await server.listen();
+    const { url } = tcpAddress(await server.listen());
     const sessionManager = new Http2SessionManager(url);
     cleanups.push(
       () => server.close(),
@@ -250,7 +250,7 @@ describe("compression", () => {
 
   it("never compresses a response, even a large one to a client that accepts gzip; gzip requests still work", async () => {
     const server = newServer();
-    const { url } = await server.listen();
+    const { url } = tcpAddress(await server.listen());
     try {
       for (const requestEncoding of ["identity", "gzip"] as const) {
         const { flags, bytes } = await rawReflection(url, requestEncoding);

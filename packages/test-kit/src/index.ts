@@ -72,6 +72,14 @@ export {
   type ToneGlitch,
   type ToneGlitchOptions,
 } from "./signal.js";
+export {
+  type BridgeTarget,
+  type GrpcHealth,
+  grpcHealthCheck,
+  type StartAndTimeOptions,
+  startAndTime,
+  type TimedStart,
+} from "./startup-probe.js";
 export { type LiveKitCredentials, mintToken } from "./token.js";
 export { chime, speechLike } from "./voices.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";

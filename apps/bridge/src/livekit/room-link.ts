@@ -8,7 +8,8 @@ import {
   RoomEvent,
   TrackKind,
 } from "@livekit/rtc-node";
-import { classifyDisconnect, type Disconnect } from "./disconnect.js";
+import { classifyDisconnect } from "./disconnect.js";
+import type { Disconnect } from "./disconnect-kind.js";
 import { type InboundAudio, readRemoteAudio } from "./inbound-audio.js";
 import { createLinkStatsReader, type LinkStats, NO_LINK_STATS } from "./link-stats.js";
 import {

@@ -1,4 +1,4 @@
-import { AccessToken } from "livekit-server-sdk";
+// livekit-server-sdk is loaded at the first mint, not at start (see index.ts).
 
 /** Options of {@link mintJoinToken}. */
 export interface MintTokenOptions {
@@ -16,6 +16,7 @@ export interface MintTokenOptions {
  * data; the participant is hidden from nobody and named after the identity.
  */
 export async function mintJoinToken(options: MintTokenOptions): Promise<string> {
+  const { AccessToken } = await import("livekit-server-sdk");
   const token = new AccessToken(options.apiKey, options.apiSecret, {
     identity: options.identity,
     ttl: options.ttlSeconds,

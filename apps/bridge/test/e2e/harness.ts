@@ -9,6 +9,7 @@ import { createLogger, type Logger, silentLogger } from "../../src/logger.js";
 import { createBridgeRoutes } from "../../src/rpc/routes.js";
 import { type BridgeServer, createBridgeServer } from "../../src/server.js";
 import { SessionRegistry } from "../../src/session/registry.js";
+import { tcpAddress } from "../support/tools.js";
 
 /** A real livekit-server in its namespace plus an in-process bridge talking to it. */
 export interface BridgeRig {
@@ -59,7 +60,7 @@ async function startInstance(livekit: LiveKitRig, env: NodeJS.ProcessEnv): Promi
     routes: (shutdownSignal) =>
       createBridgeRoutes({ registry, maxChunkBytes: config.maxChunkBytes, logger, shutdownSignal }),
   });
-  const address = await server.listen();
+  const address = tcpAddress(await server.listen());
   const client = createClient(LiveKitBridge, createGrpcTransport({ baseUrl: address.url }));
   let closing: Promise<void> | undefined;
   return {

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBridge } from "../../src/cli.js";
 import type { BridgeServerAddress } from "../../src/server.js";
 import { type AudioServer, startAudioServer } from "../support/audio-server.js";
+import { tcpAddress } from "../support/tools.js";
 import { encodeWav, toneFloats } from "../support/wav.js";
 import { uniqueRoom } from "./harness.js";
 import { finalOf, playAudio } from "./play-audio-client.js";
@@ -72,7 +73,7 @@ describe.skipIf(gate === "skip")("graceful shutdown on the real rig", () => {
     });
     const exitCode = exit.then((code) => ({ code, at: Date.now() }));
     try {
-      const { url } = await listening;
+      const { url } = tcpAddress(await listening);
       const bearer: Interceptor = (next) => (req) => {
         req.header.set("authorization", `Bearer ${API_KEY}`);
         return next(req);

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type BridgeApp, createBridgeApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { createLogger, type Logger, silentLogger } from "../../src/logger.js";
+import { tcpAddress } from "./tools.js";
 
 /** A stand-in for LiveKit's HTTP port on loopback: answers "OK" and counts requests. */
 export interface FakeLiveKit {
@@ -73,6 +74,6 @@ export async function startApp(options: StartAppOptions = {}): Promise<{
     },
     logger,
   });
-  const { url, port } = await app.listen();
+  const { url, port } = tcpAddress(await app.listen());
   return { app, url, port };
 }

@@ -68,3 +68,13 @@ export async function readmeBlock(heading: string): Promise<string[]> {
     .map((line) => line.replace(/\s+/g, " ").trim())
     .filter((line) => line !== "" && !line.startsWith("#"));
 }
+
+/** The TCP side of a listening bridge's address; throws when it serves only a Unix socket. */
+export function tcpAddress(address: {
+  readonly port: number | undefined;
+  readonly url: string | undefined;
+}): { readonly port: number; readonly url: string } {
+  const { port, url } = address;
+  if (port === undefined || url === undefined) throw new Error("the bridge has no TCP listener");
+  return { port, url };
+}
