@@ -5,11 +5,14 @@
 // listens (rtc-node, livekit-server-sdk, the embedded LiveKit rig) stays in separate
 // chunks or packages and loads as before. Files that locate themselves (native addons,
 // the workspace packages reading their own package.json) stay external.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url);
 const { version } = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+
+// Chunk names carry a hash: without this, every build would leave the last ones behind.
+rmSync(new URL("dist/chunks", root), { recursive: true, force: true });
 
 await build({
   absWorkingDir: root.pathname,

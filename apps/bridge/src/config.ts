@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
-import { NATIVE_LOG_LEVELS, type NativeLogLevel } from "@mentra/livekit-native-logs";
-import { z } from "zod";
+import { NATIVE_LOG_LEVELS, type NativeLogLevel } from "@mentra/livekit-native-logs/levels";
+import { z } from "zod/v3";
 import { isAllowEntry } from "./playback/url-policy.js";
 
 /** How much the bridge logs; each level includes the ones after it. */
@@ -179,7 +179,10 @@ const livekitUrl = z.string().refine((value) => {
 });
 
 // Unset and blank variables both mean "use the default": container env files often
-// carry `NAME=` lines for settings nobody chose.
+// carry `NAME=` lines for settings nobody chose. Defaults are given as the text a variable
+// would hold, and parsed like one. zod's v3 API: zod 4's own costs the bridge ~200 ms of
+// CPU at start (its import and schema set-up), and a restarted bridge must answer
+// HealthCheck within 300 ms.
 /** The non-empty, trimmed entries of a comma-separated setting. */
 function commaList(value: string): string[] {
   return value
@@ -202,64 +205,66 @@ const envSchema = z.object({
     .string()
     .transform(commaList)
     .refine((entries) => entries.every((entry) => livekitUrl.safeParse(entry).success))
-    .default([]),
+    .default(""),
   LIVEKIT_EMBEDDED_ISOLATE: lowercaseEnum(ISOLATE_MODES).default("auto"),
   LOG_LEVEL: lowercaseEnum(LOG_LEVELS).default("info"),
   LIVEKIT_NATIVE_LOG_LEVEL: lowercaseEnum(NATIVE_LOG_LEVELS).default("off"),
-  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
-  PLAYBACK_DRAIN_MS: integer(0, 600_000).default(10_000),
-  RECYCLE_RSS_MB: integer(0, 1_048_576).default(2_048),
-  RECYCLE_CHECK_MS: integer(10, 3_600_000).default(10_000),
-  HANDOFF_DRAIN_MS: integer(0, 600_000).default(5_000),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(String(10_000)),
+  PLAYBACK_DRAIN_MS: integer(0, 600_000).default(String(10_000)),
+  RECYCLE_RSS_MB: integer(0, 1_048_576).default(String(2_048)),
+  RECYCLE_CHECK_MS: integer(10, 3_600_000).default(String(10_000)),
+  HANDOFF_DRAIN_MS: integer(0, 600_000).default(String(5_000)),
   BRIDGE_CONFIG_FILE: z.string().optional(),
   LIVEKIT_IDENTITY_TEMPLATE: z.string().includes("{userId}").default("cloud-agent:{userId}"),
-  LIVEKIT_TOKEN_TTL_SECONDS: integer(1, 7 * 86_400).default(3_600),
-  LIVEKIT_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(10_000),
-  STREAM_GRACE_MS: integer(0, 3_600_000).default(30_000),
+  LIVEKIT_TOKEN_TTL_SECONDS: integer(1, 7 * 86_400).default(String(3_600)),
+  LIVEKIT_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(String(10_000)),
+  STREAM_GRACE_MS: integer(0, 3_600_000).default(String(30_000)),
   PCM_BYTE_ORDER: lowercaseEnum(BYTE_ORDER_MODES).default("auto"),
-  RECEIVE_FRAME_MS: integer(10, 100).default(20),
-  CLOUD_QUEUE_MS: integer(20, 60_000).default(10_000),
-  ROOM_STATS_INTERVAL_MS: integer(0, 3_600_000).default(5_000),
-  REPLAY_MS: integer(0, 60_000).default(2_000),
-  TRACK_BUFFER_MS: integer(10, 10_000).default(200),
-  TRACK_SOURCE_QUEUE_MS: integer(10, 5_000).default(100),
-  MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(1024 * 1024),
+  RECEIVE_FRAME_MS: integer(10, 100).default(String(20)),
+  CLOUD_QUEUE_MS: integer(20, 60_000).default(String(10_000)),
+  ROOM_STATS_INTERVAL_MS: integer(0, 3_600_000).default(String(5_000)),
+  REPLAY_MS: integer(0, 60_000).default(String(2_000)),
+  TRACK_BUFFER_MS: integer(10, 10_000).default(String(200)),
+  TRACK_SOURCE_QUEUE_MS: integer(10, 5_000).default(String(100)),
+  MAX_CHUNK_BYTES: integer(2, 16 * 1024 * 1024).default(String(1024 * 1024)),
   BRIDGE_API_KEY: z.string().min(16).optional(),
   BRIDGE_UNIX_SOCKET: z.string().startsWith("/").optional(),
   LIVEKIT_GRPC_SOCKET: z.string().startsWith("/").optional(),
   BRIDGE_TLS_CERT: z.string().optional(),
   BRIDGE_TLS_KEY: z.string().optional(),
-  MAX_SESSIONS: integer(1, 100_000).default(1_000),
-  MAX_STREAMS_PER_CONNECTION: integer(1, 100_000).default(1_000),
-  MAX_CONNECTIONS: integer(0, 1_000_000).default(0),
-  FIRST_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(10_000),
-  IDLE_CONNECTION_TIMEOUT_MS: integer(1_000, 86_400_000).default(300_000),
-  MAX_CALLS: integer(20, 1_000_000).default(4_000),
-  FIRST_MESSAGE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
-  JOIN_RATE_PER_MINUTE: integer(1, 60_000).default(30),
-  JOIN_BURST: integer(1, 1_000).default(5),
-  MAX_JOINS_IN_FLIGHT: integer(1, 1_000).default(4),
-  JOIN_QUEUE_MAX: integer(0, 100_000).default(100),
-  JOIN_QUEUE_TIMEOUT_MS: integer(100, 600_000).default(10_000),
-  PLAYBACK_WINDOW_BYTES: integer(65_536, 256 * 1024 * 1024).default(1024 * 1024),
-  PLAYBACK_BUFFER_TOTAL_BYTES: integer(65_536, 4 * 1024 * 1024 * 1024).default(32 * 1024 * 1024),
-  PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(5_000),
-  PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
-  PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
-  PLAYBACK_MAX_BYTES: integer(1_024, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
-  PLAYBACK_MAX_REDIRECTS: integer(0, 20).default(5),
-  PLAYBACK_PROGRESS_MS: integer(20, 60_000).default(250),
+  MAX_SESSIONS: integer(1, 100_000).default(String(1_000)),
+  MAX_STREAMS_PER_CONNECTION: integer(1, 100_000).default(String(1_000)),
+  MAX_CONNECTIONS: integer(0, 1_000_000).default(String(0)),
+  FIRST_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(String(10_000)),
+  IDLE_CONNECTION_TIMEOUT_MS: integer(1_000, 86_400_000).default(String(300_000)),
+  MAX_CALLS: integer(20, 1_000_000).default(String(4_000)),
+  FIRST_MESSAGE_TIMEOUT_MS: integer(100, 600_000).default(String(10_000)),
+  JOIN_RATE_PER_MINUTE: integer(1, 60_000).default(String(30)),
+  JOIN_BURST: integer(1, 1_000).default(String(5)),
+  MAX_JOINS_IN_FLIGHT: integer(1, 1_000).default(String(4)),
+  JOIN_QUEUE_MAX: integer(0, 100_000).default(String(100)),
+  JOIN_QUEUE_TIMEOUT_MS: integer(100, 600_000).default(String(10_000)),
+  PLAYBACK_WINDOW_BYTES: integer(65_536, 256 * 1024 * 1024).default(String(1024 * 1024)),
+  PLAYBACK_BUFFER_TOTAL_BYTES: integer(65_536, 4 * 1024 * 1024 * 1024).default(
+    String(32 * 1024 * 1024),
+  ),
+  PLAYBACK_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(String(5_000)),
+  PLAYBACK_IDLE_TIMEOUT_MS: integer(100, 120_000).default(String(10_000)),
+  PLAYBACK_TOTAL_TIMEOUT_MS: integer(100, 3_600_000).default(String(120_000)),
+  PLAYBACK_MAX_BYTES: integer(1_024, 1024 * 1024 * 1024).default(String(50 * 1024 * 1024)),
+  PLAYBACK_MAX_REDIRECTS: integer(0, 20).default(String(5)),
+  PLAYBACK_PROGRESS_MS: integer(20, 60_000).default(String(250)),
   PUBLISH_AT_JOIN: z
     .string()
     .transform(commaList)
     .refine((entries) => entries.every((entry) => /^(?:[0-9]|1[0-5])$/.test(entry)))
     .transform((entries) => [...new Set(entries.map(Number))])
-    .default([]),
+    .default(""),
   PLAYBACK_ALLOW_HOSTS: z
     .string()
     .transform(commaList)
     .refine((entries) => entries.every(isAllowEntry))
-    .default([]),
+    .default(""),
 });
 
 type SettingName = keyof z.input<typeof envSchema>;

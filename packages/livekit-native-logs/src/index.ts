@@ -14,11 +14,9 @@ const GLOBAL_KEY = "_ffiClientInstance";
 /** What {@link quietNativeLogs} did. */
 export type NativeLogsOutcome = "quieted" | "unavailable";
 
-/** How much of LiveKit's native log {@link routeNativeLogs} forwards; "off" none. */
-export const NATIVE_LOG_LEVELS = ["off", "error", "warn", "info", "debug", "trace"] as const;
+import { NATIVE_LOG_LEVELS, type NativeLogLevel } from "./levels.js";
 
-/** A level of {@link NATIVE_LOG_LEVELS}. */
-export type NativeLogLevel = (typeof NATIVE_LOG_LEVELS)[number];
+export { NATIVE_LOG_LEVELS, type NativeLogLevel };
 
 /** One native log line, as LiveKit's library wrote it (unscrubbed: may hold tokens). */
 export interface NativeLogRecord {
