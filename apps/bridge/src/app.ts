@@ -155,7 +155,10 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     readiness,
     async listen() {
       const address = await bound.listen();
-      if (config.apiKey === undefined && !isLoopbackHost(config.host)) {
+      // Only a TCP listener can be open beyond loopback; a Unix socket alone (the deployed
+      // LIVEKIT_GRPC_SOCKET) is as private as its folder.
+      const tcp = address.port !== undefined;
+      if (tcp && config.apiKey === undefined && !isLoopbackHost(config.host)) {
         logger.warn(
           "listening beyond loopback without BRIDGE_API_KEY: any caller that reaches the port can join rooms with its own token (the bridge mints tokens only for local callers)",
           { host: config.host },

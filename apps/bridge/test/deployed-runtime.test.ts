@@ -118,6 +118,8 @@ describe("the bridge process with the deployed settings (LIVEKIT_GRPC_SOCKET, PO
       .find((line) => line.includes("bridge listening"));
     expect(JSON.parse(listening ?? "{}")).toMatchObject({ socketPath });
     expect(JSON.parse(listening ?? "{}").port).toBeUndefined();
+    // Nothing listens beyond loopback, so no warning says it does.
+    expect(bridge.log()).not.toContain("listening beyond loopback");
 
     // SIGTERM drains and removes the socket file.
     await bridge.stop("SIGTERM");
