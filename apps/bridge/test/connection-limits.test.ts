@@ -12,13 +12,18 @@ import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, type BridgeServerOptions, createBridgeServer } from "../src/server.js";
 import { startApp } from "./support/app.js";
 import { offlineRoutes } from "./support/offline-routes.js";
+import { openSilentStreamAudio, PREFACE } from "./support/raw-h2.mjs";
 
-// The client connection preface: the magic, then an empty SETTINGS frame.
-const PREFACE = Buffer.concat([
-  Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
-  Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
-]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Checks `done` every 20 ms until it holds or `withinMs` has passed; the caller asserts. */
+async function until(done: () => boolean, withinMs: number): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (!done() && performance.now() < deadline) await sleep(20);
+}
+
+const grpcClient = (baseUrl: string) =>
+  createClient(LiveKitBridge, createGrpcTransport({ baseUrl }));
 
 interface Observed {
   closed: ConnectionCloseReason[];
@@ -76,8 +81,7 @@ describe("connections that never complete a request, and the connection limit", 
     expect(h1Ms).toBeGreaterThanOrEqual(290);
     expect(h1Ms).toBeLessThan(1500);
     expect(started.observed.closed).toEqual(["first_request_timeout", "first_request_timeout"]);
-    const settled = performance.now() + 1500;
-    while (started.server.connections > 0 && performance.now() < settled) await sleep(20);
+    await until(() => started.server.connections === 0, 1500);
     expect(started.server.connections).toBe(0);
   });
 
@@ -87,17 +91,14 @@ describe("connections that never complete a request, and the connection limit", 
     // A connection that sends its preface and SETTINGS, never a request.
     const silent = http2.connect(started.address.url);
     silent.on("error", () => {});
-    const client = createClient(
-      LiveKitBridge,
-      createGrpcTransport({ baseUrl: started.address.url }),
-    );
+    const client = grpcClient(started.address.url);
     expect((await client.healthCheck({})).status).toBe(1);
     // Past the first-request timeout the serving connection is still there, and serves again.
     await sleep(400);
     expect(started.server.connections).toBe(1);
     expect((await client.healthCheck({})).status).toBe(1);
     const idleSince = performance.now();
-    while (started.server.connections > 0 && performance.now() - idleSince < 3000) await sleep(20);
+    await until(() => started.server.connections === 0, 3000);
     const idleMs = performance.now() - idleSince;
     expect(started.server.connections).toBe(0);
     expect(idleMs).toBeGreaterThan(900);
@@ -172,8 +173,7 @@ describe("calls: MAX_CALLS and the first-message deadline", () => {
       expect(ms).toBeLessThan(2000);
     }
     expect(started.observed.refused).toEqual(["first_message_timeout", "first_message_timeout"]);
-    const settled = performance.now() + 1000;
-    while (started.server.calls > 0 && performance.now() < settled) await sleep(20);
+    await until(() => started.server.calls === 0, 1000);
     expect(started.server.calls).toBe(0);
   });
 
@@ -186,34 +186,21 @@ describe("calls: MAX_CALLS and the first-message deadline", () => {
     const statuses: string[] = [];
     let refusedStreams = 0;
     const streams = Array.from({ length: 25 }, () => {
-      const stream = session.request(
-        {
-          ":method": "POST",
-          ":path": "/mentra.livekit.bridge.LiveKitBridge/StreamAudio",
-          "content-type": "application/grpc",
-          te: "trailers",
-        },
-        { endStream: false },
-      );
-      stream.on("error", () => {});
+      const stream = openSilentStreamAudio(session);
       stream.on("response", (headers) => statuses.push(String(headers["grpc-status"])));
       stream.on("close", () => {
         if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) refusedStreams += 1;
       });
       return stream;
     });
-    const deadline = performance.now() + 3000;
-    while (statuses.length + refusedStreams < 7 && performance.now() < deadline) await sleep(20);
+    await until(() => statuses.length + refusedStreams >= 7, 3000);
     // The first past the limit is answered ResourceExhausted; by then the connection has
     // been told (SETTINGS) to open no more, and HTTP/2 itself refuses the rest.
     expect(statuses.length).toBeGreaterThanOrEqual(1);
     expect(statuses).toEqual(Array(statuses.length).fill(String(Code.ResourceExhausted)));
     expect(statuses.length + refusedStreams).toBe(7);
     expect(started.server.calls).toBe(18);
-    const client = createClient(
-      LiveKitBridge,
-      createGrpcTransport({ baseUrl: started.address.url }),
-    );
+    const client = grpcClient(started.address.url);
     expect((await client.healthCheck({})).status).toBe(1);
     const joined = await client.joinRoom({ userId: "u1", roomName: "r" }).catch(ConnectError.from);
     expect(joined instanceof ConnectError ? joined.code : "answered").toBe(Code.ResourceExhausted);
@@ -241,16 +228,7 @@ describe("the limits in /metrics, as the bridge app wires them", () => {
         );
       const session = http2.connect(url);
       session.on("error", () => {});
-      const stream = session.request(
-        {
-          ":method": "POST",
-          ":path": "/mentra.livekit.bridge.LiveKitBridge/StreamAudio",
-          "content-type": "application/grpc",
-          te: "trailers",
-        },
-        { endStream: false },
-      );
-      stream.on("error", () => {});
+      const stream = openSilentStreamAudio(session);
       const status = new Promise<string>((resolve) =>
         stream.on("response", (headers) => resolve(String(headers["grpc-status"]))),
       );
