@@ -1,45 +1,10 @@
-import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noSessionStats } from "../src/rpc/health-check.js";
 import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, createBridgeServer } from "../src/server.js";
+import { type AnyClient, clientOf, unary } from "./support/deployed-client.js";
 import { offlineRoutes } from "./support/offline-routes.js";
-import { REPO_ROOT } from "./support/tools.js";
-
-// The deployed cloud's client: grpc-js with proto-loader, snake_case field names.
-const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [path.join(REPO_ROOT, "proto")],
-};
-
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader clients are untyped by design
-type AnyClient = grpc.Client & Record<string, any>;
-
-function clientOf(file: string, service: string, target: string): AnyClient {
-  const definition = protoLoader.loadSync(file, LOADER_OPTIONS);
-  const loaded = grpc.loadPackageDefinition(definition);
-  const ctor = service
-    .split(".")
-    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], loaded) as new (
-    address: string,
-    credentials: grpc.ChannelCredentials,
-  ) => AnyClient;
-  return new ctor(target, grpc.credentials.createInsecure());
-}
-
-function unary<T>(client: AnyClient, method: string, request: object): Promise<T> {
-  return new Promise((resolve, reject) => {
-    client[method](request, { deadline: Date.now() + 5_000 }, (error: Error | null, res: T) =>
-      error === null ? resolve(res) : reject(error),
-    );
-  });
-}
 
 describe("the grpc-js client with proto-loader (keepCase), as the deployed cloud calls", () => {
   let server: BridgeServer;

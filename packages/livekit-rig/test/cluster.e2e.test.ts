@@ -1,11 +1,9 @@
 import {
-  audibleMs,
-  dominantFrequency,
+  heardTone,
   joinParticipant,
   listParticipantIdentities,
   sineTone,
   type TestParticipant,
-  trimSilence,
   waitFor,
 } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,8 +103,7 @@ describe.runIf(gate === "run")("LiveKit cluster (two livekit-server nodes, one R
     await publishing;
     const received = await recorder.stop();
 
-    const frequency = dominantFrequency(trimSilence(received, sampleRate), sampleRate);
-    const durationMs = audibleMs(received, sampleRate);
+    const { frequencyHz: frequency, audibleMs: durationMs } = heardTone(received, sampleRate);
     console.log(
       `[cluster] room on node ${host}: ${received.length} samples received, ` +
         `${durationMs} ms audible at ${frequency} Hz`,
