@@ -138,6 +138,22 @@ export function useBridgeRig(
   return cleanups;
 }
 
+/**
+ * JoinRoom for `userId` in `room` (a fresh one unless given), the device being "glasses",
+ * checked to succeed; LeaveRoom through `cleanups`. Returns the room.
+ */
+export async function joinUser(
+  client: BridgeRig["client"],
+  cleanups: (() => Promise<unknown>)[],
+  userId: string,
+  room = uniqueRoom(userId),
+): Promise<string> {
+  const join = await client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
+  expect(join.success).toBe(true);
+  cleanups.push(() => client.leaveRoom({ userId }));
+  return room;
+}
+
 /** What {@link joinUserAndDevice} set up. */
 export interface UserAndDevice {
   readonly room: string;
