@@ -7,61 +7,28 @@ import { fileURLToPath } from "node:url";
 import { e2eGate, namespacesOwnedBy, pidAlive, pidsInNamespace } from "@mentra/livekit-rig";
 import { recordFault } from "@mentra/test-kit";
 import { afterEach, describe, expect, it } from "vitest";
+import { BRIDGE_MAIN, type BridgeProcess, startBridgeProcess } from "../support/bridge-process.js";
 import { HEALTH_PATH, percentile, probe, probeWhile } from "../support/health-probe.js";
 
 // The bridge as `npm start` runs it (its own process, the embedded LiveKit in a namespace)
 // under a descriptor limit lowered with prlimit, so a flood of a few thousand connections
 // reaches EMFILE, as 20,000 did at the default limit (issue #17, finding 2).
 
-const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const ATTACKER = fileURLToPath(new URL("../support/attacker.mjs", import.meta.url));
 const CRASH_PRELOAD = fileURLToPath(new URL("../support/crash-on-sigusr2.mjs", import.meta.url));
 const NOFILE = 1024;
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Bridge {
-  readonly proc: ChildProcess;
-  readonly pid: number;
-  readonly port: number;
-  readonly stderr: () => string;
-}
-
-async function startBridge(env: Record<string, string>, nodeArgs: string[] = []): Promise<Bridge> {
-  const proc = spawn(
-    "prlimit",
-    [`--nofile=${NOFILE}:${NOFILE}`, "--", process.execPath, ...nodeArgs, MAIN],
-    {
-      env: {
-        ...process.env,
-        BRIDGE_HOST: "127.0.0.1",
-        BRIDGE_PORT: "0",
-        LIVEKIT_URL: "",
-        LIVEKIT_EMBEDDED_ISOLATE: "on",
-        LOG_LEVEL: "info",
-        ...env,
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  let seen = "";
-  proc.stderr?.on("data", (chunk: Buffer) => {
-    seen += chunk.toString();
-    if (seen.length > 200_000) seen = seen.slice(-100_000);
+/** The bridge under a lowered descriptor limit, its embedded LiveKit isolated; stderr kept. */
+function startBridge(env: Record<string, string>, nodeArgs: string[] = []): Promise<BridgeProcess> {
+  return startBridgeProcess({
+    command: "prlimit",
+    args: [`--nofile=${NOFILE}:${NOFILE}`, "--", process.execPath, ...nodeArgs, BRIDGE_MAIN],
+    env: { LIVEKIT_URL: "", LIVEKIT_EMBEDDED_ISOLATE: "on", LOG_LEVEL: "info", ...env },
+    keepChars: 200_000,
+    listenTimeoutMs: 30_000,
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const line = seen.split("\n").find((candidate) => candidate.includes('"bridge listening"'));
-    if (line !== undefined) {
-      const { port } = JSON.parse(line) as { port: number };
-      return { proc, pid: proc.pid ?? 0, port, stderr: () => seen };
-    }
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`the bridge did not start:\n${seen}`);
-    }
-    await sleep(50);
-  }
 }
 
 function descriptors(pid: number): number {
@@ -350,7 +317,7 @@ describe.skipIf(gate === "skip")("what a dying bridge leaves behind", () => {
       const cleanMs = performance.now() - t0;
       const links = execFileSync("ip", ["-o", "link"], { encoding: "utf8" });
       const hostLink = `mlkh${namespace.split("-")[2] ?? "none"}`;
-      const stderr = bridge.stderr();
+      const stderr = bridge.output();
       const observed =
         `exit ${code ?? signal}; namespace and LiveKit gone ${Math.round(cleanMs)} ms after ${how}; ` +
         `secret in LIVEKIT_CONFIG of livekit-server's environment only (not its command line, no file under ${tmpdir()})`;
