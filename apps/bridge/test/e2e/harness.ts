@@ -1,4 +1,4 @@
-import { createClient } from "@connectrpc/connect";
+import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LiveKitBridge, type PcmByteOrder } from "@mentra/bridge-proto";
 import { type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
@@ -107,6 +107,15 @@ export async function startBridgeRig(env: NodeJS.ProcessEnv = {}): Promise<Bridg
     await livekit.close();
     throw error;
   }
+}
+
+/** A gRPC client of the bridge at `baseUrl` that sends `apiKey` as its bearer token. */
+export function clientWithApiKey(baseUrl: string, apiKey: string): BridgeRig["client"] {
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${apiKey}`);
+    return next(req);
+  };
+  return createClient(LiveKitBridge, createGrpcTransport({ baseUrl, interceptors: [bearer] }));
 }
 
 /** A unique room name per test, so tests never share LiveKit state. */

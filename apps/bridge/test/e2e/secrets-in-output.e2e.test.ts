@@ -1,12 +1,10 @@
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { LiveKitBridge, PlayAudioEvent_EventType } from "@mentra/bridge-proto";
+import { PlayAudioEvent_EventType } from "@mentra/bridge-proto";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import { mintToken, recordFault } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AudioServer, readFixture, startAudioServer } from "../support/audio-server.js";
 import { type BridgeProcess, startBridgeProcess } from "../support/bridge-process.js";
-import { uniqueRoom } from "./harness.js";
+import { clientWithApiKey, uniqueRoom } from "./harness.js";
 
 // Issue #17 finding 8: no output of the bridge process (stdout and stderr, native
 // LiveKit lines included) may carry a token, a key, a secret or URL credentials.
@@ -32,14 +30,7 @@ function startBridge(rig: LiveKitRig, env: NodeJS.ProcessEnv): Promise<BridgePro
 
 /** Joins, refreshes tokens and plays credentialed URLs through a running bridge. */
 async function exercise(rig: LiveKitRig, port: number, audio: AudioServer) {
-  const bearer: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${BRIDGE_API_KEY}`);
-    return next(req);
-  };
-  const client = createClient(
-    LiveKitBridge,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [bearer] }),
-  );
+  const client = clientWithApiKey(`http://127.0.0.1:${port}`, BRIDGE_API_KEY);
   const creds = { url: rig.url, apiKey: rig.apiKey, apiSecret: rig.apiSecret };
   const callerTokens: string[] = [];
   // Two users with minted tokens, one with its own; LiveKit sends each a RefreshToken at once.
