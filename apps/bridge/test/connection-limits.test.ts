@@ -30,7 +30,7 @@ interface Observed {
   refused: CallRefusal[];
 }
 
-async function start(overrides: Partial<BridgeServerOptions>) {
+async function startServer(overrides: Partial<BridgeServerOptions>) {
   const observed: Observed = { closed: [], refused: [] };
   const server = createBridgeServer({
     host: "127.0.0.1",
@@ -47,6 +47,20 @@ async function start(overrides: Partial<BridgeServerOptions>) {
   return { server, address, observed };
 }
 
+/** `start` for the tests of one describe: each test's server is closed after it. */
+function startPerTest() {
+  let server: BridgeServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  return async (overrides: Partial<BridgeServerOptions>) => {
+    const started = await startServer(overrides);
+    server = started.server;
+    return started;
+  };
+}
+
 /** A raw connection that sends `bytes` and then nothing; resolves its close time. */
 function silentConnection(port: number, bytes: string | Buffer) {
   const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
@@ -61,15 +75,10 @@ function silentConnection(port: number, bytes: string | Buffer) {
 }
 
 describe("connections that never complete a request, and the connection limit", () => {
-  let server: BridgeServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
+  const start = startPerTest();
 
   it("closes a connection that sends the HTTP/2 preface and nothing else after FIRST_REQUEST_TIMEOUT_MS", async () => {
     const started = await start({ firstRequestTimeoutMs: 300 });
-    server = started.server;
     const h2 = silentConnection(started.address.port, PREFACE);
     // HTTP/1.1 headers that never end (slowloris).
     const h1 = silentConnection(started.address.port, "POST / HTTP/1.1\r\nhost: x\r\n");
@@ -87,7 +96,6 @@ describe("connections that never complete a request, and the connection limit", 
 
   it("keeps a connection that is serving a call, and closes it once idle for IDLE_CONNECTION_TIMEOUT_MS", async () => {
     const started = await start({ firstRequestTimeoutMs: 200, idleConnectionTimeoutMs: 1000 });
-    server = started.server;
     // A connection that sends its preface and SETTINGS, never a request.
     const silent = http2.connect(started.address.url);
     silent.on("error", () => {});
@@ -110,7 +118,6 @@ describe("connections that never complete a request, and the connection limit", 
 
   it("past MAX_CONNECTIONS evicts the connection that never completed a request, so a new caller is served", async () => {
     const started = await start({ maxConnections: 20, firstRequestTimeoutMs: 60_000 });
-    server = started.server;
     const attackers = Array.from({ length: 40 }, () =>
       silentConnection(started.address.port, PREFACE),
     );
@@ -137,15 +144,10 @@ describe("connections that never complete a request, and the connection limit", 
 });
 
 describe("calls: MAX_CALLS and the first-message deadline", () => {
-  let server: BridgeServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
+  const start = startPerTest();
 
   it("ends a call whose request never starts with DeadlineExceeded, in every protocol", async () => {
     const started = await start({ firstMessageTimeoutMs: 300 });
-    server = started.server;
     const never = async function* () {
       await sleep(5_000);
       yield { userId: "u1" };
@@ -180,7 +182,6 @@ describe("calls: MAX_CALLS and the first-message deadline", () => {
   it("refuses calls past MAX_CALLS with ResourceExhausted, keeping a reserve for HealthCheck", async () => {
     // 20 calls, 2 of them kept for health checks: 18 silent streams fill the rest.
     const started = await start({ maxCalls: 20, firstMessageTimeoutMs: 60_000 });
-    server = started.server;
     const session = http2.connect(started.address.url);
     session.on("error", () => {});
     const statuses: string[] = [];
