@@ -4,6 +4,7 @@ import { LiveKitBridge, type PcmByteOrder } from "@mentra/bridge-proto";
 import { type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import { joinParticipant, type LiveKitCredentials, type TestParticipant } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { serverLimitsOf } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger, type Logger, silentLogger } from "../../src/logger.js";
 import { createBridgeRoutes } from "../../src/rpc/routes.js";
@@ -49,12 +50,7 @@ async function startInstance(livekit: LiveKitRig, env: NodeJS.ProcessEnv): Promi
     host: config.host,
     port: config.port,
     shutdownTimeoutMs: 2_000,
-    maxConcurrentStreams: config.maxStreamsPerConnection,
-    ...(config.maxConnections === 0 ? {} : { maxConnections: config.maxConnections }),
-    firstRequestTimeoutMs: config.firstRequestTimeoutMs,
-    idleConnectionTimeoutMs: config.idleConnectionTimeoutMs,
-    maxCalls: config.maxCalls,
-    firstMessageTimeoutMs: config.firstMessageTimeoutMs,
+    ...serverLimitsOf(config),
     logger,
     routes: (shutdownSignal) =>
       createBridgeRoutes({ registry, maxChunkBytes: config.maxChunkBytes, logger, shutdownSignal }),
