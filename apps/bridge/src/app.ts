@@ -10,7 +10,12 @@ import { createServerMetrics } from "./observability/server-metrics.js";
 import { createBridgeRoutes } from "./rpc/routes.js";
 import { createApiKeyInterceptor, isLoopbackHost } from "./security/api-key.js";
 import { createJoinLimits } from "./security/join-limits.js";
-import { type BridgeServer, type BridgeServerAddress, createBridgeServer } from "./server.js";
+import {
+  type BridgeServer,
+  type BridgeServerAddress,
+  type BridgeServerOptions,
+  createBridgeServer,
+} from "./server.js";
 import { type LiveKitTarget, SessionRegistry } from "./session/registry.js";
 
 /** Options of {@link createBridgeApp}. */
@@ -50,6 +55,28 @@ const PLAYBACK_POLL_MS = 50;
  */
 function readLimit(maxChunkBytes: number): number {
   return 2 * maxChunkBytes + 64 * 1024;
+}
+
+/** The connection and call limits of the server, from the settings (MAX_CONNECTIONS 0: the default). */
+export function serverLimitsOf(
+  config: Config,
+): Pick<
+  BridgeServerOptions,
+  | "maxConcurrentStreams"
+  | "maxConnections"
+  | "firstRequestTimeoutMs"
+  | "idleConnectionTimeoutMs"
+  | "maxCalls"
+  | "firstMessageTimeoutMs"
+> {
+  return {
+    maxConcurrentStreams: config.maxStreamsPerConnection,
+    ...(config.maxConnections === 0 ? {} : { maxConnections: config.maxConnections }),
+    firstRequestTimeoutMs: config.firstRequestTimeoutMs,
+    idleConnectionTimeoutMs: config.idleConnectionTimeoutMs,
+    maxCalls: config.maxCalls,
+    firstMessageTimeoutMs: config.firstMessageTimeoutMs,
+  };
 }
 
 /** Wires the bridge from its settings; nothing is bound until `listen()`. */
@@ -99,12 +126,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     readMaxBytes: readLimit(config.maxChunkBytes),
-    maxConcurrentStreams: config.maxStreamsPerConnection,
-    ...(config.maxConnections === 0 ? {} : { maxConnections: config.maxConnections }),
-    firstRequestTimeoutMs: config.firstRequestTimeoutMs,
-    idleConnectionTimeoutMs: config.idleConnectionTimeoutMs,
-    maxCalls: config.maxCalls,
-    firstMessageTimeoutMs: config.firstMessageTimeoutMs,
+    ...serverLimitsOf(config),
     observer: createServerMetrics(metrics.registry, () => server),
     logger,
     interceptors,

@@ -12,21 +12,26 @@ import { createBridgeRoutes } from "../src/rpc/routes.js";
 import { type BridgeServer, type BridgeServerOptions, createBridgeServer } from "../src/server.js";
 import { startApp } from "./support/app.js";
 import { offlineRoutes } from "./support/offline-routes.js";
+import { openSilentStreamAudio, PREFACE } from "./support/raw-h2.mjs";
 import { tcpAddress } from "./support/tools.js";
 
-// The client connection preface: the magic, then an empty SETTINGS frame.
-const PREFACE = Buffer.concat([
-  Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
-  Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
-]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Checks `done` every 20 ms until it holds or `withinMs` has passed; the caller asserts. */
+async function until(done: () => boolean, withinMs: number): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (!done() && performance.now() < deadline) await sleep(20);
+}
+
+const grpcClient = (baseUrl: string) =>
+  createClient(LiveKitBridge, createGrpcTransport({ baseUrl }));
 
 interface Observed {
   closed: ConnectionCloseReason[];
   refused: CallRefusal[];
 }
 
-async function start(overrides: Partial<BridgeServerOptions>) {
+async function startServer(overrides: Partial<BridgeServerOptions>) {
   const observed: Observed = { closed: [], refused: [] };
   const server = createBridgeServer({
     host: "127.0.0.1",
@@ -43,6 +48,20 @@ async function start(overrides: Partial<BridgeServerOptions>) {
   return { server, address, observed };
 }
 
+/** `start` for the tests of one describe: each test's server is closed after it. */
+function startPerTest() {
+  let server: BridgeServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  return async (overrides: Partial<BridgeServerOptions>) => {
+    const started = await startServer(overrides);
+    server = started.server;
+    return started;
+  };
+}
+
 /** A raw connection that sends `bytes` and then nothing; resolves its close time. */
 function silentConnection(port: number, bytes: string | Buffer) {
   const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
@@ -57,15 +76,10 @@ function silentConnection(port: number, bytes: string | Buffer) {
 }
 
 describe("connections that never complete a request, and the connection limit", () => {
-  let server: BridgeServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
+  const start = startPerTest();
 
   it("closes a connection that sends the HTTP/2 preface and nothing else after FIRST_REQUEST_TIMEOUT_MS", async () => {
     const started = await start({ firstRequestTimeoutMs: 300 });
-    server = started.server;
     const h2 = silentConnection(started.address.port, PREFACE);
     // HTTP/1.1 headers that never end (slowloris).
     const h1 = silentConnection(started.address.port, "POST / HTTP/1.1\r\nhost: x\r\n");
@@ -77,28 +91,23 @@ describe("connections that never complete a request, and the connection limit", 
     expect(h1Ms).toBeGreaterThanOrEqual(290);
     expect(h1Ms).toBeLessThan(1500);
     expect(started.observed.closed).toEqual(["first_request_timeout", "first_request_timeout"]);
-    const settled = performance.now() + 1500;
-    while (started.server.connections > 0 && performance.now() < settled) await sleep(20);
+    await until(() => started.server.connections === 0, 1500);
     expect(started.server.connections).toBe(0);
   });
 
   it("keeps a connection that is serving a call, and closes it once idle for IDLE_CONNECTION_TIMEOUT_MS", async () => {
     const started = await start({ firstRequestTimeoutMs: 200, idleConnectionTimeoutMs: 1000 });
-    server = started.server;
     // A connection that sends its preface and SETTINGS, never a request.
     const silent = http2.connect(started.address.url);
     silent.on("error", () => {});
-    const client = createClient(
-      LiveKitBridge,
-      createGrpcTransport({ baseUrl: started.address.url }),
-    );
+    const client = grpcClient(started.address.url);
     expect((await client.healthCheck({})).status).toBe(1);
     // Past the first-request timeout the serving connection is still there, and serves again.
     await sleep(400);
     expect(started.server.connections).toBe(1);
     expect((await client.healthCheck({})).status).toBe(1);
     const idleSince = performance.now();
-    while (started.server.connections > 0 && performance.now() - idleSince < 3000) await sleep(20);
+    await until(() => started.server.connections === 0, 3000);
     const idleMs = performance.now() - idleSince;
     expect(started.server.connections).toBe(0);
     expect(idleMs).toBeGreaterThan(900);
@@ -110,7 +119,6 @@ describe("connections that never complete a request, and the connection limit", 
 
   it("past MAX_CONNECTIONS evicts the connection that never completed a request, so a new caller is served", async () => {
     const started = await start({ maxConnections: 20, firstRequestTimeoutMs: 60_000 });
-    server = started.server;
     const attackers = Array.from({ length: 40 }, () =>
       silentConnection(started.address.port, PREFACE),
     );
@@ -137,15 +145,10 @@ describe("connections that never complete a request, and the connection limit", 
 });
 
 describe("calls: MAX_CALLS and the first-message deadline", () => {
-  let server: BridgeServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
+  const start = startPerTest();
 
   it("ends a call whose request never starts with DeadlineExceeded, in every protocol", async () => {
     const started = await start({ firstMessageTimeoutMs: 300 });
-    server = started.server;
     const never = async function* () {
       await sleep(5_000);
       yield { userId: "u1" };
@@ -173,48 +176,33 @@ describe("calls: MAX_CALLS and the first-message deadline", () => {
       expect(ms).toBeLessThan(2000);
     }
     expect(started.observed.refused).toEqual(["first_message_timeout", "first_message_timeout"]);
-    const settled = performance.now() + 1000;
-    while (started.server.calls > 0 && performance.now() < settled) await sleep(20);
+    await until(() => started.server.calls === 0, 1000);
     expect(started.server.calls).toBe(0);
   });
 
   it("refuses calls past MAX_CALLS with ResourceExhausted, keeping a reserve for HealthCheck", async () => {
     // 20 calls, 2 of them kept for health checks: 18 silent streams fill the rest.
     const started = await start({ maxCalls: 20, firstMessageTimeoutMs: 60_000 });
-    server = started.server;
     const session = http2.connect(started.address.url);
     session.on("error", () => {});
     const statuses: string[] = [];
     let refusedStreams = 0;
     const streams = Array.from({ length: 25 }, () => {
-      const stream = session.request(
-        {
-          ":method": "POST",
-          ":path": "/mentra.livekit.bridge.LiveKitBridge/StreamAudio",
-          "content-type": "application/grpc",
-          te: "trailers",
-        },
-        { endStream: false },
-      );
-      stream.on("error", () => {});
+      const stream = openSilentStreamAudio(session);
       stream.on("response", (headers) => statuses.push(String(headers["grpc-status"])));
       stream.on("close", () => {
         if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) refusedStreams += 1;
       });
       return stream;
     });
-    const deadline = performance.now() + 3000;
-    while (statuses.length + refusedStreams < 7 && performance.now() < deadline) await sleep(20);
+    await until(() => statuses.length + refusedStreams >= 7, 3000);
     // The first past the limit is answered ResourceExhausted; by then the connection has
     // been told (SETTINGS) to open no more, and HTTP/2 itself refuses the rest.
     expect(statuses.length).toBeGreaterThanOrEqual(1);
     expect(statuses).toEqual(Array(statuses.length).fill(String(Code.ResourceExhausted)));
     expect(statuses.length + refusedStreams).toBe(7);
     expect(started.server.calls).toBe(18);
-    const client = createClient(
-      LiveKitBridge,
-      createGrpcTransport({ baseUrl: started.address.url }),
-    );
+    const client = grpcClient(started.address.url);
     expect((await client.healthCheck({})).status).toBe(1);
     const joined = await client.joinRoom({ userId: "u1", roomName: "r" }).catch(ConnectError.from);
     expect(joined instanceof ConnectError ? joined.code : "answered").toBe(Code.ResourceExhausted);
@@ -242,16 +230,7 @@ describe("the limits in /metrics, as the bridge app wires them", () => {
         );
       const session = http2.connect(url);
       session.on("error", () => {});
-      const stream = session.request(
-        {
-          ":method": "POST",
-          ":path": "/mentra.livekit.bridge.LiveKitBridge/StreamAudio",
-          "content-type": "application/grpc",
-          te: "trailers",
-        },
-        { endStream: false },
-      );
-      stream.on("error", () => {});
+      const stream = openSilentStreamAudio(session);
       const status = new Promise<string>((resolve) =>
         stream.on("response", (headers) => resolve(String(headers["grpc-status"]))),
       );

@@ -1,7 +1,7 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { e2eGate } from "@mentra/livekit-rig";
+import { e2eGate, namespacesOwnedBy, pidsInNamespace } from "@mentra/livekit-rig";
 import { joinParticipant, waitFor } from "@mentra/test-kit";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -10,26 +10,6 @@ import { afterEach, describe, expect, it } from "vitest";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const gate = await e2eGate();
-
-function namespacesOf(pid: number): string[] {
-  const out = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-  return out
-    .split("\n")
-    .map((line) => line.split(" ")[0] ?? "")
-    .filter((name) => name.startsWith(`mlk-${pid}-`));
-}
-
-function livekitProcessesIn(namespace: string): number[] {
-  try {
-    const out = execFileSync("ip", ["netns", "pids", namespace], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    return out.split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -77,10 +57,10 @@ describe.skipIf(gate === "skip")("the bridge process with its embedded LiveKit",
     expect(port).toBeGreaterThan(0);
     expect(listening.embeddedLiveKit).toBe(true);
 
-    const namespaces = namespacesOf(pid);
+    const namespaces = namespacesOwnedBy(pid);
     expect(namespaces).toHaveLength(1);
     const namespace = namespaces[0] ?? "";
-    expect(livekitProcessesIn(namespace).length).toBeGreaterThan(0);
+    expect(pidsInNamespace(namespace).length).toBeGreaterThan(0);
 
     const response = await fetch(
       `http://127.0.0.1:${port}/mentra.livekit.bridge.LiveKitBridge/HealthCheck`,
@@ -132,7 +112,7 @@ describe.skipIf(gate === "skip")("the bridge process with its embedded LiveKit",
     proc.kill("SIGINT");
     const [code] = await exited;
     expect(code).toBe(0);
-    expect(namespacesOf(pid)).toEqual([]);
-    expect(livekitProcessesIn(namespace)).toEqual([]);
+    expect(namespacesOwnedBy(pid)).toEqual([]);
+    expect(pidsInNamespace(namespace)).toEqual([]);
   });
 });

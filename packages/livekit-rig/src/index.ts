@@ -4,7 +4,14 @@
  */
 
 export { E2E_OPT_OUT_ENV, e2eGate } from "./e2e-gate.js";
-export { isolationUnavailableReason, NETNS_PREFIX, removeLeftoverNamespaces } from "./netns.js";
+export {
+  isolationUnavailableReason,
+  NETNS_PREFIX,
+  namespacesOwnedBy,
+  pidAlive,
+  pidsInNamespace,
+  removeLeftoverNamespaces,
+} from "./netns.js";
 export type { NetworkFaults } from "./network-faults.js";
 export { livekitServerBinary } from "./paths.js";
 export type { RedisReply, RigRedis } from "./redis.js";

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { run, runSyncQuietly } from "./exec.js";
 import { pickSubnet, type VethSubnet } from "./subnet.js";
@@ -33,7 +33,8 @@ export async function isolationUnavailableReason(): Promise<string | undefined> 
   return undefined;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether process `pid` exists (one of another user's counts too). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -42,15 +43,28 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** The processes running inside namespace `name`; none when it is gone. */
+export function pidsInNamespace(name: string): number[] {
+  return runSyncQuietly("ip", ["netns", "pids", name])
+    .split("\n")
+    .map((line) => Number(line.trim()))
+    .filter((pid) => pid > 0);
+}
+
+/** The namespaces the rig created for process `ownerPid` (named after it); throws if `ip` fails. */
+export function namespacesOwnedBy(ownerPid: number): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter((name) => name.startsWith(`${NETNS_PREFIX}${ownerPid}-`));
+}
+
 function killAllInside(name: string): void {
-  for (const line of runSyncQuietly("ip", ["netns", "pids", name]).split("\n")) {
-    const pid = Number(line.trim());
-    if (pid > 0) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
+  for (const pid of pidsInNamespace(name)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
     }
   }
 }

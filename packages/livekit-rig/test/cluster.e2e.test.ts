@@ -1,16 +1,15 @@
 import {
-  audibleMs,
-  dominantFrequency,
+  heardTone,
   joinParticipant,
   listParticipantIdentities,
   sineTone,
   type TestParticipant,
-  trimSilence,
   waitFor,
 } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { e2eGate } from "../src/e2e-gate.js";
 import { run } from "../src/exec.js";
+import { pidAlive, pidsInNamespace } from "../src/netns.js";
 import { redisCommand } from "../src/redis.js";
 import { type LiveKitCluster, startLiveKitCluster } from "../src/start-cluster.js";
 
@@ -22,23 +21,6 @@ async function answers(url: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function pidsIn(namespace: string): Promise<number[]> {
-  const listing = await run("ip", ["netns", "pids", namespace]);
-  return listing
-    .split("\n")
-    .map((line) => Number(line.trim()))
-    .filter((pid) => pid > 0);
 }
 
 describe.runIf(gate === "run")("LiveKit cluster (two livekit-server nodes, one Redis)", () => {
@@ -121,8 +103,7 @@ describe.runIf(gate === "run")("LiveKit cluster (two livekit-server nodes, one R
     await publishing;
     const received = await recorder.stop();
 
-    const frequency = dominantFrequency(trimSilence(received, sampleRate), sampleRate);
-    const durationMs = audibleMs(received, sampleRate);
+    const { frequencyHz: frequency, audibleMs: durationMs } = heardTone(received, sampleRate);
     console.log(
       `[cluster] room on node ${host}: ${received.length} samples received, ` +
         `${durationMs} ms audible at ${frequency} Hz`,
@@ -167,12 +148,12 @@ describe.runIf(gate === "run")("LiveKit cluster (two livekit-server nodes, one R
   it("close stops Redis and every node and removes the namespace", async () => {
     await Promise.all(participants.splice(0).map((p) => p.close()));
     const namespace = cluster.namespace;
-    const pids = await pidsIn(namespace);
+    const pids = pidsInNamespace(namespace);
     // Redis and two livekit-server nodes, nothing else.
     expect(pids).toHaveLength(3);
     await cluster.close();
     await cluster.close(); // idempotent
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidAlive)).toEqual([]);
     for (const node of cluster.nodes) expect(await answers(node.httpUrl)).toBe(false);
     await expect(cluster.redis.command("PING")).rejects.toThrow();
     await expect(cluster.nodes[0]?.restart()).rejects.toThrow(/closed/);

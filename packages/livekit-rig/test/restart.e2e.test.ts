@@ -1,12 +1,10 @@
 import {
-  audibleMs,
   DisconnectReason,
-  dominantFrequency,
+  heardTone,
   joinParticipant,
   listParticipantIdentities,
   sineTone,
   type TestParticipant,
-  trimSilence,
   waitFor,
 } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,8 +82,7 @@ describe.runIf(gate === "run")(
       await recorder.subscribed;
       await publishing;
       const received = await recorder.stop();
-      const frequency = dominantFrequency(trimSilence(received, sampleRate), sampleRate);
-      const durationMs = audibleMs(received, sampleRate);
+      const { frequencyHz: frequency, audibleMs: durationMs } = heardTone(received, sampleRate);
       console.log(`[rig] after restart: ${durationMs} ms audible at ${frequency} Hz`);
       expect(Math.abs(frequency - 440)).toBeLessThan(3);
       expect(durationMs).toBeGreaterThanOrEqual(960);

@@ -84,6 +84,22 @@ export function trimSilence(samples: Int16Array, sampleRate: number, threshold =
   return samples.subarray(first, last + Math.round(sampleRate / 100));
 }
 
+/** What a recording of one tone holds: its pitch (silence trimmed off) and its audible length. */
+export interface HeardTone {
+  /** {@link dominantFrequency} of the recording from its first to its last audible window. */
+  readonly frequencyHz: number;
+  /** {@link audibleMs} of the recording. */
+  readonly audibleMs: number;
+}
+
+/** {@link HeardTone} of a mono recording, at the default audibility threshold. */
+export function heardTone(samples: Int16Array, sampleRate: number): HeardTone {
+  return {
+    frequencyHz: dominantFrequency(trimSilence(samples, sampleRate), sampleRate),
+    audibleMs: audibleMs(samples, sampleRate),
+  };
+}
+
 /** Concatenates PCM chunks. */
 export function concatPcm(chunks: readonly Int16Array[]): Int16Array {
   const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));

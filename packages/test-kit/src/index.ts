@@ -4,6 +4,8 @@ export {
   audibleMs,
   concatPcm,
   dominantFrequency,
+  type HeardTone,
+  heardTone,
   leBytes,
   sineTone,
   trimSilence,

@@ -4,21 +4,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
+import type * as grpc from "@grpc/grpc-js";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
-  audibleMs,
-  dominantFrequency,
+  heardTone,
   joinParticipant,
   leBytes,
   sineTone,
   type TestParticipant,
-  trimSilence,
   waitFor,
 } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AudioServer, startAudioServer } from "../support/audio-server.js";
+import { type AnyClient, deployedClient, type Loose, unary } from "../support/deployed-client.js";
 import { REPO_ROOT } from "../support/tools.js";
 import { uniqueRoom } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
@@ -49,34 +47,6 @@ const START_SH_SOCKET_WAIT_MS = 10_000;
 // average 11 and 1120 ms at 30. A doubled chunk stream would be near 2000 ms.
 const MAX_HEARD_MS = 1_250;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader messages and clients are untyped
-type Loose = Record<string, any>;
-type AnyClient = grpc.Client & Loose;
-
-type BridgeClientCtor = new (address: string, credentials: grpc.ChannelCredentials) => AnyClient;
-
-/** The deployed cloud's client class for the bridge: proto-loader as the cloud sets it up. */
-function loadBridgeClient(): BridgeClientCtor {
-  const definition = protoLoader.loadSync("mentra/livekit/bridge/bridge.proto", {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [path.join(REPO_ROOT, "proto")],
-  });
-  const loaded = grpc.loadPackageDefinition(definition) as Loose;
-  return loaded.mentra.livekit.bridge.LiveKitBridge as BridgeClientCtor;
-}
-
-function unary<T>(client: AnyClient, method: string, request: object, timeoutMs = 5_000) {
-  return new Promise<T>((resolve, reject) => {
-    client[method](request, { deadline: Date.now() + timeoutMs }, (error: Error | null, res: T) =>
-      error === null ? resolve(res) : reject(error),
-    );
-  });
-}
 
 /** PATH without any folder holding a `node` (or `nodejs`, `bun`) executable. */
 function pathWithoutNode(): string {
@@ -173,7 +143,6 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
       // The test's own audio server, for PlayAudio.
       PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
     };
-    const BridgeClient = loadBridgeClient();
     const started = performance.now();
     const proc = spawn("./livekit-bridge", [], {
       cwd: app,
@@ -196,7 +165,8 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
       await sleep(2);
     }
     const socketMs = performance.now() - started;
-    client = new BridgeClient(`unix:${socket}`, grpc.credentials.createInsecure());
+    // The deployed cloud's client: proto-loader as the cloud sets it up.
+    client = deployedClient(`unix:${socket}`);
     const bridge = client;
     let health: Loose | undefined;
     while (health?.status !== "SERVING") {
@@ -269,9 +239,8 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     await sleep(500);
     const heard = await speaker.stop();
 
-    const heardLow = trimSilence(heard, 48_000);
-    expect(Math.abs(dominantFrequency(heardLow, 48_000) - 1_000)).toBeLessThan(3);
-    const heardMs = audibleMs(heard, 48_000);
+    const { frequencyHz: heardHz, audibleMs: heardMs } = heardTone(heard, 48_000);
+    expect(Math.abs(heardHz - 1_000)).toBeLessThan(3);
     console.log(`[executable] cloud → room: ${heardMs} ms of 1 kHz heard by the glasses`);
     expect(heardMs).toBeGreaterThanOrEqual(800);
     expect(heardMs).toBeLessThanOrEqual(MAX_HEARD_MS);
@@ -281,9 +250,8 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     await sleep(200);
     const bytes = Buffer.concat(fromRoom);
     const samples = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-    const fromGlasses = trimSilence(samples, 16_000);
-    expect(Math.abs(dominantFrequency(fromGlasses, 16_000) - 440)).toBeLessThan(3);
-    const fromGlassesMs = audibleMs(samples, 16_000);
+    const { frequencyHz: fromGlassesHz, audibleMs: fromGlassesMs } = heardTone(samples, 16_000);
+    expect(Math.abs(fromGlassesHz - 440)).toBeLessThan(3);
     console.log(`[executable] room → cloud: ${fromGlassesMs} ms of 440 Hz reached the cloud`);
     expect(fromGlassesMs).toBeGreaterThanOrEqual(800);
     expect(fromGlassesMs).toBeLessThanOrEqual(MAX_HEARD_MS);
@@ -311,10 +279,11 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     expect(new Set(types.slice(1, -1))).toEqual(new Set(types.length > 2 ? ["PROGRESS"] : []));
     expect(events[0]?.metadata.codec).toBe("mp3");
     expect(Math.abs(Number(events.at(-1)?.position_ms) - 800)).toBeLessThanOrEqual(60);
-    expect(Math.abs(dominantFrequency(trimSilence(played, 48_000), 48_000) - 440)).toBeLessThan(3);
+    const playedTone = heardTone(played, 48_000);
+    expect(Math.abs(playedTone.frequencyHz - 440)).toBeLessThan(3);
     // The fixture is 800 ms long; the track is published at the first frame.
-    expect(audibleMs(played, 48_000)).toBeGreaterThanOrEqual(600);
-    expect(audibleMs(played, 48_000)).toBeLessThanOrEqual(MAX_HEARD_MS);
+    expect(playedTone.audibleMs).toBeGreaterThanOrEqual(600);
+    expect(playedTone.audibleMs).toBeLessThanOrEqual(MAX_HEARD_MS);
 
     stream.end();
     expect(await unary(bridge, "LeaveRoom", { user_id: userId })).toMatchObject({ success: true });

@@ -1,9 +1,10 @@
-import { createClient } from "@connectrpc/connect";
+import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LiveKitBridge, type PcmByteOrder } from "@mentra/bridge-proto";
 import { type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import { joinParticipant, type LiveKitCredentials, type TestParticipant } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { serverLimitsOf } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger, type Logger, silentLogger } from "../../src/logger.js";
 import { createBridgeRoutes } from "../../src/rpc/routes.js";
@@ -50,12 +51,7 @@ async function startInstance(livekit: LiveKitRig, env: NodeJS.ProcessEnv): Promi
     host: config.host,
     port: config.port,
     shutdownTimeoutMs: 2_000,
-    maxConcurrentStreams: config.maxStreamsPerConnection,
-    ...(config.maxConnections === 0 ? {} : { maxConnections: config.maxConnections }),
-    firstRequestTimeoutMs: config.firstRequestTimeoutMs,
-    idleConnectionTimeoutMs: config.idleConnectionTimeoutMs,
-    maxCalls: config.maxCalls,
-    firstMessageTimeoutMs: config.firstMessageTimeoutMs,
+    ...serverLimitsOf(config),
     logger,
     routes: (shutdownSignal) =>
       createBridgeRoutes({ registry, maxChunkBytes: config.maxChunkBytes, logger, shutdownSignal }),
@@ -110,6 +106,15 @@ export async function startBridgeRig(env: NodeJS.ProcessEnv = {}): Promise<Bridg
   }
 }
 
+/** A gRPC client of the bridge at `baseUrl` that sends `apiKey` as its bearer token. */
+export function clientWithApiKey(baseUrl: string, apiKey: string): BridgeRig["client"] {
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${apiKey}`);
+    return next(req);
+  };
+  return createClient(LiveKitBridge, createGrpcTransport({ baseUrl, interceptors: [bearer] }));
+}
+
 /** A unique room name per test, so tests never share LiveKit state. */
 export function uniqueRoom(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -137,6 +142,22 @@ export function useBridgeRig(
     await rig?.close();
   });
   return cleanups;
+}
+
+/**
+ * JoinRoom for `userId` in `room` (a fresh one unless given), the device being "glasses",
+ * checked to succeed; LeaveRoom through `cleanups`. Returns the room.
+ */
+export async function joinUser(
+  client: BridgeRig["client"],
+  cleanups: (() => Promise<unknown>)[],
+  userId: string,
+  room = uniqueRoom(userId),
+): Promise<string> {
+  const join = await client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
+  expect(join.success).toBe(true);
+  cleanups.push(() => client.leaveRoom({ userId }));
+  return room;
 }
 
 /** What {@link joinUserAndDevice} set up. */

@@ -4,64 +4,31 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { e2eGate } from "@mentra/livekit-rig";
+import { e2eGate, namespacesOwnedBy, pidAlive, pidsInNamespace } from "@mentra/livekit-rig";
 import { recordFault } from "@mentra/test-kit";
 import { afterEach, describe, expect, it } from "vitest";
+import { BRIDGE_MAIN, type BridgeProcess, startBridgeProcess } from "../support/bridge-process.js";
 import { HEALTH_PATH, percentile, probe, probeWhile } from "../support/health-probe.js";
 
 // The bridge as `npm start` runs it (its own process, the embedded LiveKit in a namespace)
 // under a descriptor limit lowered with prlimit, so a flood of a few thousand connections
 // reaches EMFILE, as 20,000 did at the default limit (issue #17, finding 2).
 
-const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const ATTACKER = fileURLToPath(new URL("../support/attacker.mjs", import.meta.url));
 const CRASH_PRELOAD = fileURLToPath(new URL("../support/crash-on-sigusr2.mjs", import.meta.url));
 const NOFILE = 1024;
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Bridge {
-  readonly proc: ChildProcess;
-  readonly pid: number;
-  readonly port: number;
-  readonly stderr: () => string;
-}
-
-async function startBridge(env: Record<string, string>, nodeArgs: string[] = []): Promise<Bridge> {
-  const proc = spawn(
-    "prlimit",
-    [`--nofile=${NOFILE}:${NOFILE}`, "--", process.execPath, ...nodeArgs, MAIN],
-    {
-      env: {
-        ...process.env,
-        BRIDGE_HOST: "127.0.0.1",
-        BRIDGE_PORT: "0",
-        LIVEKIT_URL: "",
-        LIVEKIT_EMBEDDED_ISOLATE: "on",
-        LOG_LEVEL: "info",
-        ...env,
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  let seen = "";
-  proc.stderr?.on("data", (chunk: Buffer) => {
-    seen += chunk.toString();
-    if (seen.length > 200_000) seen = seen.slice(-100_000);
+/** The bridge under a lowered descriptor limit, its embedded LiveKit isolated; stderr kept. */
+function startBridge(env: Record<string, string>, nodeArgs: string[] = []): Promise<BridgeProcess> {
+  return startBridgeProcess({
+    command: "prlimit",
+    args: [`--nofile=${NOFILE}:${NOFILE}`, "--", process.execPath, ...nodeArgs, BRIDGE_MAIN],
+    env: { LIVEKIT_URL: "", LIVEKIT_EMBEDDED_ISOLATE: "on", LOG_LEVEL: "info", ...env },
+    keepChars: 200_000,
+    listenTimeoutMs: 30_000,
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const line = seen.split("\n").find((candidate) => candidate.includes('"bridge listening"'));
-    if (line !== undefined) {
-      const { port } = JSON.parse(line) as { port: number };
-      return { proc, pid: proc.pid ?? 0, port, stderr: () => seen };
-    }
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`the bridge did not start:\n${seen}`);
-    }
-    await sleep(50);
-  }
 }
 
 function descriptors(pid: number): number {
@@ -102,36 +69,6 @@ function listenOverflows(): number {
   return Number(values[names.indexOf("ListenOverflows")] ?? 0);
 }
 
-function namespacesOf(pid: number): string[] {
-  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
-    .split("\n")
-    .map((line) => line.split(" ")[0] ?? "")
-    .filter((name) => name.startsWith(`mlk-${pid}-`));
-}
-
-function pidsIn(namespace: string): number[] {
-  try {
-    return execFileSync("ip", ["netns", "pids", namespace], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    })
-      .split("\n")
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface AttackSummary {
   opened: number;
   closedByBridge: number;
@@ -149,9 +86,18 @@ function attack(args: string[]): { proc: ChildProcess; done: Promise<AttackSumma
   return { proc, done };
 }
 
-const fmt = (ms: number) => ms.toFixed(1);
+/** Descriptors of `pid` once at most `most`, or as they are 10 s after `since`. */
+async function descriptorsBackTo(pid: number, most: number, since: number): Promise<number> {
+  let fds = descriptors(pid);
+  while (fds > most && performance.now() - since < 10_000) {
+    await sleep(200);
+    fds = descriptors(pid);
+  }
+  return fds;
+}
 
-describe.skipIf(gate === "skip")("a bridge process under a connection flood", () => {
+/** The processes a test starts go in here; each is SIGKILLed after the test if still running. */
+function killedAfterEach(): ChildProcess[] {
   const children: ChildProcess[] = [];
   afterEach(async () => {
     for (const child of children.splice(0)) {
@@ -161,14 +107,21 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
       }
     }
   });
+  return children;
+}
+
+const fmt = (ms: number) => ms.toFixed(1);
+
+describe.skipIf(gate === "skip")("a bridge process under a connection flood", () => {
+  const children = killedAfterEach();
 
   it("survives 3,000 preface-only HTTP/2 connections at a 1024-descriptor limit, answers HealthCheck on new connections throughout, and gives its descriptors back", async () => {
     // A memory check every 200 ms: before the fix, its read of /proc threw EMFILE within
     // a second of the flood and took the process down.
     const bridge = await startBridge({ RECYCLE_CHECK_MS: "200" });
     children.push(bridge.proc);
-    const namespace = namespacesOf(bridge.pid)[0] ?? "";
-    const livekitPids = pidsIn(namespace);
+    const namespace = namespacesOwnedBy(bridge.pid)[0] ?? "";
+    const livekitPids = pidsInNamespace(namespace);
     expect(livekitPids.length).toBeGreaterThan(0);
     await probe(bridge.port);
     await sleep(500);
@@ -200,11 +153,7 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
     const after = await probeWhile(bridge.port, 200, () => performance.now() - closedAt > 2000);
 
     // Descriptors and memory after the attackers are gone.
-    let fds = descriptors(bridge.pid);
-    while (fds > before.fds + 5 && performance.now() - closedAt < 10_000) {
-      await sleep(200);
-      fds = descriptors(bridge.pid);
-    }
+    const fds = await descriptorsBackTo(bridge.pid, before.fds + 5, closedAt);
     const recoveredMs = performance.now() - closedAt;
     // Resident memory: what V8 and the allocator give back within the same 10 s.
     let afterRss = rssMb(bridge.pid);
@@ -228,7 +177,7 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
     console.log(figures);
 
     expect(bridge.proc.exitCode).toBeNull();
-    expect(livekitPids.every(alive)).toBe(true);
+    expect(livekitPids.every(pidAlive)).toBe(true);
     expect(summary.opened).toBeGreaterThanOrEqual(3000);
     // The bridge held at most a quarter of its descriptors for connections.
     expect(peakFds).toBeLessThan(NOFILE * 0.4);
@@ -260,8 +209,8 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
   it("reaches EMFILE with MAX_CONNECTIONS above the descriptor limit, and survives it: service and descriptors back once the attackers leave", async () => {
     const bridge = await startBridge({ RECYCLE_CHECK_MS: "200", MAX_CONNECTIONS: "5000" });
     children.push(bridge.proc);
-    const namespace = namespacesOf(bridge.pid)[0] ?? "";
-    const livekitPids = pidsIn(namespace);
+    const namespace = namespacesOwnedBy(bridge.pid)[0] ?? "";
+    const livekitPids = pidsInNamespace(namespace);
     await probe(bridge.port);
     const beforeFds = descriptors(bridge.pid);
     const flood = attack(["preface", String(bridge.port), "3000", "4000", "0"]);
@@ -279,18 +228,14 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
       if (answeredMs === undefined) await sleep(100);
     }
     const backMs = performance.now() - closedAt;
-    let fds = descriptors(bridge.pid);
-    while (fds > beforeFds + 5 && performance.now() - closedAt < 10_000) {
-      await sleep(200);
-      fds = descriptors(bridge.pid);
-    }
+    const fds = await descriptorsBackTo(bridge.pid, beforeFds + 5, closedAt);
     const acceptErrors = await metric(bridge.port, "bridge_accept_errors_total");
     const figures =
       `${summary.opened} connections; bridge descriptors ${beforeFds} → ${peakFds} (limit ${NOFILE}) → ${fds}; ` +
       `the process survived EMFILE (memory checked every 200 ms meanwhile); accept errors reaching Node ${acceptErrors}; HealthCheck answered again ${Math.round(backMs)} ms after the attackers left (${fmt(answeredMs ?? Number.NaN)} ms)`;
     console.log(figures);
     expect(bridge.proc.exitCode).toBeNull();
-    expect(livekitPids.every(alive)).toBe(true);
+    expect(livekitPids.every(pidAlive)).toBe(true);
     // EMFILE: every descriptor of the process in use.
     expect(peakFds).toBeGreaterThanOrEqual(NOFILE - 2);
     // libuv sheds a connection it cannot accept with a spare descriptor of its own and
@@ -311,15 +256,7 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
 });
 
 describe.skipIf(gate === "skip")("what a dying bridge leaves behind", () => {
-  const children: ChildProcess[] = [];
-  afterEach(async () => {
-    for (const child of children.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL");
-        await once(child, "exit");
-      }
-    }
-  });
+  const children = killedAfterEach();
 
   /** Files under /tmp changed since `since` that contain `secret`. */
   function tmpFilesWith(secret: string, since: number): string[] {
@@ -354,8 +291,8 @@ describe.skipIf(gate === "skip")("what a dying bridge leaves behind", () => {
       const since = Date.now();
       const bridge = await startBridge({}, ["--import", CRASH_PRELOAD]);
       children.push(bridge.proc);
-      const namespace = namespacesOf(bridge.pid)[0] ?? "";
-      const livekitPids = pidsIn(namespace);
+      const namespace = namespacesOwnedBy(bridge.pid)[0] ?? "";
+      const livekitPids = pidsInNamespace(namespace);
       expect(livekitPids.length).toBeGreaterThan(0);
       const livekitPid = livekitPids[0] ?? 0;
       // The secret, as livekit-server got it: in its environment, readable by root only.
@@ -372,15 +309,15 @@ describe.skipIf(gate === "skip")("what a dying bridge leaves behind", () => {
       const t0 = performance.now();
       bridge.proc.kill(how === "SIGKILL" ? "SIGKILL" : "SIGUSR2");
       const [code, signal] = (await exited) as [number | null, string | null];
-      let left = namespacesOf(bridge.pid);
-      while ((left.length > 0 || livekitPids.some(alive)) && performance.now() - t0 < 5000) {
+      let left = namespacesOwnedBy(bridge.pid);
+      while ((left.length > 0 || livekitPids.some(pidAlive)) && performance.now() - t0 < 5000) {
         await sleep(50);
-        left = namespacesOf(bridge.pid);
+        left = namespacesOwnedBy(bridge.pid);
       }
       const cleanMs = performance.now() - t0;
       const links = execFileSync("ip", ["-o", "link"], { encoding: "utf8" });
       const hostLink = `mlkh${namespace.split("-")[2] ?? "none"}`;
-      const stderr = bridge.stderr();
+      const stderr = bridge.output();
       const observed =
         `exit ${code ?? signal}; namespace and LiveKit gone ${Math.round(cleanMs)} ms after ${how}; ` +
         `secret in LIVEKIT_CONFIG of livekit-server's environment only (not its command line, no file under ${tmpdir()})`;
@@ -391,7 +328,7 @@ describe.skipIf(gate === "skip")("what a dying bridge leaves behind", () => {
         expect(stderr).toContain("induced crash (test)");
       }
       expect(left).toEqual([]);
-      expect(livekitPids.filter(alive)).toEqual([]);
+      expect(livekitPids.filter(pidAlive)).toEqual([]);
       expect(links).not.toContain(hostLink);
       expect(tmpFilesWith(secret, since)).toEqual([]);
       expect(stderr).not.toContain(secret);

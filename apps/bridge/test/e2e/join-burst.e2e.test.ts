@@ -1,8 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LiveKitBridge } from "@mentra/bridge-proto";
@@ -15,6 +12,7 @@ import {
   startDeviceFarm,
 } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BRIDGE_MAIN, startBridgeProcess } from "../support/bridge-process.js";
 import { uniqueRoom } from "./harness.js";
 import { quantiles, startHealthProbe } from "./health-probe.js";
 
@@ -23,7 +21,6 @@ import { quantiles, startHealthProbe } from "./health-probe.js";
 // the cloud (checked by content, block numbers) and HealthCheck answers on new
 // connections; afterwards no ghost is left in LiveKit and the descriptors come back.
 
-const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const gate = await e2eGate();
 const BURST = 200;
 const MAX_SESSIONS = 20;
@@ -73,56 +70,30 @@ function descriptorKinds(pid: number): Record<string, number> {
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startBridgeProcess(livekit: LiveKitRig, env: Record<string, string>) {
+async function startBurstBridge(livekit: LiveKitRig, env: Record<string, string>) {
   // BURST_PROFILE_DIR=/some/dir writes the bridge's CPU profile there (how the 200 ms
   // event-loop block of 200 JoinRooms handled in one socket read was found).
   const profile = process.env.BURST_PROFILE_DIR;
   const args = profile
-    ? ["--cpu-prof", `--cpu-prof-dir=${profile}`, "--cpu-prof-interval=500", MAIN]
-    : [MAIN];
-  const proc: ChildProcess = spawn(process.execPath, args, {
+    ? ["--cpu-prof", `--cpu-prof-dir=${profile}`, "--cpu-prof-interval=500", BRIDGE_MAIN]
+    : [BRIDGE_MAIN];
+  const bridge = await startBridgeProcess({
+    args,
     env: {
-      ...process.env,
       NODE_ENV: "production",
-      BRIDGE_HOST: "127.0.0.1",
-      BRIDGE_PORT: "0",
       LIVEKIT_URL: livekit.url,
       LIVEKIT_API_KEY: livekit.apiKey,
       LIVEKIT_API_SECRET: livekit.apiSecret,
       LOG_LEVEL: "info",
       ...env,
     },
-    stdio: ["ignore", "ignore", "pipe"],
+    keepChars: 20_000,
   });
-  let log = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the bridge did not listen:\n${log}`)), 20_000);
-    proc.stderr?.setEncoding("utf8");
-    proc.stderr?.on("data", (text: string) => {
-      log = (log + text).slice(-20_000);
-      const line = log.split("\n").find((l) => l.includes('"bridge listening"'));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { port: number }).port);
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`the bridge exited (${code}):\n${log}`)));
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${bridge.port}`;
   return {
-    proc,
+    ...bridge,
     url,
-    pid: proc.pid ?? 0,
     client: createClient(LiveKitBridge, createGrpcTransport({ baseUrl: url })),
-    log: () => log,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, "exit");
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
   };
 }
 
@@ -204,12 +175,12 @@ describe.skipIf(gate === "skip")(
   () => {
     let livekit: LiveKitRig;
     let farm: DeviceFarm;
-    let bridge: Awaited<ReturnType<typeof startBridgeProcess>>;
+    let bridge: Awaited<ReturnType<typeof startBurstBridge>>;
 
     beforeAll(async () => {
       livekit = await startLiveKit({ isolate: "on" });
       farm = await startDeviceFarm();
-      bridge = await startBridgeProcess(livekit, { MAX_SESSIONS: String(MAX_SESSIONS) });
+      bridge = await startBurstBridge(livekit, { MAX_SESSIONS: String(MAX_SESSIONS) });
     }, 60_000);
     afterAll(async () => {
       await bridge?.stop();

@@ -2,14 +2,14 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 import { e2eGate } from "@mentra/livekit-rig";
 import { listParticipantIdentities, mintToken, recordFault, waitFor } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp } from "../support/app.js";
-import { type BridgeRig, startBridgeRig, uniqueRoom } from "./harness.js";
+import { type BridgeRig, clientWithApiKey, startBridgeRig, uniqueRoom } from "./harness.js";
 
 const gate = await e2eGate();
 const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./;
@@ -216,14 +216,7 @@ describe.skipIf(gate === "skip")("JoinRoom never hands a minted token to a stran
       livekitKeys: { apiKey: rig.creds.apiKey, apiSecret: rig.creds.apiSecret },
     });
     try {
-      const bearer: Interceptor = (next) => (req) => {
-        req.header.set("authorization", `Bearer ${apiKey}`);
-        return next(req);
-      };
-      const client = createClient(
-        LiveKitBridge,
-        createGrpcTransport({ baseUrl: url, interceptors: [bearer] }),
-      );
+      const client = clientWithApiKey(url, apiKey);
       const authed = uniqueRoom("remote-authed");
       const response = await client.joinRoom({ userId: "u-authed", roomName: authed });
       expect(response.success).toBe(true);

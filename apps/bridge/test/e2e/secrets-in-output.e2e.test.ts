@@ -1,35 +1,21 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { LiveKitBridge, PlayAudioEvent_EventType } from "@mentra/bridge-proto";
+import { PlayAudioEvent_EventType } from "@mentra/bridge-proto";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import { mintToken, recordFault } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AudioServer, readFixture, startAudioServer } from "../support/audio-server.js";
-import { uniqueRoom } from "./harness.js";
+import { type BridgeProcess, startBridgeProcess } from "../support/bridge-process.js";
+import { clientWithApiKey, uniqueRoom } from "./harness.js";
 
 // Issue #17 finding 8: no output of the bridge process (stdout and stderr, native
 // LiveKit lines included) may carry a token, a key, a secret or URL credentials.
 
-const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const gate = await e2eGate();
 const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./;
 const BRIDGE_API_KEY = "bridge-key-0f3a9c7e5d1b2468ace";
 
-interface BridgeRun {
-  readonly output: () => string;
-  readonly port: number;
-  stop(): Promise<number | null>;
-}
-
-async function startBridge(rig: LiveKitRig, env: NodeJS.ProcessEnv): Promise<BridgeRun> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+function startBridge(rig: LiveKitRig, env: NodeJS.ProcessEnv): Promise<BridgeProcess> {
+  return startBridgeProcess({
     env: {
-      ...process.env,
-      BRIDGE_HOST: "127.0.0.1",
-      BRIDGE_PORT: "0",
       LIVEKIT_URL: rig.url,
       LIVEKIT_API_KEY: rig.apiKey,
       LIVEKIT_API_SECRET: rig.apiSecret,
@@ -38,52 +24,13 @@ async function startBridge(rig: LiveKitRig, env: NodeJS.ProcessEnv): Promise<Bri
       PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdout: true,
   });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bridge did not listen:\n${output}`)), 20_000);
-    const check = () => {
-      const line = output.split("\n").find((candidate) => candidate.includes("bridge listening"));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      child.stderr?.off("data", check);
-      resolve((JSON.parse(line) as { port: number }).port);
-    };
-    child.stderr?.on("data", check);
-    child.once("exit", () => reject(new Error(`bridge exited:\n${output}`)));
-  });
-  return {
-    output: () => output,
-    port,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-      return child.exitCode;
-    },
-  };
 }
 
 /** Joins, refreshes tokens and plays credentialed URLs through a running bridge. */
 async function exercise(rig: LiveKitRig, port: number, audio: AudioServer) {
-  const bearer: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${BRIDGE_API_KEY}`);
-    return next(req);
-  };
-  const client = createClient(
-    LiveKitBridge,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [bearer] }),
-  );
+  const client = clientWithApiKey(`http://127.0.0.1:${port}`, BRIDGE_API_KEY);
   const creds = { url: rig.url, apiKey: rig.apiKey, apiSecret: rig.apiSecret };
   const callerTokens: string[] = [];
   // Two users with minted tokens, one with its own; LiveKit sends each a RefreshToken at once.

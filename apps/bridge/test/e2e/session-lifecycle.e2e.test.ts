@@ -9,7 +9,7 @@ import {
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUser, uniqueRoom, useBridgeRig } from "./harness.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -22,16 +22,7 @@ describe.skipIf(gate === "skip")("session lifecycle (real LiveKit)", () => {
 
   const inRoom = (room: string) => listParticipantIdentities(rig.creds, room);
 
-  async function join(userId: string, room = uniqueRoom(userId)) {
-    const response = await rig.client.joinRoom({
-      userId,
-      roomName: room,
-      targetIdentity: "glasses",
-    });
-    expect(response.success).toBe(true);
-    cleanups.push(() => rig.client.leaveRoom({ userId }));
-    return room;
-  }
+  const join = (userId: string, room?: string) => joinUser(rig.client, cleanups, userId, room);
 
   it("LeaveRoom leaves the LiveKit room, ends the stream with OK and releases everything", async () => {
     const room = await join("u-leave");

@@ -1,10 +1,8 @@
 import { EventEmitter } from "node:events";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   PlayAudioEvent_EventType as EventType,
   HealthCheckResponse_ServingStatus,
-  LiveKitBridge,
 } from "@mentra/bridge-proto";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
@@ -20,7 +18,7 @@ import type { BridgeServerAddress } from "../../src/server.js";
 import { type AudioServer, startAudioServer } from "../support/audio-server.js";
 import { tcpAddress } from "../support/tools.js";
 import { encodeWav, toneFloats } from "../support/wav.js";
-import { uniqueRoom } from "./harness.js";
+import { clientWithApiKey, uniqueRoom } from "./harness.js";
 import { finalOf, playAudio } from "./play-audio-client.js";
 
 // The bridge as `npm start` runs it (runBridge: config, pino logger, app, signals), against
@@ -74,14 +72,7 @@ describe.skipIf(gate === "skip")("graceful shutdown on the real rig", () => {
     const exitCode = exit.then((code) => ({ code, at: Date.now() }));
     try {
       const { url } = tcpAddress(await listening);
-      const bearer: Interceptor = (next) => (req) => {
-        req.header.set("authorization", `Bearer ${API_KEY}`);
-        return next(req);
-      };
-      const client = createClient(
-        LiveKitBridge,
-        createGrpcTransport({ baseUrl: url, interceptors: [bearer] }),
-      );
+      const client = clientWithApiKey(url, API_KEY);
       const room = uniqueRoom("shutdown");
       const identity = "cloud-agent:u-shut";
       const token = await mintToken(creds, room, identity);

@@ -7,7 +7,7 @@ import { dominantFrequency, joinParticipant, recordFault, sineTone } from "@ment
 import { describe, expect, it } from "vitest";
 import { percentile, probeWhile } from "../support/health-probe.js";
 import { openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUser, joinUserAndDevice, useBridgeRig } from "./harness.js";
 
 // Issue #17, finding 3: connections full of HTTP/2 streams that send their headers and
 // never a message. Calls are bounded in total (MAX_CALLS, default 4000, with a reserve
@@ -36,14 +36,7 @@ describe.skipIf(gate === "skip")("silent HTTP/2 streams (real LiveKit)", () => {
 
   it("300 connections × 100 silent StreamAudio streams: bounded by MAX_CALLS, ended at the first-message deadline; an innocent user's audio keeps flowing and HealthCheck answers", async () => {
     const userId = "u-innocent";
-    const room = uniqueRoom(userId);
-    const join = await rig.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-    expect(join.success).toBe(true);
-    const device = await joinParticipant(rig.creds, room, "glasses");
-    cleanups.push(
-      () => device.close(),
-      () => rig.client.leaveRoom({ userId }),
-    );
+    const { device } = await joinUserAndDevice(rig, cleanups, userId);
     const stream = openCloudStream(rig.client, userId);
     cleanups.push(() => stream.cancel());
     const arrivals: { at: number; samples: Int16Array }[] = [];
@@ -177,14 +170,7 @@ describe.skipIf(gate === "skip")("silent HTTP/2 streams (real LiveKit)", () => {
   it("a StreamAudio quiet for three times FIRST_MESSAGE_TIMEOUT_MS after its first message survives and then carries audio", async () => {
     const bridge = await rig.startBridge({ FIRST_MESSAGE_TIMEOUT_MS: "1000" });
     const userId = "u-quiet";
-    const room = uniqueRoom(userId);
-    const join = await bridge.client.joinRoom({
-      userId,
-      roomName: room,
-      targetIdentity: "glasses",
-    });
-    expect(join.success).toBe(true);
-    cleanups.push(() => bridge.client.leaveRoom({ userId }));
+    const room = await joinUser(bridge.client, cleanups, userId);
     const stream = openCloudStream(bridge.client, userId);
     cleanups.push(() => stream.cancel());
     await sleep(3000);

@@ -2,16 +2,10 @@ import * as http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AudioChunkSchema } from "@mentra/bridge-proto";
 import { e2eGate } from "@mentra/livekit-rig";
-import {
-  dominantFrequency,
-  joinParticipant,
-  recordFault,
-  sineTone,
-  type TestParticipant,
-} from "@mentra/test-kit";
+import { dominantFrequency, recordFault, sineTone, type TestParticipant } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { leBytes, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -39,15 +33,7 @@ describe.skipIf(gate === "skip")("cloud consumers that stall or go quiet (real L
   });
 
   async function userWithDevice(userId: string): Promise<TestParticipant> {
-    const room = uniqueRoom(userId);
-    const join = await rig.client.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-    expect(join.success).toBe(true);
-    const device = await joinParticipant(rig.creds, room, "glasses");
-    cleanups.push(
-      () => device.close(),
-      () => rig.client.leaveRoom({ userId }),
-    );
-    return device;
+    return (await joinUserAndDevice(rig, cleanups, userId)).device;
   }
 
   it("a consumer that stops reading: its queue stays bounded, drops are counted, another user's delay is unchanged", async () => {

@@ -3,14 +3,8 @@ import { PlaybackError } from "../../src/playback/errors.js";
 import { type FetchLimits, startDownload } from "../../src/playback/fetch-audio.js";
 import { createAddressPolicy } from "../../src/playback/url-policy.js";
 import { type AudioServer, startAudioServer } from "../support/audio-server.js";
+import { TEST_FETCH_LIMITS as LIMITS } from "./fetch-limits.js";
 
-const LIMITS: FetchLimits = {
-  connectTimeoutMs: 300,
-  idleTimeoutMs: 300,
-  totalTimeoutMs: 2_000,
-  maxBytes: 10_000,
-  maxRedirects: 3,
-};
 const policy = createAddressPolicy({ allow: ["127.0.0.1"] });
 
 async function fetchAll(url: string, limits: FetchLimits = LIMITS) {

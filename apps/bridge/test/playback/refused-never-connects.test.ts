@@ -3,17 +3,10 @@ import { networkInterfaces } from "node:os";
 import { recordFault } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { PlaybackError } from "../../src/playback/errors.js";
-import { type FetchLimits, startDownload } from "../../src/playback/fetch-audio.js";
+import { startDownload } from "../../src/playback/fetch-audio.js";
 import { createAddressPolicy, parseAudioUrl } from "../../src/playback/url-policy.js";
 import { type AudioServer, startAudioServer } from "../support/audio-server.js";
-
-const LIMITS: FetchLimits = {
-  connectTimeoutMs: 300,
-  idleTimeoutMs: 300,
-  totalTimeoutMs: 2_000,
-  maxBytes: 10_000,
-  maxRedirects: 3,
-};
+import { TEST_FETCH_LIMITS as LIMITS } from "./fetch-limits.js";
 
 // Issue #17's SSRF gaps: none of these may be fetched, and none may even be connected to.
 const REFUSED = [

@@ -13,14 +13,10 @@
 // Either ends early on SIGTERM, closing everything.
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { openSilentStreamAudio, PREFACE } from "./raw-h2.mjs";
 
 const [mode, portText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
-// The whole client connection preface (RFC 9113 §3.4): the magic, then an empty SETTINGS frame.
-const PREFACE = Buffer.concat([
-  Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
-  Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
-]);
 const started = performance.now();
 let stopping = false;
 const finishers = [];
@@ -28,6 +24,14 @@ process.on("SIGTERM", () => {
   stopping = true;
   for (const finish of finishers) finish();
 });
+
+/** Closes what `closeAll` closes, prints `counts` with the run time, and exits. */
+function finish(counts, closeAll) {
+  stopping = true;
+  closeAll();
+  console.log(JSON.stringify({ ...counts, ms: Math.round(performance.now() - started) }));
+  process.exit(0);
+}
 
 function preface(connections, durationMs, reopen) {
   const maxOpens = reopen ? 10 * connections : connections;
@@ -58,12 +62,10 @@ function preface(connections, durationMs, reopen) {
     if (launched < connections) setTimeout(batch, 5);
   };
   batch();
-  const done = () => {
-    stopping = true;
-    for (const socket of open) socket.destroy();
-    console.log(JSON.stringify({ ...counts, ms: Math.round(performance.now() - started) }));
-    process.exit(0);
-  };
+  const done = () =>
+    finish(counts, () => {
+      for (const socket of open) socket.destroy();
+    });
   finishers.push(done);
   setTimeout(done, durationMs);
 }
@@ -80,16 +82,7 @@ function streams(connections, perConnection, durationMs) {
     sessions.push(session);
     for (let s = 0; s < perConnection; s++) {
       counts.streams += 1;
-      const stream = session.request(
-        {
-          ":method": "POST",
-          ":path": "/mentra.livekit.bridge.LiveKitBridge/StreamAudio",
-          "content-type": "application/grpc",
-          te: "trailers",
-        },
-        { endStream: false },
-      );
-      stream.on("error", () => {});
+      const stream = openSilentStreamAudio(session);
       let settled = false;
       const settle = () => {
         if (settled) return;
@@ -118,10 +111,9 @@ function streams(connections, perConnection, durationMs) {
   const done = () => {
     if (finished) return;
     finished = true;
-    stopping = true;
-    for (const session of sessions) session.destroy();
-    console.log(JSON.stringify({ ...counts, ms: Math.round(performance.now() - started) }));
-    process.exit(0);
+    finish(counts, () => {
+      for (const session of sessions) session.destroy();
+    });
   };
   finishers.push(done);
   setTimeout(done, durationMs);

@@ -13,8 +13,9 @@ export const DEPLOYED_LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [path.join(REPO_ROOT, "proto")],
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader clients are untyped by design
-export type AnyClient = grpc.Client & Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: proto-loader messages and clients are untyped
+export type Loose = Record<string, any>;
+export type AnyClient = grpc.Client & Loose;
 
 /**
  * A grpc-js client of `service` (e.g. "mentra.livekit.bridge.LiveKitBridge") from `file`
