@@ -20,6 +20,8 @@ export interface StartupReport {
   readonly listeningAt: Percentiles;
   /** Runs that replaced the stale socket file the previous (SIGKILLed) run left. */
   readonly staleSocketRuns: number;
+  /** What was started: "node dist/main.js" or the executable's path. */
+  readonly started: string;
 }
 
 /** Options of {@link measureStartup}. */
@@ -28,6 +30,11 @@ export interface MeasureStartupOptions {
   readonly runs?: number;
   /** The bridge's entry; default the built apps/bridge/dist/main.js. */
   readonly main?: string;
+  /**
+   * A self-contained bridge to start instead of `node main` (the livekit-bridge
+   * executable, `npm run build:binary`), started with no arguments as start.sh does.
+   */
+  readonly executable?: string;
   readonly say?: (line: string) => void;
 }
 
@@ -49,8 +56,8 @@ export async function measureStartup(options: MeasureStartupOptions = {}): Promi
   try {
     for (let run = 0; run < runs; run++) {
       const started = await startAndTime({
-        command: process.execPath,
-        args: [options.main ?? BRIDGE_MAIN],
+        command: options.executable ?? process.execPath,
+        args: options.executable === undefined ? [options.main ?? BRIDGE_MAIN] : [],
         env: {
           PATH: process.env.PATH,
           LIVEKIT_GRPC_SOCKET: socketPath,
@@ -81,6 +88,7 @@ export async function measureStartup(options: MeasureStartupOptions = {}): Promi
     load: { before: loadBefore, after: loadAverage(), cores: availableParallelism() },
     listeningAt: percentiles(listeningAt),
     staleSocketRuns: Math.max(0, runs - 1),
+    started: options.executable ?? "node dist/main.js",
   };
 }
 
@@ -94,7 +102,7 @@ export function startupMarkdown(report: StartupReport, machine: string): string 
   const row = (name: string, p: Percentiles) =>
     `| ${name} | ${p.count} | ${Math.round(p.p50)} | ${Math.round(p.p95)} | ${Math.round(p.max)} |`;
   return [
-    `Bridge start-up (${machine}): node dist/main.js with LIVEKIT_GRPC_SOCKET, as the cloud's container starts it; ${report.staleSocketRuns} of ${report.runsMs.length} runs replaced a stale socket file.`,
+    `Bridge start-up (${machine}): ${report.started} with LIVEKIT_GRPC_SOCKET, as the cloud's container starts it; ${report.staleSocketRuns} of ${report.runsMs.length} runs replaced a stale socket file.`,
     "",
     "| figure (ms) | runs | median | p95 | worst |",
     "| --- | --- | --- | --- | --- |",
