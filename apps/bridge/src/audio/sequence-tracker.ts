@@ -70,6 +70,13 @@ const BEHIND_LIMIT = 32;
 const AHEAD_SLACK = 50;
 const RECEIVED = 1;
 const LOST = 2;
+/**
+ * This many packets in a row taken as duplicates or late ones, each one on from the last,
+ * paced like a live sender and with no newer packet among them, are a sender that
+ * restarted behind the timeline (a device that rejoined numbering from 1 again): the
+ * timeline restarts at the first of them, and they are played.
+ */
+const RESTART_RUN = 3;
 
 /**
  * Creates a tracker. Packets are numbered on an unbounded index: a sequence byte stands
@@ -99,6 +106,13 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
   let highest: { index: number; arrivedAt: number } | undefined;
   let packetBytes = 0;
   let holeSince = 0;
+  /** The packets taken as duplicates or late ones since the last one that was not. */
+  let behind: {
+    sequence: number;
+    pcm: Uint8Array;
+    arrivedAt: number;
+    fate: "duplicate" | "late";
+  }[] = [];
 
   const packetMs = () => Math.max(1, packetBytes / options.bytesPerMs);
   const maxFillPackets = () => Math.floor(maxFillMs / packetMs());
@@ -190,36 +204,70 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     const out: TrackedAudio[] = [];
     while (waiting.size > 0) fillHole(out);
     highest = undefined;
+    behind = [];
     return out;
+  }
+
+  /**
+   * Counts a packet behind the timeline as `fate`; on the {@link RESTART_RUN}th of a run
+   * that only a restarted sender explains, restarts the timeline with the run.
+   */
+  function takeBehind(
+    sequence: number,
+    pcm: Uint8Array,
+    arrivedAt: number,
+    fate: "duplicate" | "late",
+    out: TrackedAudio[],
+  ) {
+    counts[fate]++;
+    const last = behind.at(-1);
+    if (last !== undefined && (sequence - last.sequence + 256) % 256 !== 1) behind = [];
+    behind.push({ sequence, pcm, arrivedAt, fate });
+    const first = behind[0];
+    if (behind.length < RESTART_RUN || first === undefined) return;
+    // A burst of held-back packets arrives at once; a live sender's come one by one.
+    if (arrivedAt - first.arrivedAt < ((RESTART_RUN - 1) * packetMs()) / 2) return;
+    const run = behind;
+    behind = [];
+    out.push(...restart());
+    counts.resyncs++;
+    for (const packet of run) {
+      counts[packet.fate]--;
+      take(packet.sequence, packet.pcm, packet.arrivedAt, out);
+    }
+  }
+
+  function take(sequence: number, pcm: Uint8Array, arrivedAt: number, out: TrackedAudio[]) {
+    if (packetBytes === 0) packetBytes = pcm.byteLength;
+    let index = indexOf(sequence, arrivedAt);
+    if (index === undefined) {
+      out.push(...restart());
+      counts.resyncs++;
+      index = sequence;
+    }
+    if (highest === undefined) next = index;
+    if (index < next) {
+      takeBehind(sequence, pcm, arrivedAt, fateOf(index) === RECEIVED ? "duplicate" : "late", out);
+      return;
+    }
+    behind = [];
+    if (waiting.has(index)) {
+      counts.duplicate++;
+      return;
+    }
+    if (highest !== undefined && index < highest.index) counts.reordered++;
+    if (highest === undefined || index > highest.index) highest = { index, arrivedAt };
+    if (waiting.size === 0 && index !== next) holeSince = arrivedAt;
+    waiting.set(index, { pcm, arrivedAt });
+    release(out);
+    settle(arrivedAt, out);
   }
 
   return {
     restart,
     push(sequence, pcm, arrivedAt) {
       const out: TrackedAudio[] = [];
-      if (packetBytes === 0) packetBytes = pcm.byteLength;
-      let index = indexOf(sequence, arrivedAt);
-      if (index === undefined) {
-        out.push(...restart());
-        counts.resyncs++;
-        index = sequence;
-      }
-      if (highest === undefined) next = index;
-      if (index < next) {
-        if (fateOf(index) === RECEIVED) counts.duplicate++;
-        else counts.late++;
-        return out;
-      }
-      if (waiting.has(index)) {
-        counts.duplicate++;
-        return out;
-      }
-      if (highest !== undefined && index < highest.index) counts.reordered++;
-      if (highest === undefined || index > highest.index) highest = { index, arrivedAt };
-      if (waiting.size === 0 && index !== next) holeSince = arrivedAt;
-      waiting.set(index, { pcm, arrivedAt });
-      release(out);
-      settle(arrivedAt, out);
+      take(sequence, pcm, arrivedAt, out);
       return out;
     },
     poll(now) {

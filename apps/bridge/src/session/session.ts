@@ -656,7 +656,11 @@ export class Session {
         onParticipant: (change, identity, trackSid) =>
           this.onParticipant(change, identity, trackSid),
         onLinkResume: (state) => {
-          if (state === "reconnected") this.counters.linkResumes++;
+          if (state === "reconnected") {
+            this.counters.linkResumes++;
+            // The devices may have rejoined the room meanwhile, numbering from 1 again.
+            this.deviceAudio.restart();
+          }
           this.options.logger.info(`room connection ${state} by rtc-node`, {
             userId: this.userId,
           });
@@ -710,6 +714,9 @@ export class Session {
 
   private onDisconnected(lost: Disconnect) {
     this.link = undefined;
+    // Whatever comes on the next link is a new timeline: the device rejoins too, maybe
+    // numbering from 1 again, and the room's lost time is no packet loss to fill.
+    this.deviceAudio.restart();
     this.pastLinkStats = addStats(this.pastLinkStats, this.linkStats);
     this.linkStats = NO_LINK_STATS;
     this.tracks.clear();

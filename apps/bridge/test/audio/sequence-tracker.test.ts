@@ -117,6 +117,33 @@ describe("sequence tracker", () => {
     expect(tracker.counts).toMatchObject({ accepted: 25, duplicate: 0, lost: 0, resyncs: 1 });
   });
 
+  it("restarts on a run of packets behind it paced like a live sender: a device back 300 ms later from 1", () => {
+    const tracker = createSequenceTracker({ bytesPerMs: 32 });
+    for (let n = 0; n < 15; n++) tracker.push(1 + n, pcmOf(n), n * 20);
+    // 15 behind 300 ms later looks like a duplicate of packet 1, then of 2, 3…: the old
+    // timeline would drop the new device's first 15 packets. Three in a row restart it.
+    const out: TrackedAudio[] = [];
+    for (let n = 0; n < 20; n++) out.push(...tracker.push(1 + n, pcmOf(100 + n), 580 + n * 20));
+    expect(numbers(out)).toEqual(Array.from({ length: 20 }, (_, n) => 100 + n));
+    expect(tracker.counts).toMatchObject({
+      accepted: 35,
+      duplicate: 0,
+      late: 0,
+      lost: 0,
+      resyncs: 1,
+    });
+  });
+
+  it("keeps the timeline for a burst of late packets that arrive at once", () => {
+    // 5, 6, 7 held back past the window and delivered together after 8..11.
+    const arrivals = inTime(14).filter(({ n }) => n < 5 || n > 7);
+    arrivals.push({ n: 5, at: 300 }, { n: 6, at: 300.5 }, { n: 7, at: 301 });
+    const { out, counts } = run(arrivals.sort((a, b) => a.at - b.at));
+    const timeline = numbers(out);
+    expect(timeline).toEqual([0, 1, 2, 3, 4, -1, -1, -1, 8, 9, 10, 11, 12, 13]);
+    expect(counts).toMatchObject({ late: 3, lost: 3, resyncs: 0 });
+  });
+
   it("property: the timeline is the sent one, with silence exactly where packets were lost", () => {
     const fault = fc.constantFrom("ok", "ok", "ok", "lose", "duplicate", "swap");
     fc.assert(
