@@ -69,6 +69,18 @@ export interface StepResult {
     readonly insideToCloudMs: InsideLatency;
     readonly insideToRoomMs: InsideLatency;
     /**
+     * What `insideToCloudMs.count` must be: the chunks (frames at the cloud) the bridge
+     * received between the two /metrics scrapes its delta spans, by the bridge's own
+     * receipt stamp (the frame's timestamp; the bench runs the bridge on this machine's
+     * clock). At least those stamped between the first scrape's answer and the second's
+     * request, at most those between the first's request and the second's answer (a scrape
+     * is taken at some instant within its round trip). Not the window's packets: those are
+     * counted by when the glasses sent them, and under load the glasses→bridge path holds
+     * back a varying few hundred ms of them, so the backlog at the window's start and end
+     * differ. Nor by arrival at the cloud: the bench's own loop lags under load.
+     */
+    readonly insideToCloudExpected: { readonly atLeast: number; readonly atMost: number };
+    /**
      * End to end by chirp, right after the window with the step's load still running:
      * the bridge's path against a direct participant-to-participant one. Undefined when
      * the probe failed (see `chirpError`).
@@ -182,13 +194,17 @@ export async function runLadder(
       const threads0 = readThreadCpu(rig.bridgePid);
       const livekit0 = livekitCpu();
       const bench0 = process.cpuUsage();
+      const scrape0 = Date.now();
       const metrics0 = await rig.metrics();
+      const scraped0 = Date.now();
       pacer.resetLateness();
       const startMs = Date.now();
       await sleep(options.stepMs, signal);
       const endMs = Date.now();
-      const end = await rig.probe.sample();
+      const scrape1 = Date.now();
       const metrics1 = await rig.metrics();
+      const scraped1 = Date.now();
+      const end = await rig.probe.sample();
       let chirp: ChirpResult | undefined;
       let chirpError = "";
       try {
@@ -213,8 +229,12 @@ export async function runLadder(
       let receiveDropped = 0;
       let sendDropped = 0;
       let foreign = 0;
+      let framesAtLeast = 0;
+      let framesAtMost = 0;
       pool.users.forEach((user, i) => {
         user.packets.collect(startMs, endMs, window);
+        framesAtLeast += user.packets.framesReceivedByBridge(scraped0, scrape1);
+        framesAtMost += user.packets.framesReceivedByBridge(scrape0, scraped1);
         foreign += user.packets.foreign;
         const before = dropsSoFar.get(user.userId) ?? { bridge: 0, receive: 0, send: 0 };
         const stats = user.session.stats();
@@ -256,6 +276,7 @@ export async function runLadder(
           endToEndMs: percentiles(window.endToEndMs),
           insideToCloudMs: insideLatency(metrics0, metrics1, "to_cloud"),
           insideToRoomMs: insideLatency(metrics0, metrics1, "to_room"),
+          insideToCloudExpected: { atLeast: framesAtLeast, atMost: framesAtMost },
           chirp,
           chirpError,
         },

@@ -41,6 +41,11 @@ export interface PacketLog {
   received(samples: Int16Array, bridgeAtMs: number, arrivedAtMs: number): void;
   /** Adds the packets sent in [startMs, endMs) to `into`. */
   collect(startMs: number, endMs: number, into: WindowPackets): void;
+  /**
+   * Frames (one per chunk the bridge sent: a packet of ours, filled silence, anything)
+   * that the bridge received in [fromMs, toMs), by their `bridgeAtMs`.
+   */
+  framesReceivedByBridge(fromMs: number, toMs: number): number;
   /** Frames that were not a whole number of packets, or numbers never sent. */
   readonly foreign: number;
 }
@@ -70,6 +75,8 @@ export function createPacketLog(): PacketLog {
   const reordered = new Set<number>();
   let highest = -1;
   let foreign = 0;
+  // Every frame's bridge timestamp, in arrival order.
+  const frameBridgeAt: number[] = [];
   return {
     get foreign() {
       return foreign;
@@ -83,6 +90,7 @@ export function createPacketLog(): PacketLog {
       failed.add(seq);
     },
     received(samples, bridgeAtMs, arrivedAtMs) {
+      frameBridgeAt.push(bridgeAtMs);
       if (samples.length % PACKET_SAMPLES !== 0) foreign++;
       for (let offset = 0; offset + PACKET_SAMPLES <= samples.length; offset += PACKET_SAMPLES) {
         // The bridge fills a lost phone packet with its 20 ms of silence: no packet of ours
@@ -126,6 +134,11 @@ export function createPacketLog(): PacketLog {
         into.bridgeAddedMs.push(arrived - bridge);
         into.endToEndMs.push(arrived - at);
       }
+    },
+    framesReceivedByBridge(fromMs, toMs) {
+      let count = 0;
+      for (const at of frameBridgeAt) if (at >= fromMs && at < toMs) count++;
+      return count;
     },
   };
 }

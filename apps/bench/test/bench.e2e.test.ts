@@ -37,11 +37,21 @@ describe.skipIf(gate === "skip")("npm run bench / npm run soak", () => {
     expect(step?.packets.duplicates).toBe(0);
     expect(step?.latency.bridgeAddedMs.count).toBe(step?.packets.received);
     expect(step?.latency.endToEndMs.p50).toBeGreaterThanOrEqual(0);
-    // The bridge's own histogram timed about as many chunks as the window's packets (the
-    // window edges differ by a few), and the TTS: 2 users × 50 frames (20 ms) a second, 4/5 of the time (utterances and pauses).
+    // The bridge's own histogram timed every chunk it received between the two scrapes,
+    // once. Not the window's packets (counted by when they were sent: under load the
+    // glasses→bridge backlog at the window's start and end differ by up to ~15 a user).
+    // The ±2 (one a user): a chunk the bridge stamped just before a scrape and took from its
+    // queue just after (inside the bridge p99 ≤ 2 ms; a user's chunks are 20 ms apart).
     const inside = step?.latency.insideToCloudMs;
-    expect(Math.abs((inside?.count ?? 0) - (step?.packets.received ?? 0))).toBeLessThanOrEqual(10);
+    const expected = step?.latency.insideToCloudExpected;
+    console.log(
+      `to_cloud histogram: ${inside?.count} chunks, bridge received ${expected?.atLeast}-${expected?.atMost} between the scrapes, ${step?.packets.received} packets sent in the window`,
+    );
+    expect(expected?.atLeast).toBeGreaterThan(100);
+    expect(inside?.count).toBeGreaterThanOrEqual((expected?.atLeast ?? 0) - 2);
+    expect(inside?.count).toBeLessThanOrEqual((expected?.atMost ?? 0) + 2);
     expect(inside?.p99).toBeGreaterThan(0);
+    // And the TTS: 2 users × 50 frames (20 ms) a second, 4/5 of the time (utterances and pauses).
     const seconds = (step?.windowMs ?? 0) / 1000;
     expect(step?.latency.insideToRoomMs.count).toBeGreaterThan(2 * 40 * seconds * 0.85);
     expect(step?.latency.insideToRoomMs.count).toBeLessThan(2 * 40 * seconds * 1.15);
