@@ -252,8 +252,8 @@ describe.skipIf(gate === "skip")(
       const lists = await Promise.all(users.map((u) => listParticipantIdentities(creds, u.room)));
       const ghosts = lists.flat();
       let fdAfter = descriptorsOf(bridge.pid);
-      // rtc-node closes a left room's sockets late when the machine is loaded: up to 30 s.
-      const fdDeadline = Date.now() + 30_000;
+      // Issue 17: descriptors come back within 10 s (the 2 s above included).
+      const fdDeadline = Date.now() + 8_000;
       while (fdAfter > fdBefore + 10 && Date.now() < fdDeadline) {
         await sleep(250);
         fdAfter = descriptorsOf(bridge.pid);
@@ -275,15 +275,15 @@ describe.skipIf(gate === "skip")(
       expect(health.p99).toBeLessThan(2_000);
       expect(loopMax).toBeLessThan(500);
       expect(ghosts).toEqual([]);
-      // A ghost held ~80 descriptors (16,376 for 171 ghosts); a left room should hold none,
-      // but rtc-node releases them late on a loaded machine: at most 8 per room, printed.
-      expect(fdAfter).toBeLessThanOrEqual(fdBefore + 8 * joined.length);
+      // A ghost held ~80 descriptors (16,376 for 171 ghosts); a left room holds none. Before
+      // ICE gathered once (room-link.ts), ~197 stayed while the innocent user's room was open.
+      expect(fdAfter).toBeLessThanOrEqual(fdBefore + 10);
       expect(during.largestGapMs).toBeLessThan(2_000);
 
       recordFault({
         kind: "fault",
         what: `${BURST} parallel JoinRooms for new users (MAX_SESSIONS ${MAX_SESSIONS}, MAX_JOINS_IN_FLIGHT 4) beside a running session, against the bridge process`,
-        expected: `the running session's device audio arrives complete (block numbers: none lost or doubled); its largest pause (target ${TARGET_GAP_MS} ms, not met here, bounded at 2 s) and HealthCheck on a new connection (target p99 100 ms, not met here, bounded at 2 s) printed; no ghost participant afterwards; descriptors come back within 30 s`,
+        expected: `the running session's device audio arrives complete (block numbers: none lost or doubled); its largest pause (target ${TARGET_GAP_MS} ms, not met here, bounded at 2 s) and HealthCheck on a new connection (target p99 100 ms, not met here, bounded at 2 s) printed; no ghost participant afterwards; descriptors come back within 10 s`,
         observed: summary,
       });
     }, 120_000);
