@@ -91,6 +91,13 @@ describe.skipIf(gate === "skip")(
         await rig.client.joinRoom({ userId: "u-tones", roomName: room, targetIdentity: "glasses" });
         device = await joinParticipant(rig.creds, room, "glasses");
         bridge = "cloud-agent:u-tones";
+        // The first PlayAudio publishes the tts track; what it plays before the device has
+        // subscribed is not heard (up to ~130 ms on a loaded machine). That first-playback
+        // delay has its own tests (PUBLISH_AT_JOIN, latency); these cases judge tone and
+        // duration, so the track is published and subscribed once before them.
+        await hear(device, bridge, "tts", () =>
+          play("u-tones", "warm-up", server.fixture("wav-s16-8k-600.wav")),
+        );
       });
       afterAll(async () => {
         await device?.close();
