@@ -102,11 +102,6 @@ export function validateTrackId(trackId: number): number {
   return trackId;
 }
 
-/** Returns `bytes` without a trailing odd byte (a view, no copy), as the contract asks. */
-export function dropOddTrailingByte(bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1);
-}
-
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Swaps the two bytes of every sample in place. */

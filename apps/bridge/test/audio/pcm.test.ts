@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   downmixToMono,
-  dropOddTrailingByte,
   int16FromBigEndian,
   int16FromLittleEndian,
   int16ToLittleEndianBytes,
@@ -123,18 +122,6 @@ describe("byte-order conversion", () => {
     const bytes = int16ToLittleEndianBytes(samples);
     expect(Array.from(bytes)).toEqual([0x00, 0x80, 0xff, 0x7f, 0xfe, 0xff, 0x34, 0x12]);
     expect(Array.from(int16FromLittleEndian(bytes))).toEqual(Array.from(samples));
-  });
-});
-
-describe("dropOddTrailingByte", () => {
-  it("trims an odd trailing byte as a view and leaves even lengths alone", () => {
-    const odd = new Uint8Array([1, 2, 3]);
-    const trimmed = dropOddTrailingByte(odd);
-    expect(Array.from(trimmed)).toEqual([1, 2]);
-    expect(trimmed.buffer).toBe(odd.buffer);
-    const even = new Uint8Array(4);
-    expect(dropOddTrailingByte(even)).toBe(even);
-    expect(dropOddTrailingByte(new Uint8Array(1)).byteLength).toBe(0);
   });
 });
 

@@ -4,7 +4,6 @@ import { createDropOldestQueue } from "../../src/audio/bounded-queue.js";
 import { createEndiannessNormaliser } from "../../src/audio/endianness.js";
 import { createFramer } from "../../src/audio/framer.js";
 import {
-  dropOddTrailingByte,
   int16FromBigEndian,
   int16FromLittleEndian,
   int16ToLittleEndianBytes,
@@ -81,16 +80,6 @@ describe("properties", () => {
           be[i + 1] = le[i] ?? 0;
         }
         expect(Array.from(int16FromBigEndian(be))).toEqual(values);
-      }),
-    );
-  });
-
-  it("odd trailing bytes are dropped, nothing else", () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 999 }), (bytes) => {
-        const even = dropOddTrailingByte(bytes);
-        expect(even.length).toBe(bytes.length - (bytes.length % 2));
-        expect(Array.from(even)).toEqual(Array.from(bytes.subarray(0, even.length)));
       }),
     );
   });
