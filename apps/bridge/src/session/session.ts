@@ -253,8 +253,9 @@ export class Session {
   /** The user's live state for GetStatus. */
   status(): SessionStatus {
     const link = this.link;
+    const devicePackets = this.deviceAudio.figures();
     return {
-      devicePackets: this.deviceAudio.figures(),
+      devicePackets,
       connected: link !== undefined && !this.closed,
       participantId: link?.participantSid ?? "",
       participantCount: link?.participantCount() ?? 0,
@@ -271,7 +272,7 @@ export class Session {
         chunks_from_cloud: String(this.counters.chunksFromCloud),
         cloud_dropped_ms: String(Math.round(this.cloudQueue.droppedWeight)),
         cloud_queued_ms: String(Math.round(this.cloudQueue.weight)),
-        ...devicePacketMetadata(this.deviceAudio.figures()),
+        ...devicePacketMetadata(devicePackets),
         unannounced_packets_accepted: String(this.counters.unannouncedAccepted),
         unannounced_packets_dropped: String(this.counters.unannouncedDropped),
         rejoins: String(this.counters.rejoins),
