@@ -304,16 +304,14 @@ export function createBridgeServer(options: BridgeServerOptions): BridgeServer {
   http2Server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     const socket = handingOver;
-    if (socket !== undefined) {
-      sessionOf.set(socket, session);
-      session.on("stream", (stream: http2.ServerHttp2Stream) => {
-        connectionGuard.callStarted(socket);
-        stream.once("close", () => connectionGuard.callEnded(socket));
-      });
-    }
+    if (socket !== undefined) sessionOf.set(socket, session);
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      if (socket !== undefined) connectionGuard.callStarted(socket);
       openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-      stream.once("close", () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
+      stream.once("close", () => {
+        if (socket !== undefined) connectionGuard.callEnded(socket);
+        openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
+      });
     });
     if (throttled) throttle(session, true);
     session.once("close", () => {
