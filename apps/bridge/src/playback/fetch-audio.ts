@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
 import { type PlaybackBufferBudget, UNBOUNDED_BUFFER } from "./buffer-budget.js";
 import { PlaybackError } from "./errors.js";
-import { type AddressPolicy, type ResolvedAddress, shownUrl } from "./url-policy.js";
+import { type AddressPolicy, type ResolvedAddress, shownLocation, shownUrl } from "./url-policy.js";
 
 /** Bounds of one download; every one of them ends the playback with FAILED when crossed. */
 export interface FetchLimits {
@@ -78,7 +78,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       if (hop >= limits.maxRedirects) {
         throw new PlaybackError(
           "too_many_redirects",
-          `more than ${limits.maxRedirects} redirects (PLAYBACK_MAX_REDIRECTS) starting at ${shownUrl(url)}; the last went to ${location}`,
+          `more than ${limits.maxRedirects} redirects (PLAYBACK_MAX_REDIRECTS) starting at ${shownUrl(url)}; the last went to ${shownLocation(location)}`,
         );
       }
       let next: URL;
@@ -87,7 +87,7 @@ export async function startDownload(url: URL, options: DownloadOptions): Promise
       } catch {
         throw new PlaybackError(
           "network",
-          `${shownUrl(current)} redirected to an invalid URL: ${location}`,
+          `${shownUrl(current)} redirected to an invalid URL: ${shownLocation(location)}`,
         );
       }
       if (next.protocol !== "http:" && next.protocol !== "https:") {

@@ -42,6 +42,14 @@ export function shownUrl(url: URL): string {
   return copy.href;
 }
 
+/**
+ * A redirect target as a server wrote it (a `Location` header, maybe relative, maybe not
+ * a URL at all), without the credentials it may carry, for messages.
+ */
+export function shownLocation(location: string): string {
+  return location.replace(/^([a-z][a-z0-9+.-]*:)?\/\/[^/?#]*@/i, "$1//");
+}
+
 /** Cloud metadata services: named as such, although their ranges are refused anyway. */
 const METADATA = new Set(["169.254.169.254", "100.100.100.200", "fd00:ec2::254"].map(normalised));
 

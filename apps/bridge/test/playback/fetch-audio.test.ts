@@ -78,6 +78,22 @@ describe("streaming download (local HTTP server on 127.0.0.1)", () => {
     expect(server.hits("/loop")).toBe(4);
   });
 
+  it("never repeats credentials a server's redirect carries", async () => {
+    const host = server.origin.slice("http://".length);
+    const loop = server.route("/cred-loop", (_q, r) =>
+      r.writeHead(302, { location: `http://user:pass@${host}/cred-loop` }).end(),
+    );
+    expect(await failure(loop)).toBe(
+      `too_many_redirects: more than 3 redirects (PLAYBACK_MAX_REDIRECTS) starting at ${loop}; the last went to http://${host}/cred-loop`,
+    );
+    const bad = server.route("/cred-bad", (_q, r) =>
+      r.writeHead(302, { location: "http://user:pass@[not-a-host/a.mp3" }).end(),
+    );
+    expect(await failure(bad)).toBe(
+      `network: ${bad} redirected to an invalid URL: http://[not-a-host/a.mp3`,
+    );
+  });
+
   it.each([
     [
       "ftp://127.0.0.1/a.mp3",
