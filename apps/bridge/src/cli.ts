@@ -196,7 +196,7 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   const warmStarted = performance.now();
   const warmFailed = (options.warmLiveKit ?? warmLiveKit)().then(
     ({ nativeLogs }) => {
-      logger.debug("rtc-node loaded", { ms: Math.round(performance.now() - warmStarted) });
+      logger.info("rtc-node loaded", { ms: Math.round(performance.now() - warmStarted) });
       if (nativeLogs === "unavailable") {
         logger.warn("could not take over rtc-node's native log capture: expect more CPU per room");
       }

@@ -20,15 +20,27 @@ const NOFILE = 1024;
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The bridge under a lowered descriptor limit, its embedded LiveKit isolated; stderr kept. */
-function startBridge(env: Record<string, string>, nodeArgs: string[] = []): Promise<BridgeProcess> {
-  return startBridgeProcess({
+/**
+ * The bridge under a lowered descriptor limit, its embedded LiveKit isolated; stderr kept.
+ * Resolves once rtc-node has loaded too (it loads after listening, with its own descriptors
+ * and heap), so the figures read next are the settled baseline.
+ */
+async function startBridge(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<BridgeProcess> {
+  const bridge = await startBridgeProcess({
     command: "prlimit",
     args: [`--nofile=${NOFILE}:${NOFILE}`, "--", process.execPath, ...nodeArgs, BRIDGE_MAIN],
     env: { LIVEKIT_URL: "", LIVEKIT_EMBEDDED_ISOLATE: "on", LOG_LEVEL: "info", ...env },
     keepChars: 200_000,
     listenTimeoutMs: 30_000,
   });
+  const deadline = performance.now() + 10_000;
+  while (!bridge.output().includes('"rtc-node loaded"') && performance.now() < deadline) {
+    await sleep(50);
+  }
+  return bridge;
 }
 
 function descriptors(pid: number): number {
