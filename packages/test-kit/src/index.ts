@@ -23,6 +23,7 @@ export {
   type TimedMic,
   type TimedRecorder,
 } from "./chirp-latency.js";
+export { type Cleanups, runCleanups } from "./cleanups.js";
 export {
   type DeviceFarm,
   FARM_BLOCK_SAMPLES,
@@ -83,5 +84,10 @@ export {
   type TimedStart,
 } from "./startup-probe.js";
 export { type LiveKitCredentials, mintToken } from "./token.js";
+export {
+  type JoinUserWithDeviceOptions,
+  joinUserWithDevice,
+  type UserWithDevice,
+} from "./user-with-device.js";
 export { chime, speechLike } from "./voices.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";

@@ -2,7 +2,13 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LiveKitBridge, type PcmByteOrder } from "@mentra/bridge-proto";
 import { type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
-import { joinParticipant, type LiveKitCredentials, type TestParticipant } from "@mentra/test-kit";
+import {
+  type Cleanups,
+  joinUserWithDevice,
+  type LiveKitCredentials,
+  runCleanups,
+  type TestParticipant,
+} from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { serverLimitsOf } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
@@ -125,19 +131,14 @@ export function uniqueRoom(prefix: string): string {
  * `onStart`), the returned cleanups run after each test (last first), the rig closed at
  * the end.
  */
-export function useBridgeRig(
-  env: NodeJS.ProcessEnv,
-  onStart: (rig: BridgeRig) => void,
-): (() => Promise<unknown>)[] {
+export function useBridgeRig(env: NodeJS.ProcessEnv, onStart: (rig: BridgeRig) => void): Cleanups {
   let rig: BridgeRig | undefined;
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   beforeAll(async () => {
     rig = await startBridgeRig(env);
     onStart(rig);
   });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  afterEach(() => runCleanups(cleanups));
   afterAll(async () => {
     await rig?.close();
   });
@@ -150,7 +151,7 @@ export function useBridgeRig(
  */
 export async function joinUser(
   client: BridgeRig["client"],
-  cleanups: (() => Promise<unknown>)[],
+  cleanups: Cleanups,
   userId: string,
   room = uniqueRoom(userId),
 ): Promise<string> {
@@ -169,30 +170,42 @@ export interface UserAndDevice {
 }
 
 /**
- * JoinRoom for `userId` in a fresh room, checked to succeed (the device is "glasses"
- * unless `request.targetIdentity` says otherwise), then the device joins that room. Both
- * are undone through `cleanups`: LeaveRoom, then the device leaves.
+ * JoinRoom for `userId` in a fresh room (or `request.roomName`), checked to succeed (the
+ * device is "glasses" unless `request.targetIdentity` says otherwise), then the device
+ * joins that room; see test-kit's joinUserWithDevice. Both are undone through `cleanups`:
+ * the device leaves, then LeaveRoom.
  */
 export async function joinUserAndDevice(
   rig: Pick<BridgeRig, "client" | "creds">,
-  cleanups: (() => Promise<unknown>)[],
+  cleanups: Cleanups,
   userId: string,
   request: {
+    roomName?: string;
     targetIdentity?: string;
     pcmByteOrder?: PcmByteOrder;
     receiveSampleRate?: number;
     receiveFrameMs?: number;
   } = {},
 ): Promise<UserAndDevice> {
-  const room = uniqueRoom(userId);
+  const room = request.roomName ?? uniqueRoom(userId);
   const targetIdentity = request.targetIdentity || "glasses";
-  const join = await rig.client.joinRoom({ ...request, userId, roomName: room, targetIdentity });
-  expect(join.error).toBe("");
-  expect(join.success).toBe(true);
-  const device = await joinParticipant(rig.creds, room, targetIdentity);
-  cleanups.push(
-    () => device.close(),
-    () => rig.client.leaveRoom({ userId }),
-  );
-  return { room, device, bridgeIdentity: join.metadata.identity ?? "" };
+  const { joined, device } = await joinUserWithDevice({
+    livekit: rig.creds,
+    room,
+    deviceIdentity: targetIdentity,
+    cleanups,
+    leave: () => rig.client.leaveRoom({ userId }),
+    async join() {
+      const join = await rig.client.joinRoom({
+        ...request,
+        userId,
+        roomName: room,
+        targetIdentity,
+      });
+      expect(join.error).toBe("");
+      expect(join.success).toBe(true);
+      return join;
+    },
+  });
+  return { room, device, bridgeIdentity: joined.metadata.identity ?? "" };
 }

@@ -6,7 +6,6 @@ import {
   dominantFrequency,
   findOffset,
   indexOfSequence,
-  joinParticipant,
   listParticipantIdentities,
   sineTone,
   type TestParticipant,
@@ -15,7 +14,7 @@ import {
 } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { type CloudStream, leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, uniqueRoom, useBridgeRig } from "./harness.js";
+import { type BridgeRig, joinUserAndDevice, uniqueRoom, useBridgeRig } from "./harness.js";
 import { recordTrack } from "./track-recorder.js";
 
 const gate = await e2eGate();
@@ -102,18 +101,11 @@ describe.skipIf(gate === "skip")("two users at once stay apart (real LiveKit)", 
     ] as const) {
       const userId = `u-iso-${label}-${oneRoom ? "one" : "apart"}-${name}`;
       const room = oneRoom ? shared : uniqueRoom(`iso-${label}-${name}`);
-      const deviceIdentity = `glasses-${name}`;
-      const join = await rig.client.joinRoom({
-        userId,
+      const { device } = await joinUserAndDevice(rig, cleanups, userId, {
         roomName: room,
-        targetIdentity: deviceIdentity,
+        targetIdentity: `glasses-${name}`,
         pcmByteOrder: PcmByteOrder.LITTLE,
       });
-      expect(join.error).toBe("");
-      expect(join.success).toBe(true);
-      cleanups.push(() => rig.client.leaveRoom({ userId }));
-      const device = await joinParticipant(rig.creds, room, deviceIdentity);
-      cleanups.push(() => device.close());
       const stream = openCloudStream(rig.client, userId);
       cleanups.push(() => stream.cancel());
       users.push({

@@ -2,9 +2,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { PlayAudioEvent_EventType as EventType } from "@mentra/bridge-proto";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
-  joinParticipant,
+  type Cleanups,
+  joinUserWithDevice,
   listParticipantIdentities,
   recordFault,
+  runCleanups,
   sineTone,
   type TestParticipant,
   waitFor,
@@ -24,7 +26,7 @@ describe.skipIf(gate === "skip")("races with playback and shutdown (real LiveKit
   let audio: AudioServer;
   /** Requests of the trickling route that are still open, and how many closed. */
   const trickle = { open: 0, closed: 0 };
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
 
   beforeAll(async () => {
     livekit = await startLiveKit({ isolate: "on" });
@@ -47,7 +49,7 @@ describe.skipIf(gate === "skip")("races with playback and shutdown (real LiveKit
     });
   }, 60_000);
   afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await runCleanups(cleanups);
   });
   afterAll(async () => {
     await audio?.close();
@@ -63,12 +65,18 @@ describe.skipIf(gate === "skip")("races with playback and shutdown (real LiveKit
     return app;
   }
 
+  // No LeaveRoom: closing the bridge (a cleanup of startBridge) ends the session.
   async function joinWithDevice(app: AppOnRig, userId: string): Promise<TestParticipant> {
     const room = uniqueRoom(userId);
-    const join = await app.grpc.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
-    expect(join.success).toBe(true);
-    const device = await joinParticipant(livekit, room, "glasses");
-    cleanups.push(() => device.close());
+    const { device } = await joinUserWithDevice({
+      livekit,
+      room,
+      cleanups,
+      async join() {
+        const join = await app.grpc.joinRoom({ userId, roomName: room, targetIdentity: "glasses" });
+        expect(join.success).toBe(true);
+      },
+    });
     return device;
   }
 

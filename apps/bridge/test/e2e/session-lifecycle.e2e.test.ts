@@ -1,15 +1,15 @@
 import { Code } from "@connectrpc/connect";
 import { e2eGate } from "@mentra/livekit-rig";
-import {
-  joinParticipant,
-  listParticipantIdentities,
-  recordFault,
-  sineTone,
-  waitFor,
-} from "@mentra/test-kit";
+import { listParticipantIdentities, recordFault, sineTone, waitFor } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { leBytes, openCloudStream, samplesOf } from "./cloud-stream.js";
-import { type BridgeRig, joinUser, uniqueRoom, useBridgeRig } from "./harness.js";
+import {
+  type BridgeRig,
+  joinUser,
+  joinUserAndDevice,
+  uniqueRoom,
+  useBridgeRig,
+} from "./harness.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,11 +25,9 @@ describe.skipIf(gate === "skip")("session lifecycle (real LiveKit)", () => {
   const join = (userId: string, room?: string) => joinUser(rig.client, cleanups, userId, room);
 
   it("LeaveRoom leaves the LiveKit room, ends the stream with OK and releases everything", async () => {
-    const room = await join("u-leave");
+    const { room } = await joinUserAndDevice(rig, cleanups, "u-leave");
     const session = rig.registry.get("u-leave");
     expect(session).toBeDefined();
-    const device = await joinParticipant(rig.creds, room, "glasses");
-    cleanups.push(() => device.close());
     const stream = openCloudStream(rig.client, "u-leave");
     stream.send({
       pcmData: leBytes(sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 })),
@@ -88,9 +86,7 @@ describe.skipIf(gate === "skip")("session lifecycle (real LiveKit)", () => {
   });
 
   it("a broken stream resumes within the grace period without re-joining or losing audio", async () => {
-    const room = await join("u-resume");
-    const device = await joinParticipant(rig.creds, room, "glasses");
-    cleanups.push(() => device.close());
+    const { room, device } = await joinUserAndDevice(rig, cleanups, "u-resume");
     const session = rig.registry.get("u-resume");
     const first = openCloudStream(rig.client, "u-resume");
     await waitFor(() => session?.hasStream === true);
