@@ -1,15 +1,17 @@
 import * as net from "node:net";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
+  type Cleanups,
   chirp,
   findOffset,
-  joinParticipant,
   recordFault,
+  runCleanups,
   type TestParticipant,
 } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AudioFrame, type BridgeSession, createBridgeClient } from "../../src/index.js";
 import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
+import { joinClientAndDevice } from "./client-and-device.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -60,15 +62,13 @@ describe.skipIf(gate === "skip")(
   () => {
     let livekit: LiveKitRig;
     let bridge: BridgeProcess;
-    const cleanups: (() => Promise<unknown>)[] = [];
+    const cleanups: Cleanups = [];
 
     beforeAll(async () => {
       livekit = await startLiveKit({ isolate: "on" });
       bridge = await spawnBridge(await freePort(), livekit);
     });
-    afterEach(async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-    });
+    afterEach(() => runCleanups(cleanups, { ignoreErrors: true }));
     afterAll(async () => {
       await bridge?.stop();
       await livekit?.close();
@@ -79,11 +79,14 @@ describe.skipIf(gate === "skip")(
       userId: string,
     ): Promise<{ session: BridgeSession; device: TestParticipant }> {
       const client = createBridgeClient({ baseUrl });
-      cleanups.push(() => client.close());
       const room = `client-as-${userId}-${process.pid}`;
-      const session = await client.join({ userId, roomName: room, targetIdentity: "glasses" });
-      const device = await joinParticipant(livekit, room, "glasses");
-      cleanups.push(() => device.close());
+      const { joined: session, device } = await joinClientAndDevice(
+        client,
+        livekit,
+        cleanups,
+        userId,
+        room,
+      );
       return { session, device };
     }
 

@@ -1,11 +1,11 @@
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
+  type Cleanups,
   dominantFrequency,
-  joinParticipant,
   mintToken,
   recordFault,
+  runCleanups,
   sineTone,
-  type TestParticipant,
   trimSilence,
 } from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,7 @@ import {
   createBridgeClient,
 } from "../../src/index.js";
 import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
+import { joinClientAndDevice } from "./client-and-device.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,16 +44,14 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
   let livekit: LiveKitRig;
   let bridge: BridgeProcess;
   let port: number;
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
 
   beforeAll(async () => {
     livekit = await startLiveKit({ isolate: "on" });
     port = await freePort();
     bridge = await spawnBridge(port, livekit);
   });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  });
+  afterEach(() => runCleanups(cleanups, { ignoreErrors: true }));
   afterAll(async () => {
     await bridge?.stop();
     await livekit?.close();
@@ -66,10 +65,13 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
       const client = createBridgeClient({ baseUrl: bridge.url, protocol });
       const userId = `u-${protocol}`;
       const room = `client-${protocol}-${process.pid}`;
-      const session = await client.join({ userId, roomName: room, targetIdentity: "glasses" });
-      cleanups.push(() => client.close());
-      const device = await joinParticipant(creds(), room, "glasses");
-      cleanups.push(() => device.close());
+      const { joined: session, device } = await joinClientAndDevice(
+        client,
+        creds(),
+        cleanups,
+        userId,
+        room,
+      );
       const received = reader(session);
 
       const tone = sineTone({ frequencyHz: 440, sampleRate: 16_000, durationMs: 200 });
@@ -126,10 +128,13 @@ describe.skipIf(gate === "skip")("the client against the real bridge process and
       keepaliveMs: 1_000,
       getToken: (user, roomName) => mintToken(creds(), roomName, `cloud-agent:${user}`, 600),
     });
-    cleanups.push(() => client.close());
-    const session = await client.join({ userId, roomName: room, targetIdentity: "glasses" });
-    const device: TestParticipant = await joinParticipant(creds(), room, "glasses");
-    cleanups.push(() => device.close());
+    const { joined: session, device } = await joinClientAndDevice(
+      client,
+      creds(),
+      cleanups,
+      userId,
+      room,
+    );
     const received = reader(session);
     const reconnected: { rejoined: boolean }[] = [];
     session.on("reconnected", (info) => reconnected.push(info));

@@ -1,8 +1,15 @@
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
-import { joinParticipant, recordFault, type TestParticipant } from "@mentra/test-kit";
+import {
+  type Cleanups,
+  joinParticipant,
+  recordFault,
+  runCleanups,
+  type TestParticipant,
+} from "@mentra/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AudioFrame, type BridgeError, createBridgeClient } from "../../src/index.js";
 import { type BridgeProcess, freePort, spawnBridge } from "./bridge-process.js";
+import { joinClientAndDevice } from "./client-and-device.js";
 
 const gate = await e2eGate();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -10,15 +17,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 describe.skipIf(gate === "skip")("the client while livekit-server restarts", () => {
   let livekit: LiveKitRig;
   let bridge: BridgeProcess;
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
 
   beforeAll(async () => {
     livekit = await startLiveKit({ isolate: "on" });
     bridge = await spawnBridge(await freePort(), livekit);
   });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  });
+  afterEach(() => runCleanups(cleanups, { ignoreErrors: true }));
   afterAll(async () => {
     await bridge?.stop();
     await livekit?.close();
@@ -26,10 +31,15 @@ describe.skipIf(gate === "skip")("the client while livekit-server restarts", () 
 
   it("reports the disconnect with its reason, recovers, and device audio flows again", async () => {
     const client = createBridgeClient({ baseUrl: bridge.url });
-    cleanups.push(() => client.close());
     const userId = "u-lk-restart";
     const room = `client-lk-restart-${process.pid}`;
-    const session = await client.join({ userId, roomName: room, targetIdentity: "glasses" });
+    const { joined: session, device: glasses } = await joinClientAndDevice(
+      client,
+      livekit,
+      cleanups,
+      userId,
+      room,
+    );
     const reconnecting: BridgeError[] = [];
     const reconnected: number[] = [];
     session.on("reconnecting", ({ error }) => reconnecting.push(error));
@@ -38,7 +48,7 @@ describe.skipIf(gate === "skip")("the client while livekit-server restarts", () 
     const reading = (async () => {
       for await (const frame of session.audio) frames.push({ ...frame, at: Date.now() });
     })();
-    let device: TestParticipant = await joinParticipant(livekit, room, "glasses");
+    let device: TestParticipant = glasses;
     const packet = (value: number) => new Int16Array(320).fill(value);
     for (let i = 0; i < 250 && frames.length < 10; i++) {
       await device.sendPcm(packet(1_000));
