@@ -1,6 +1,6 @@
 import type { AudioSessionResponse } from "@mentra/bridge-proto";
-import type { BridgeError } from "./errors.js";
-import type { AudioFrame } from "./session.js";
+import type { BridgeError } from "../errors.js";
+import type { AudioFrame } from "./types.js";
 
 /** Room audio as the session queues it: a frame and its length. */
 export interface InFrame extends AudioFrame {

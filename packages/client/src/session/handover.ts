@@ -1,7 +1,7 @@
 import type { AudioSessionResponse } from "@mentra/bridge-proto";
+import { BridgeError } from "../errors.js";
+import type { SpliceFrame, StreamSplicer } from "../stream-splicer.js";
 import { type Call, type InFrame, toFrame } from "./call.js";
-import { BridgeError } from "./errors.js";
-import type { SpliceFrame, StreamSplicer } from "./stream-splicer.js";
 
 /**
  * The mark a handover places on each of the old bridge's tracks: once it is played, the
