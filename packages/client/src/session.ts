@@ -15,18 +15,14 @@ import { type Playback, startPlayback } from "./playback.js";
 import { type JoinRequest, joinRoom, type SessionStatus, toStatus } from "./rpc-calls.js";
 import { type Call, type InFrame, toFrame } from "./session/call.js";
 import { HANDOVER_MARK, type Handover, playOut, spliceIn } from "./session/handover.js";
+import { audioChunk, type OutChunk } from "./session/out-chunk.js";
+import { createPendingControls } from "./session/pending-controls.js";
 import {
   joinOnAnsweringBridge,
   type SessionRouting,
   type SessionTarget,
 } from "./session/routing.js";
-import type {
-  BridgeSession,
-  ClearOutcome,
-  MarkOutcome,
-  SessionEvents,
-  SessionSettings,
-} from "./session/types.js";
+import type { BridgeSession, SessionEvents, SessionSettings } from "./session/types.js";
 import { StreamSplicer } from "./stream-splicer.js";
 
 /** Abort listeners a session's signal may hold before Node warns of a leak. */
@@ -35,28 +31,6 @@ const MAX_CONCURRENT_CALLS = 256;
 const RECENT_FRAMES = 4;
 type RequestInit = MessageInitShape<typeof AudioSessionRequestSchema>;
 
-type OutChunk =
-  | {
-      readonly kind: "audio";
-      readonly bytes: Uint8Array;
-      readonly trackId: number;
-      readonly sampleRate: number;
-      readonly channels: number;
-      readonly durationMs: number;
-    }
-  | {
-      readonly kind: "mark" | "clear";
-      readonly trackId: number;
-      readonly name: string;
-      readonly durationMs: 0;
-      readonly pending: Pending;
-    };
-
-/** A mark or clear sent and not answered yet; `sentOn` is the stream that carried it. */
-interface Pending {
-  sentOn: AbortController | undefined;
-}
-
 const PARTICIPANT_KINDS = {
   [ParticipantEvent_Kind.UNSPECIFIED]: undefined,
   [ParticipantEvent_Kind.JOINED]: "joined",
@@ -64,13 +38,6 @@ const PARTICIPANT_KINDS = {
   [ParticipantEvent_Kind.MUTED]: "muted",
   [ParticipantEvent_Kind.UNMUTED]: "unmuted",
 } as const;
-
-function toBytes(samples: Int16Array): Uint8Array {
-  const bytes = new Uint8Array(samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return bytes;
-}
 
 /** Starts the session's stream loop after a successful JoinRoom. */
 export function openSession(
@@ -108,18 +75,10 @@ export function openSession(
   let lastSequence = 0;
   let resumeMissedChunks = 0;
   const recentAudio: InFrame[] = [];
-  // Marks and clears sent and not yet answered, oldest first.
-  const pendingMarks: (Pending & {
-    trackId: number;
-    name: string;
-    settle: (o: MarkOutcome) => void;
-  })[] = [];
-  const pendingClears: (Pending & {
-    trackId: number;
-    local: { droppedMs: number; marksDropped: string[] };
-    resolve: (outcome: ClearOutcome) => void;
-    reject: (error: BridgeError) => void;
-  })[] = [];
+  const pending = createPendingControls({
+    outgoing,
+    onMark: (outcome) => listeners.emit("mark", outcome),
+  });
   let closing: Promise<void> | undefined;
 
   const emitClosed = (error: BridgeError) => {
@@ -169,44 +128,6 @@ export function openSession(
     }
   }
 
-  /** Puts the marks and clears that an ended stream carried back at the front of the queue. */
-  function resendPending() {
-    const again: OutChunk[] = [
-      ...pendingClears.map((clear) => ({
-        kind: "clear" as const,
-        trackId: clear.trackId,
-        name: "",
-        durationMs: 0 as const,
-        pending: clear,
-      })),
-      ...pendingMarks.map((mark) => ({
-        kind: "mark" as const,
-        trackId: mark.trackId,
-        name: mark.name,
-        durationMs: 0 as const,
-        pending: mark,
-      })),
-    ];
-    for (const item of again.reverse()) {
-      if (item.kind === "audio" || item.pending.sentOn === undefined) continue;
-      item.pending.sentOn = undefined;
-      outgoing.pushFront(item);
-    }
-  }
-
-  /** Ends marks and clears the bridge can no longer answer (its session is gone). */
-  function dropPending(reason: string, sentOn?: AbortController) {
-    const dropped = (p: Pending) => sentOn === undefined || p.sentOn === sentOn;
-    for (const mark of pendingMarks.filter(dropped)) {
-      pendingMarks.splice(pendingMarks.indexOf(mark), 1);
-      mark.settle({ played: false, name: mark.name, trackId: mark.trackId, reason });
-    }
-    for (const clear of pendingClears.filter(dropped)) {
-      pendingClears.splice(pendingClears.indexOf(clear), 1);
-      clear.reject(new BridgeError("unavailable", `clear of track ${clear.trackId}: ${reason}`));
-    }
-  }
-
   /** Handles one message from the bridge. */
   function receive(response: AudioSessionResponse) {
     const { message } = response;
@@ -222,38 +143,12 @@ export function openSession(
         else incoming.push(frame);
         return;
       }
-      case "markPlayed": {
-        const { trackId, name } = message.value;
-        if (name === HANDOVER_MARK) return;
-        const outcome: MarkOutcome = {
-          played: true,
-          name,
-          trackId,
-          positionMs: Number(message.value.positionMs),
-        };
-        const index = pendingMarks.findIndex((m) => m.trackId === trackId && m.name === name);
-        if (index !== -1) pendingMarks.splice(index, 1)[0]?.settle(outcome);
-        listeners.emit("mark", outcome);
+      case "markPlayed":
+        if (message.value.name !== HANDOVER_MARK) pending.markPlayed(message.value);
         return;
-      }
-      case "cleared": {
-        const { trackId, marksDropped } = message.value;
-        for (const name of marksDropped) {
-          const index = pendingMarks.findIndex((m) => m.trackId === trackId && m.name === name);
-          const outcome: MarkOutcome = { played: false, name, trackId, reason: "cleared" };
-          if (index !== -1) pendingMarks.splice(index, 1)[0]?.settle(outcome);
-          listeners.emit("mark", outcome);
-        }
-        const index = pendingClears.findIndex((c) => c.trackId === trackId);
-        const clear = index === -1 ? undefined : pendingClears.splice(index, 1)[0];
-        clear?.resolve({
-          trackId,
-          playedMs: Number(message.value.playedMs),
-          droppedMs: Number(message.value.droppedMs) + (clear?.local.droppedMs ?? 0),
-          marksDropped: [...(clear?.local.marksDropped ?? []), ...marksDropped],
-        });
+      case "cleared":
+        pending.cleared(message.value);
         return;
-      }
       case "trackStats": {
         const stats = message.value;
         listeners.emit("trackStats", {
@@ -407,7 +302,7 @@ export function openSession(
           // A new session on the bridge: its audio is numbered afresh, and marks and
           // clears sent to the old one will never be answered.
           lastSequence = 0;
-          dropPending("the bridge lost the session and it was joined again");
+          pending.drop("the bridge lost the session and it was joined again");
         }
         if (previous.endpoint !== current.endpoint) {
           // Moved to another bridge: the old one, if it still runs, lets go of the room.
@@ -525,7 +420,7 @@ export function openSession(
         opened.startSending();
         old.controller.abort(new BridgeError("cancelled", "the session moved to another bridge"));
         // Marks the old bridge could not answer in time will not be answered now.
-        dropPending("the session moved to another bridge", old.controller);
+        pending.drop("the session moved to another bridge", old.controller);
         movedFrom
           .leaveRoom({ userId, reason: "moved to another bridge" }, { timeoutMs: 1_000 })
           .catch(() => {});
@@ -577,7 +472,7 @@ export function openSession(
       // Marks and clears the broken stream carried may never have reached the bridge:
       // send them again, first (a mark the bridge did get is answered once; a second
       // answer finds nothing pending).
-      resendPending();
+      pending.resend();
       if (life.signal.aborted) return;
       const error =
         ended ?? new BridgeError("no-session", `the bridge ended the stream of user ${userId}`);
@@ -657,7 +552,7 @@ export function openSession(
       livenessTimer = undefined;
       outgoing.close();
       incoming.close();
-      dropPending("the session ended");
+      pending.drop("the session ended");
       for (const playback of playbacks) playback.cancel();
       await loop.catch(() => {});
       if (callLeave) {
@@ -682,55 +577,15 @@ export function openSession(
     },
     mark(name, options = {}) {
       if (life.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
-      const trackId = options.trackId ?? 0;
-      return new Promise<MarkOutcome>((settle) => {
-        const pending = { trackId, name, settle, sentOn: undefined };
-        pendingMarks.push(pending);
-        outgoing.push({ kind: "mark", trackId, name, durationMs: 0, pending });
-      });
+      return pending.mark(options.trackId ?? 0, name);
     },
     clear(trackId = 0) {
       if (life.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
-      // What this client still holds for the track goes first, without being sent.
-      const removed = outgoing.removeWhere(
-        (item) => item.kind !== "clear" && item.trackId === trackId,
-      );
-      const local = { droppedMs: 0, marksDropped: [] as string[] };
-      for (const item of removed) {
-        local.droppedMs += item.durationMs;
-        if (item.kind === "mark") {
-          local.marksDropped.push(item.name);
-          const index = pendingMarks.findIndex(
-            (m) => m.trackId === trackId && m.name === item.name,
-          );
-          const outcome: MarkOutcome = {
-            played: false,
-            name: item.name,
-            trackId,
-            reason: "cleared",
-          };
-          if (index !== -1) pendingMarks.splice(index, 1)[0]?.settle(outcome);
-          listeners.emit("mark", outcome);
-        }
-      }
-      return new Promise<ClearOutcome>((resolve, reject) => {
-        const pending = { trackId, local, resolve, reject, sentOn: undefined };
-        pendingClears.push(pending);
-        outgoing.pushFront({ kind: "clear", trackId, name: "", durationMs: 0, pending });
-      });
+      return pending.clear(trackId);
     },
     send(samples, options = {}) {
       if (life.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
-      const sampleRate = options.sampleRate ?? 16_000;
-      const channels = options.channels ?? 1;
-      outgoing.push({
-        kind: "audio",
-        bytes: toBytes(samples),
-        trackId: options.trackId ?? 0,
-        sampleRate,
-        channels,
-        durationMs: (samples.length / channels / sampleRate) * 1000,
-      });
+      outgoing.push(audioChunk(samples, options));
     },
     play(url, options = {}) {
       const playback = startPlayback(rpc, userId, url, options, life.signal);
@@ -789,8 +644,7 @@ export function openSession(
           (livenessTimer === undefined ? 0 : 1) +
           (stream === undefined ? 0 : 1) +
           playbacks.size +
-          pendingMarks.length +
-          pendingClears.length,
+          pending.size,
       };
     },
     get closed() {
