@@ -7,21 +7,23 @@ import {
   type LiveKitBridge,
   ParticipantEvent_Kind,
 } from "@mentra/bridge-proto";
-import { backoffDelay, sleep } from "./backoff.js";
 import { BoundedAudioQueue } from "./bounded-audio-queue.js";
 import { BridgeError, toBridgeError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import { type Playback, startPlayback } from "./playback.js";
-import { type JoinRequest, joinRoom, type SessionStatus, toStatus } from "./rpc-calls.js";
+import { type JoinRequest, toStatus } from "./rpc-calls.js";
 import { type Call, type InFrame, toFrame } from "./session/call.js";
 import { HANDOVER_MARK, type Handover, playOut, spliceIn } from "./session/handover.js";
+import { startLivenessProbes, startWatchdog } from "./session/liveness.js";
 import { audioChunk, type OutChunk } from "./session/out-chunk.js";
 import { createPendingControls } from "./session/pending-controls.js";
+import { recover } from "./session/recovery.js";
 import {
   joinOnAnsweringBridge,
   type SessionRouting,
   type SessionTarget,
 } from "./session/routing.js";
+import type { SessionContext } from "./session/session-context.js";
 import type { BridgeSession, SessionEvents, SessionSettings } from "./session/types.js";
 import { StreamSplicer } from "./stream-splicer.js";
 
@@ -47,38 +49,36 @@ export function openSession(
   onClosed: (session: BridgeSession) => void = () => {},
 ): BridgeSession {
   const { userId } = request;
-  let current = routing.pick();
-  let rpc = current.client;
-  // Calls made while recovering get a deadline, so a dead connection cannot stall them.
-  // A bridge that takes longer than this to answer GetStatus is treated as down (and, with
-  // several bridges, passed over), so a dead connection cannot hold recovery up.
-  const recoveryTimeoutMs = Math.min(settings.livenessMs > 0 ? settings.livenessMs : 5_000, 1_500);
-  const listeners = new Listeners<SessionEvents>();
-  const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
-  const incoming = new BoundedAudioQueue<InFrame>(settings.receiveBufferMs);
   const life = new AbortController();
   // Every in-flight call of the session (each playback, the stream, a status probe,
   // a backoff sleep) holds one abort listener on this signal and removes it when it
   // ends. A busy session legitimately has more than Node's default 10 at once.
   setMaxListeners(MAX_CONCURRENT_CALLS, life.signal);
+  const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
+  const listeners = new Listeners<SessionEvents>();
+  const ctx: SessionContext = {
+    userId,
+    request,
+    settings,
+    routing,
+    listeners,
+    outgoing,
+    incoming: new BoundedAudioQueue<InFrame>(settings.receiveBufferMs),
+    pending: createPendingControls({
+      outgoing,
+      onMark: (outcome) => listeners.emit("mark", outcome),
+    }),
+    signal: life.signal,
+    target: routing.pick(),
+    lastSequence: 0,
+    lastAudioAt: Date.now(),
+    lastActivityAt: Date.now(),
+    recentAudio: [],
+    counts: { reconnects: 0, rejoins: 0, moves: 0, resumeMissedChunks: 0 },
+  };
+  const { incoming, pending } = ctx;
   const playbacks = new Set<Playback>();
   let stream: AbortController | undefined;
-  let watchdogTimer: ReturnType<typeof setInterval> | undefined;
-  let livenessTimer: ReturnType<typeof setInterval> | undefined;
-  let lastActivityAt = Date.now();
-  let probing = false;
-  let lastAudioAt = Date.now();
-  let reconnects = 0;
-  let moves = 0;
-  let rejoins = 0;
-  // Room audio: the last sequence received, for resuming; 0 means start fresh.
-  let lastSequence = 0;
-  let resumeMissedChunks = 0;
-  const recentAudio: InFrame[] = [];
-  const pending = createPendingControls({
-    outgoing,
-    onMark: (outcome) => listeners.emit("mark", outcome),
-  });
   let closing: Promise<void> | undefined;
 
   const emitClosed = (error: BridgeError) => {
@@ -133,12 +133,12 @@ export function openSession(
     const { message } = response;
     switch (message.case) {
       case "audio": {
-        lastAudioAt = Date.now();
-        lastSequence = Number(message.value.sequence);
+        ctx.lastAudioAt = Date.now();
+        ctx.lastSequence = Number(message.value.sequence);
         const frame = toFrame(message.value);
         // The latest frames, from which a handover starts looking for the junction.
-        recentAudio.push(frame);
-        if (recentAudio.length > RECENT_FRAMES) recentAudio.shift();
+        ctx.recentAudio.push(frame);
+        if (ctx.recentAudio.length > RECENT_FRAMES) ctx.recentAudio.shift();
         if (handover !== undefined && !handover.switched) handover.feedOld(frame);
         else incoming.push(frame);
         return;
@@ -172,7 +172,7 @@ export function openSession(
         return;
       }
       case "resumed":
-        resumeMissedChunks += Number(message.value.missedChunks);
+        ctx.counts.resumeMissedChunks += Number(message.value.missedChunks);
         return;
       case "draining":
         listeners.emit("draining", {
@@ -235,7 +235,7 @@ export function openSession(
       for await (const response of client.audioSession(requests(call, resumeAfter), {
         signal: controller.signal,
       })) {
-        lastActivityAt = Date.now();
+        ctx.lastActivityAt = Date.now();
         call.onMessage(response);
       }
       return undefined;
@@ -256,109 +256,6 @@ export function openSession(
     }
   }
 
-  /** Brings the session back: GetStatus first, JoinRoom only if the bridge lost it. */
-  async function recover(error: BridgeError): Promise<boolean> {
-    const started = Date.now();
-    // A bridge that is gone (its process died: the stream broke and it refuses a probe)
-    // is passed over at once: its users join their next-ranked bridge without the
-    // backoff, which only serves a bridge that is still there.
-    // Before each check: "full" backoff, "short" (half of it: the endpoint just checked
-    // was down and another ranks next) or "none" (the bridge is gone).
-    let wait: "full" | "short" | "none" =
-      error.kind === "unavailable" && (await passOverIfGone(current)) ? "none" : "full";
-    for (let attempt = 0; !life.signal.aborted; attempt++) {
-      listeners.emit("reconnecting", { attempt: attempt + 1, error });
-      // The user's best endpoint now: another one when this one is down, or a better
-      // ranked one that came back or was added (users move only when they reconnect).
-      const target = routing.pick();
-      const previous = current;
-      try {
-        // Backoff with full jitter before every check, the first included: it gives a
-        // bridge that lost its room (a LiveKit restart) time to rejoin by itself, so the
-        // client does not race it with a JoinRoom of its own. One delay per check, at most
-        // maxMs, so a restarted bridge is found within that (two delays in a row, as
-        // before, let a check wait up to twice maxMs).
-        const delay = backoffDelay(attempt, settings.backoff);
-        if (wait !== "none") await sleep(wait === "full" ? delay : delay / 2, life.signal);
-        wait = "full";
-        current = target;
-        rpc = target.client;
-        let rejoined = false;
-        let status: SessionStatus;
-        try {
-          status = toStatus(await probe(rpc));
-        } catch (caught) {
-          // No answer at all: the endpoint is down. Try the next-ranked at once.
-          if (isDown(caught) && passOver(target.endpoint)) wait = "short";
-          throw caught;
-        }
-        if (!status.connected || status.session !== "open") {
-          const token = settings.getToken
-            ? await settings.getToken(userId, request.roomName)
-            : (request.token ?? "");
-          await joinRoom(rpc, { ...request, token }, life.signal);
-          rejoined = true;
-          rejoins++;
-          // A new session on the bridge: its audio is numbered afresh, and marks and
-          // clears sent to the old one will never be answered.
-          lastSequence = 0;
-          pending.drop("the bridge lost the session and it was joined again");
-        }
-        if (previous.endpoint !== current.endpoint) {
-          // Moved to another bridge: the old one, if it still runs, lets go of the room.
-          previous.client
-            .leaveRoom({ userId, reason: "moved to another bridge" }, { timeoutMs: 1_000 })
-            .catch(() => {});
-        }
-        reconnects++;
-        listeners.emit("reconnected", {
-          attempts: attempt + 1,
-          rejoined,
-          downtimeMs: Date.now() - started,
-        });
-        return true;
-      } catch (caught) {
-        if (life.signal.aborted) return false;
-        error = toBridgeError(caught);
-        if (error.kind === "invalid-argument" || error.kind === "unauthenticated") {
-          emitClosed(error);
-          return false;
-        }
-      }
-    }
-    return false;
-  }
-
-  /** GetStatus of the user on a bridge, bounded as recovery's calls are. */
-  function probe(client: SessionTarget["client"]) {
-    return client.getStatus({ userId }, { signal: life.signal, timeoutMs: recoveryTimeoutMs });
-  }
-
-  /** The call failed because the endpoint did not answer (and not because we stopped). */
-  function isDown(caught: unknown): boolean {
-    return !life.signal.aborted && toBridgeError(caught).kind === "unavailable";
-  }
-
-  /** Marks `endpoint` down; says whether another endpoint now ranks first. */
-  function passOver(endpoint: string): boolean {
-    routing.markDown(endpoint);
-    return routing.pick().endpoint !== endpoint;
-  }
-
-  /**
-   * Probes a bridge at once; when it does not answer (unavailable) and another endpoint
-   * ranks next, marks it down and says so.
-   */
-  async function passOverIfGone(target: SessionTarget): Promise<boolean> {
-    if (!routing.hasAlternative(target.endpoint)) return false;
-    try {
-      await probe(target.client);
-      return false;
-    } catch (caught) {
-      return isDown(caught) && passOver(target.endpoint);
-    }
-  }
-
   /**
    * The bridge drains: the session moves to the next-ranked bridge without a gap. The new
    * bridge joins beside the old one (a handover identity, so LiveKit keeps both); its room
@@ -369,13 +266,13 @@ export function openSession(
   let handover: Handover | undefined;
   function startHandover(reason: string, fromIsLeaving = true): boolean {
     if (handover !== undefined || life.signal.aborted) return false;
-    const from = current;
+    const from = ctx.target;
     const old = mainCall;
     if (fromIsLeaving) routing.markDown(from.endpoint);
     if (old === undefined || routing.pick().endpoint === from.endpoint) return false;
     const startedAt = Date.now();
     const splicer = new StreamSplicer();
-    for (const frame of recentAudio) splicer.pushOld(frame);
+    for (const frame of ctx.recentAudio) splicer.pushOld(frame);
     const state: Handover = {
       splicer,
       switched: false,
@@ -408,14 +305,13 @@ export function openSession(
           push: (frame) => incoming.push(frame),
           receive,
           onSwitched: (sequence) => {
-            lastSequence = sequence;
+            ctx.lastSequence = sequence;
           },
           timeoutMs: settings.spliceTimeoutMs ?? 5_000,
           maxWaitMs: 3 * (settings.spliceTimeoutMs ?? 5_000),
         });
         const movedFrom = from.client;
-        current = target;
-        rpc = target.client;
+        ctx.target = target;
         await playOut(old, receive);
         opened.startSending();
         old.controller.abort(new BridgeError("cancelled", "the session moved to another bridge"));
@@ -424,7 +320,7 @@ export function openSession(
         movedFrom
           .leaveRoom({ userId, reason: "moved to another bridge" }, { timeoutMs: 1_000 })
           .catch(() => {});
-        moves++;
+        ctx.counts.moves++;
         listeners.emit("moved", {
           from: from.endpoint,
           to: target.endpoint,
@@ -454,7 +350,7 @@ export function openSession(
   const loop = (async () => {
     let adopted: Call | undefined;
     for (;;) {
-      const call = adopted ?? openCall(rpc, lastSequence, true);
+      const call = adopted ?? openCall(ctx.target.client, ctx.lastSequence, true);
       adopted = undefined;
       mainCall = call;
       stream = call.controller;
@@ -489,59 +385,12 @@ export function openSession(
         listeners.emit("error", error);
         continue;
       }
-      if (!(await recover(error))) return;
+      if (!(await recover(ctx, error, emitClosed))) return;
     }
   })();
 
-  if (settings.livenessMs > 0) {
-    livenessTimer = setInterval(
-      () => {
-        const current = stream;
-        if (current === undefined || probing || life.signal.aborted) return;
-        if (Date.now() - lastActivityAt < settings.livenessMs) return;
-        probing = true;
-        rpc
-          .getStatus({ userId }, { signal: life.signal, timeoutMs: settings.livenessMs })
-          .then(
-            () => {
-              lastActivityAt = Date.now();
-            },
-            (error: unknown) => {
-              if (life.signal.aborted || stream !== current) return;
-              const reason = toBridgeError(error);
-              current.abort(
-                new BridgeError("unavailable", `liveness probe failed: ${reason.message}`),
-              );
-            },
-          )
-          .finally(() => {
-            probing = false;
-          });
-      },
-      Math.max(50, Math.floor(settings.livenessMs / 2)),
-    );
-  }
-
-  if (settings.watchdogMs > 0) {
-    watchdogTimer = setInterval(
-      () => {
-        const silentMs = Date.now() - lastAudioAt;
-        if (silentMs < settings.watchdogMs || life.signal.aborted) return;
-        lastAudioAt = Date.now();
-        rpc.getStatus({ userId }, { signal: life.signal }).then(
-          (response) => {
-            const status = toStatus(response);
-            if (status.participantCount < 2 && status.connected) return; // nobody to hear
-            const recovered = !status.connected && stream !== undefined;
-            listeners.emit("watchdog", { silentMs, connected: status.connected, recovered });
-            if (recovered) stream?.abort(new BridgeError("unavailable", "watchdog: room lost"));
-          },
-          () => {},
-        );
-      },
-      Math.max(50, Math.floor(settings.watchdogMs / 2)),
-    );
-  }
+  let livenessTimer = startLivenessProbes(ctx, () => stream);
+  let watchdogTimer = startWatchdog(ctx, () => stream);
 
   async function close(reason: BridgeError, callLeave: boolean, leaveReason = ""): Promise<void> {
     closing ??= (async () => {
@@ -556,7 +405,7 @@ export function openSession(
       for (const playback of playbacks) playback.cancel();
       await loop.catch(() => {});
       if (callLeave) {
-        await rpc.leaveRoom({ userId, reason: leaveReason }).catch(() => {});
+        await ctx.target.client.leaveRoom({ userId, reason: leaveReason }).catch(() => {});
       }
       listeners.clear();
       onClosed(session);
@@ -588,7 +437,7 @@ export function openSession(
       outgoing.push(audioChunk(samples, options));
     },
     play(url, options = {}) {
-      const playback = startPlayback(rpc, userId, url, options, life.signal);
+      const playback = startPlayback(ctx.target.client, userId, url, options, life.signal);
       playbacks.add(playback);
       // then(f, f), not finally(): a failed or cancelled playback must not leave a
       // rejected promise nobody handles.
@@ -598,7 +447,7 @@ export function openSession(
     },
     async stop(requestId = "", options = {}) {
       try {
-        const response = await rpc.stopAudio(
+        const response = await ctx.target.client.stopAudio(
           { userId, requestId },
           options.signal ? { signal: options.signal } : {},
         );
@@ -611,7 +460,10 @@ export function openSession(
     async status(options = {}) {
       try {
         return toStatus(
-          await rpc.getStatus({ userId }, options.signal ? { signal: options.signal } : {}),
+          await ctx.target.client.getStatus(
+            { userId },
+            options.signal ? { signal: options.signal } : {},
+          ),
         );
       } catch (error) {
         throw toBridgeError(error);
@@ -621,7 +473,7 @@ export function openSession(
       return close(new BridgeError("closed", `user ${userId} left`), true, reason);
     },
     rebalance() {
-      if (stream === undefined || routing.pick().endpoint === current.endpoint) return false;
+      if (stream === undefined || routing.pick().endpoint === ctx.target.endpoint) return false;
       return startHandover("rebalance", false);
     },
     on(event, listener) {
@@ -629,15 +481,15 @@ export function openSession(
     },
     stats() {
       return {
-        reconnects,
-        rejoins,
-        moves,
-        endpoint: current.endpoint,
+        reconnects: ctx.counts.reconnects,
+        rejoins: ctx.counts.rejoins,
+        moves: ctx.counts.moves,
+        endpoint: ctx.target.endpoint,
         sendDroppedMs: Math.round(outgoing.droppedMs),
         receiveDroppedMs: Math.round(incoming.droppedMs),
         sendQueuedMs: Math.round(outgoing.durationMs),
-        lastSequence,
-        resumeMissedChunks,
+        lastSequence: ctx.lastSequence,
+        resumeMissedChunks: ctx.counts.resumeMissedChunks,
         openResources:
           listeners.count() +
           (watchdogTimer === undefined ? 0 : 1) +
