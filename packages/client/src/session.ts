@@ -1,22 +1,15 @@
 import { setMaxListeners } from "node:events";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
-import {
-  type AudioSessionRequestSchema,
-  type AudioSessionResponse,
-  type LiveKitBridge,
-  ParticipantEvent_Kind,
-} from "@mentra/bridge-proto";
 import { BoundedAudioQueue } from "./bounded-audio-queue.js";
 import { BridgeError, toBridgeError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import { type Playback, startPlayback } from "./playback.js";
 import { type JoinRequest, toStatus } from "./rpc-calls.js";
-import { type Call, type InFrame, toFrame } from "./session/call.js";
-import { HANDOVER_MARK, type Handover, playOut, spliceIn } from "./session/handover.js";
+import { type Call, createCallOpener, type InFrame } from "./session/call.js";
+import { type Handover, playOut, spliceIn } from "./session/handover.js";
 import { startLivenessProbes, startWatchdog } from "./session/liveness.js";
 import { audioChunk, type OutChunk } from "./session/out-chunk.js";
 import { createPendingControls } from "./session/pending-controls.js";
+import { createReceiver } from "./session/receive.js";
 import { recover } from "./session/recovery.js";
 import {
   joinOnAnsweringBridge,
@@ -29,18 +22,6 @@ import { StreamSplicer } from "./stream-splicer.js";
 
 /** Abort listeners a session's signal may hold before Node warns of a leak. */
 const MAX_CONCURRENT_CALLS = 256;
-/** Room-audio frames kept for a handover to start from (frames are 10 ms or more). */
-const RECENT_FRAMES = 4;
-type RequestInit = MessageInitShape<typeof AudioSessionRequestSchema>;
-
-const PARTICIPANT_KINDS = {
-  [ParticipantEvent_Kind.UNSPECIFIED]: undefined,
-  [ParticipantEvent_Kind.JOINED]: "joined",
-  [ParticipantEvent_Kind.LEFT]: "left",
-  [ParticipantEvent_Kind.MUTED]: "muted",
-  [ParticipantEvent_Kind.UNMUTED]: "unmuted",
-} as const;
-
 /** Starts the session's stream loop after a successful JoinRoom. */
 export function openSession(
   routing: SessionRouting,
@@ -86,175 +67,24 @@ export function openSession(
     void close(error, false);
   };
 
-  async function* requests(call: Call, resumeAfter: number): AsyncGenerator<RequestInit> {
-    yield {
-      message: {
-        case: "start",
-        value: {
-          userId,
-          settings: { statsIntervalMs: settings.statsIntervalMs },
-          ...(resumeAfter > 0 ? { resumeAfterSequence: BigInt(resumeAfter) } : {}),
-        },
-      },
-    };
-    await call.sending;
-    for (;;) {
-      const item = await outgoing.next(call.stopSending.signal);
-      if (item === undefined) break;
-      if (item.kind !== "audio") {
-        item.pending.sentOn = call.controller;
-        yield item.kind === "mark"
-          ? { message: { case: "mark", value: { trackId: item.trackId, name: item.name } } }
-          : { message: { case: "clear", value: { trackId: item.trackId } } };
-      } else {
-        call.tracks.add(item.trackId);
-        yield {
-          message: {
-            case: "audio",
-            value: {
-              pcmData: item.bytes,
-              sampleRate: item.sampleRate,
-              channels: item.channels,
-              trackId: item.trackId,
-            },
-          },
-        };
-      }
-    }
-    // Handed over: a mark after the last audio of every track, answered once it played.
-    if (call.controller.signal.aborted) return;
-    for (const trackId of call.tracks) {
-      yield { message: { case: "mark", value: { trackId, name: HANDOVER_MARK } } };
-    }
-  }
+  const receive = createReceiver(ctx, {
+    handover: () => handover,
+    startHandover: (reason) => startHandover(reason),
+  });
 
-  /** Handles one message from the bridge. */
-  function receive(response: AudioSessionResponse) {
-    const { message } = response;
-    switch (message.case) {
-      case "audio": {
-        ctx.lastAudioAt = Date.now();
-        ctx.lastSequence = Number(message.value.sequence);
-        const frame = toFrame(message.value);
-        // The latest frames, from which a handover starts looking for the junction.
-        ctx.recentAudio.push(frame);
-        if (ctx.recentAudio.length > RECENT_FRAMES) ctx.recentAudio.shift();
-        if (handover !== undefined && !handover.switched) handover.feedOld(frame);
-        else incoming.push(frame);
-        return;
-      }
-      case "markPlayed":
-        if (message.value.name !== HANDOVER_MARK) pending.markPlayed(message.value);
-        return;
-      case "cleared":
-        pending.cleared(message.value);
-        return;
-      case "trackStats": {
-        const stats = message.value;
-        listeners.emit("trackStats", {
-          trackId: stats.trackId,
-          queuedMs: Number(stats.queuedMs),
-          playedMs: Number(stats.playedMs),
-          clearedMs: Number(stats.clearedMs),
-          pendingMarks: stats.pendingMarks,
-        });
-        return;
-      }
-      case "participant": {
-        const kind = PARTICIPANT_KINDS[message.value.kind];
-        if (kind !== undefined) {
-          listeners.emit("participant", {
-            kind,
-            identity: message.value.identity,
-            trackSid: message.value.trackSid,
-          });
-        }
-        return;
-      }
-      case "resumed":
-        ctx.counts.resumeMissedChunks += Number(message.value.missedChunks);
-        return;
-      case "draining":
-        listeners.emit("draining", {
-          deadlineMs: Number(message.value.deadlineMs),
-          reason: message.value.reason,
-          moving: startHandover(message.value.reason),
-        });
-        return;
-      default:
-        return;
-    }
-  }
-
-  /**
-   * Opens an AudioSession call on `client` and runs it until it ends (`done`, undefined for
-   * OK). It takes from the send queue once `startSending()` is called (at once when
-   * `sendNow`), until `stopSending` is aborted; what it receives goes to `onMessage`.
-   */
-  function openCall(
-    client: Client<typeof LiveKitBridge>,
-    resumeAfter: number,
-    sendNow: boolean,
-  ): Call {
-    const controller = new AbortController();
-    const stopSending = new AbortController();
-    let startSending = () => {};
-    const sending = sendNow
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          startSending = resolve;
-        });
-    const call: Call = {
-      controller,
-      stopSending,
-      sending,
-      startSending: () => startSending(),
-      tracks: new Set(),
-      onMessage: receive,
-      done: Promise.resolve(undefined),
-    };
-    call.done = runCall(call, client, resumeAfter);
-    return call;
-  }
-
-  async function runCall(
-    call: Call,
-    client: Client<typeof LiveKitBridge>,
-    resumeAfter: number,
-  ): Promise<BridgeError | undefined> {
-    const { controller } = call;
-    const onAbort = () => {
-      // Ends a request generator still waiting to send, and the call with it.
-      call.stopSending.abort();
-      call.startSending();
-    };
-    const onLife = () => controller.abort(life.signal.reason);
-    controller.signal.addEventListener("abort", onAbort, { once: true });
-    life.signal.addEventListener("abort", onLife, { once: true });
-    try {
-      for await (const response of client.audioSession(requests(call, resumeAfter), {
-        signal: controller.signal,
-      })) {
-        ctx.lastActivityAt = Date.now();
-        call.onMessage(response);
-      }
-      return undefined;
-    } catch (error) {
-      const mapped = toBridgeError(error);
-      // A server that dies resets its HTTP/2 streams with CANCEL, which Connect reports as
-      // Canceled; only a cancellation of our own is final.
-      if (mapped.kind === "cancelled" && !controller.signal.aborted) {
-        return new BridgeError("unavailable", mapped.message, { code: mapped.code, cause: error });
-      }
-      return mapped;
-    } finally {
-      // Stops the request generator too, so it takes no more audio from the queue.
-      controller.abort();
-      controller.signal.removeEventListener("abort", onAbort);
-      life.signal.removeEventListener("abort", onLife);
-      if (stream === controller) stream = undefined;
-    }
-  }
+  const openCall = createCallOpener({
+    userId,
+    statsIntervalMs: settings.statsIntervalMs,
+    outgoing,
+    signal: life.signal,
+    receive,
+    onActivity: () => {
+      ctx.lastActivityAt = Date.now();
+    },
+    onEnded: (call) => {
+      if (stream === call.controller) stream = undefined;
+    },
+  });
 
   /**
    * The bridge drains: the session moves to the next-ranked bridge without a gap. The new

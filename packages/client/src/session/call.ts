@@ -1,6 +1,22 @@
-import type { AudioSessionResponse } from "@mentra/bridge-proto";
-import type { BridgeError } from "../errors.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import type {
+  AudioSessionRequestSchema,
+  AudioSessionResponse,
+  LiveKitBridge,
+} from "@mentra/bridge-proto";
+import type { BoundedAudioQueue } from "../bounded-audio-queue.js";
+import { BridgeError, toBridgeError } from "../errors.js";
+import type { OutChunk } from "./out-chunk.js";
 import type { AudioFrame } from "./types.js";
+
+/**
+ * The mark a handover places on each of the old bridge's tracks: once it is played, the
+ * old bridge has played everything it was sent, and the new one may start.
+ */
+export const HANDOVER_MARK = "mentra.handover";
+
+type RequestInit = MessageInitShape<typeof AudioSessionRequestSchema>;
 
 /** Room audio as the session queues it: a frame and its length. */
 export interface InFrame extends AudioFrame {
@@ -48,4 +64,140 @@ function fromBytes(bytes: Uint8Array): Int16Array {
   const out = new Int16Array(bytes.byteLength >> 1);
   for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);
   return out;
+}
+
+/** Opens an AudioSession call on a bridge; see {@link createCallOpener}. */
+export type OpenCall = (
+  client: Client<typeof LiveKitBridge>,
+  resumeAfter: number,
+  sendNow: boolean,
+) => Call;
+
+/** What every AudioSession call of a session shares. */
+export interface CallOpenerOptions {
+  readonly userId: string;
+  readonly statsIntervalMs: number;
+  /** Where the calls take audio, marks and clears from. */
+  readonly outgoing: BoundedAudioQueue<OutChunk>;
+  /** The session's life: aborting it ends every call. */
+  readonly signal: AbortSignal;
+  /** Where a call's messages go unless it is given another `onMessage`. */
+  readonly receive: (response: AudioSessionResponse) => void;
+  /** The bridge sent something (the liveness clock). */
+  readonly onActivity: () => void;
+  /** A call ended, just before its `done` settles. */
+  readonly onEnded: (call: Call) => void;
+}
+
+/**
+ * Returns the function that opens an AudioSession call on `client` and runs it until it
+ * ends (`done`, undefined for OK). A call takes from the send queue once `startSending()`
+ * is called (at once when `sendNow`), until `stopSending` is aborted; what it receives
+ * goes to `onMessage`. It resumes after `resumeAfter` (a room-audio sequence) if above 0.
+ */
+export function createCallOpener(options: CallOpenerOptions): OpenCall {
+  const { userId, statsIntervalMs, outgoing, signal: life } = options;
+
+  async function* requests(call: Call, resumeAfter: number): AsyncGenerator<RequestInit> {
+    yield {
+      message: {
+        case: "start",
+        value: {
+          userId,
+          settings: { statsIntervalMs },
+          ...(resumeAfter > 0 ? { resumeAfterSequence: BigInt(resumeAfter) } : {}),
+        },
+      },
+    };
+    await call.sending;
+    for (;;) {
+      const item = await outgoing.next(call.stopSending.signal);
+      if (item === undefined) break;
+      if (item.kind !== "audio") {
+        item.pending.sentOn = call.controller;
+        yield item.kind === "mark"
+          ? { message: { case: "mark", value: { trackId: item.trackId, name: item.name } } }
+          : { message: { case: "clear", value: { trackId: item.trackId } } };
+      } else {
+        call.tracks.add(item.trackId);
+        yield {
+          message: {
+            case: "audio",
+            value: {
+              pcmData: item.bytes,
+              sampleRate: item.sampleRate,
+              channels: item.channels,
+              trackId: item.trackId,
+            },
+          },
+        };
+      }
+    }
+    // Handed over: a mark after the last audio of every track, answered once it played.
+    if (call.controller.signal.aborted) return;
+    for (const trackId of call.tracks) {
+      yield { message: { case: "mark", value: { trackId, name: HANDOVER_MARK } } };
+    }
+  }
+
+  async function runCall(
+    call: Call,
+    client: Client<typeof LiveKitBridge>,
+    resumeAfter: number,
+  ): Promise<BridgeError | undefined> {
+    const { controller } = call;
+    const onAbort = () => {
+      // Ends a request generator still waiting to send, and the call with it.
+      call.stopSending.abort();
+      call.startSending();
+    };
+    const onLife = () => controller.abort(life.reason);
+    controller.signal.addEventListener("abort", onAbort, { once: true });
+    life.addEventListener("abort", onLife, { once: true });
+    try {
+      for await (const response of client.audioSession(requests(call, resumeAfter), {
+        signal: controller.signal,
+      })) {
+        options.onActivity();
+        call.onMessage(response);
+      }
+      return undefined;
+    } catch (error) {
+      const mapped = toBridgeError(error);
+      // A server that dies resets its HTTP/2 streams with CANCEL, which Connect reports as
+      // Canceled; only a cancellation of our own is final.
+      if (mapped.kind === "cancelled" && !controller.signal.aborted) {
+        return new BridgeError("unavailable", mapped.message, { code: mapped.code, cause: error });
+      }
+      return mapped;
+    } finally {
+      // Stops the request generator too, so it takes no more audio from the queue.
+      controller.abort();
+      controller.signal.removeEventListener("abort", onAbort);
+      life.removeEventListener("abort", onLife);
+      options.onEnded(call);
+    }
+  }
+
+  return (client, resumeAfter, sendNow) => {
+    const controller = new AbortController();
+    const stopSending = new AbortController();
+    let startSending = () => {};
+    const sending = sendNow
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          startSending = resolve;
+        });
+    const call: Call = {
+      controller,
+      stopSending,
+      sending,
+      startSending: () => startSending(),
+      tracks: new Set(),
+      onMessage: options.receive,
+      done: Promise.resolve(undefined),
+    };
+    call.done = runCall(call, client, resumeAfter);
+    return call;
+  };
 }

@@ -1,13 +1,8 @@
 import type { AudioSessionResponse } from "@mentra/bridge-proto";
 import { BridgeError } from "../errors.js";
 import type { SpliceFrame, StreamSplicer } from "../stream-splicer.js";
-import { type Call, type InFrame, toFrame } from "./call.js";
+import { type Call, HANDOVER_MARK, type InFrame, toFrame } from "./call.js";
 
-/**
- * The mark a handover places on each of the old bridge's tracks: once it is played, the
- * old bridge has played everything it was sent, and the new one may start.
- */
-export const HANDOVER_MARK = "mentra.handover";
 /** How long a handover waits for the old bridge to play out what it was sent. */
 const HANDOVER_PLAYOUT_MS = 1_000;
 
