@@ -1,21 +1,13 @@
 import type { AudioSessionResponse } from "@mentra/bridge-proto";
-import { BridgeError } from "../errors.js";
-import type { SpliceFrame, StreamSplicer } from "../stream-splicer.js";
-import { type Call, HANDOVER_MARK, type InFrame, toFrame } from "./call.js";
+import { BridgeError, toBridgeError } from "../errors.js";
+import { type SpliceFrame, StreamSplicer } from "../stream-splicer.js";
+import { type Call, HANDOVER_MARK, type OpenCall, toFrame } from "./call.js";
+import { joinOnAnsweringBridge, type SessionTarget } from "./routing.js";
+import type { SessionContext } from "./session-context.js";
+import type { Handover, SessionStateMachine } from "./session-state.js";
 
 /** How long a handover waits for the old bridge to play out what it was sent. */
 const HANDOVER_PLAYOUT_MS = 1_000;
-
-/** A handover in progress (see the session's startHandover). */
-export interface Handover {
-  readonly splicer: StreamSplicer;
-  /** Set once room audio comes from the new call. */
-  switched: boolean;
-  /** The new call, once switched to; undefined if the handover failed. */
-  result: Promise<Call | undefined>;
-  /** Where the old call's room audio goes until the switch. */
-  feedOld: (frame: InFrame) => void;
-}
 
 /** Where {@link spliceIn} hands room audio and the session's other messages. */
 export interface SpliceSink {
@@ -124,4 +116,117 @@ export function playOut(
     if (waiting.size === 0) done();
     old.stopSending.abort();
   });
+}
+
+/** What {@link startHandover} needs of the session besides its context. */
+export interface HandoverOptions {
+  readonly state: SessionStateMachine;
+  readonly openCall: OpenCall;
+  /** The session's handling of the bridge's messages. */
+  readonly receive: (response: AudioSessionResponse) => void;
+}
+
+/**
+ * The bridge drains: the session moves to the next-ranked bridge without a gap. The new
+ * bridge joins beside the old one (a handover identity, so LiveKit keeps both); its room
+ * audio is held until the splicer finds where it continues the old stream's, then the
+ * session switches: room audio from the new stream, the old stream's last audio played
+ * out (a mark per track) before the new bridge is sent any, and the old one leaves.
+ * Returns whether a move started (only while streaming, and with another bridge to go
+ * to); the loop adopts the new call from `handover.result` once the old one ended.
+ */
+export function startHandover(
+  ctx: SessionContext,
+  options: HandoverOptions,
+  reason: string,
+  fromIsLeaving = true,
+): boolean {
+  const { routing, incoming } = ctx;
+  const old = options.state.state.name === "streaming" ? options.state.call : undefined;
+  if (old === undefined) return false;
+  const from = ctx.target;
+  if (fromIsLeaving) routing.markDown(from.endpoint);
+  if (routing.pick().endpoint === from.endpoint) return false;
+  const splicer = new StreamSplicer();
+  for (const frame of ctx.recentAudio) splicer.pushOld(frame);
+  const handover: Handover = {
+    splicer,
+    switched: false,
+    result: Promise.resolve(undefined),
+    // Until the new stream delivers, the old one's audio passes straight through.
+    feedOld: (frame) => {
+      for (const out of splicer.pushOld(frame)) incoming.push(out);
+    },
+  };
+  options.state.handOver(handover);
+  handover.result = move(ctx, options, handover, old, from, reason);
+  return true;
+}
+
+/** Runs a handover from `old` on `from`; resolves the new call, or undefined if it failed. */
+async function move(
+  ctx: SessionContext,
+  options: HandoverOptions,
+  handover: Handover,
+  old: Call,
+  from: SessionTarget,
+  reason: string,
+): Promise<Call | undefined> {
+  const { userId, request, settings, routing, listeners, incoming, signal } = ctx;
+  const { receive } = options;
+  const startedAt = Date.now();
+  let target: SessionTarget | undefined;
+  let candidate: Call | undefined;
+  try {
+    const token = settings.getToken
+      ? await settings.getToken(userId, request.roomName, { handover: true })
+      : (request.token ?? "");
+    // `from` is marked down, so this is the next-ranked bridge that answers.
+    target = await joinOnAnsweringBridge(routing, { ...request, token, handover: true }, signal);
+    if (target.endpoint === from.endpoint) {
+      throw new BridgeError("unavailable", "no other bridge answers");
+    }
+    const opened = options.openCall(target.client, 0, false);
+    candidate = opened;
+    await spliceIn(handover, opened, old, {
+      push: (frame) => incoming.push(frame),
+      receive,
+      onSwitched: (sequence) => {
+        ctx.lastSequence = sequence;
+      },
+      timeoutMs: settings.spliceTimeoutMs ?? 5_000,
+      maxWaitMs: 3 * (settings.spliceTimeoutMs ?? 5_000),
+    });
+    const movedFrom = from.client;
+    ctx.target = target;
+    await playOut(old, receive);
+    opened.startSending();
+    old.controller.abort(new BridgeError("cancelled", "the session moved to another bridge"));
+    // Marks the old bridge could not answer in time will not be answered now.
+    ctx.pending.drop("the session moved to another bridge", old.controller);
+    movedFrom
+      .leaveRoom({ userId, reason: "moved to another bridge" }, { timeoutMs: 1_000 })
+      .catch(() => {});
+    ctx.counts.moves++;
+    listeners.emit("moved", {
+      from: from.endpoint,
+      to: target.endpoint,
+      reason,
+      tookMs: Date.now() - startedAt,
+      splice: handover.splicer.method ?? "timestamps",
+    });
+    return opened;
+  } catch (error) {
+    // The old stream goes on alone: what the splicer held of it is handed out.
+    for (const frame of handover.splicer.abandon()) incoming.push(frame);
+    options.state.handoverFailed(handover);
+    candidate?.controller.abort();
+    if (target !== undefined && target.endpoint !== from.endpoint) {
+      target.client
+        .leaveRoom({ userId, reason: "handover failed" }, { timeoutMs: 1_000 })
+        .catch(() => {});
+    }
+    if (!signal.aborted) listeners.emit("error", toBridgeError(error));
+    return undefined;
+  }
 }

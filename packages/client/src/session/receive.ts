@@ -1,8 +1,8 @@
 import type { AudioSessionResponse } from "@mentra/bridge-proto";
 import { ParticipantEvent_Kind } from "@mentra/bridge-proto";
 import { HANDOVER_MARK, toFrame } from "./call.js";
-import type { Handover } from "./handover.js";
 import type { SessionContext } from "./session-context.js";
+import type { Handover } from "./session-state.js";
 
 /** Room-audio frames kept for a handover to start from (frames are 10 ms or more). */
 const RECENT_FRAMES = 4;

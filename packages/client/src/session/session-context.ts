@@ -1,9 +1,9 @@
-import type { BoundedAudioQueue } from "../bounded-audio-queue.js";
-import type { Listeners } from "../listeners.js";
+import { BoundedAudioQueue } from "../bounded-audio-queue.js";
+import { Listeners } from "../listeners.js";
 import type { JoinRequest } from "../rpc-calls.js";
 import type { InFrame } from "./call.js";
 import type { OutChunk } from "./out-chunk.js";
-import type { PendingControls } from "./pending-controls.js";
+import { createPendingControls, type PendingControls } from "./pending-controls.js";
 import type { SessionRouting, SessionTarget } from "./routing.js";
 import type { SessionEvents, SessionSettings } from "./types.js";
 
@@ -44,4 +44,35 @@ export interface SessionCounts {
   moves: number;
   /** Room-audio chunks lost across reconnects (older than the bridge's replay window). */
   resumeMissedChunks: number;
+}
+
+/** The context of a session that has just joined on `routing`'s pick. */
+export function createSessionContext(
+  routing: SessionRouting,
+  request: JoinRequest,
+  settings: SessionSettings,
+  signal: AbortSignal,
+): SessionContext {
+  const listeners = new Listeners<SessionEvents>();
+  const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
+  return {
+    userId: request.userId,
+    request,
+    settings,
+    routing,
+    listeners,
+    outgoing,
+    incoming: new BoundedAudioQueue<InFrame>(settings.receiveBufferMs),
+    pending: createPendingControls({
+      outgoing,
+      onMark: (outcome) => listeners.emit("mark", outcome),
+    }),
+    signal,
+    target: routing.pick(),
+    lastSequence: 0,
+    lastAudioAt: Date.now(),
+    lastActivityAt: Date.now(),
+    recentAudio: [],
+    counts: { reconnects: 0, rejoins: 0, moves: 0, resumeMissedChunks: 0 },
+  };
 }
