@@ -120,7 +120,7 @@ export function playOut(
 
 /** What {@link startHandover} needs of the session besides its context. */
 export interface HandoverOptions {
-  readonly state: SessionStateMachine;
+  readonly machine: SessionStateMachine;
   readonly openCall: OpenCall;
   /** The session's handling of the bridge's messages. */
   readonly receive: (response: AudioSessionResponse) => void;
@@ -142,7 +142,8 @@ export function startHandover(
   fromIsLeaving = true,
 ): boolean {
   const { routing, incoming } = ctx;
-  const old = options.state.state.name === "streaming" ? options.state.call : undefined;
+  const { machine } = options;
+  const old = machine.state.name === "streaming" ? machine.call : undefined;
   if (old === undefined) return false;
   const from = ctx.target;
   if (fromIsLeaving) routing.markDown(from.endpoint);
@@ -158,7 +159,7 @@ export function startHandover(
       for (const out of splicer.pushOld(frame)) incoming.push(out);
     },
   };
-  options.state.handOver(handover);
+  machine.handOver(handover);
   handover.result = move(ctx, options, handover, old, from, reason);
   return true;
 }
@@ -219,7 +220,7 @@ async function move(
   } catch (error) {
     // The old stream goes on alone: what the splicer held of it is handed out.
     for (const frame of handover.splicer.abandon()) incoming.push(frame);
-    options.state.handoverFailed(handover);
+    options.machine.handoverFailed(handover);
     candidate?.controller.abort();
     if (target !== undefined && target.endpoint !== from.endpoint) {
       target.client

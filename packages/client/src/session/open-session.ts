@@ -25,8 +25,8 @@ export function openSession(
   onClosed: (session: BridgeSession) => void = () => {},
 ): BridgeSession {
   const { userId } = request;
-  const state = createSessionState();
-  const ctx = createSessionContext(routing, request, settings, state.signal);
+  const machine = createSessionState();
+  const ctx = createSessionContext(routing, request, settings, machine.signal);
   const { listeners, outgoing, incoming, pending } = ctx;
   const playbacks = new Set<Playback>();
   let closing: Promise<void> | undefined;
@@ -36,29 +36,29 @@ export function openSession(
     void close(error, false);
   };
   const receive = createReceiver(ctx, {
-    handover: () => state.handover,
+    handover: () => machine.handover,
     startHandover: (reason) => startHandover(ctx, handovers, reason),
   });
   const openCall = createCallOpener({
     userId,
     statsIntervalMs: settings.statsIntervalMs,
     outgoing,
-    signal: state.signal,
+    signal: machine.signal,
     receive,
     onActivity: () => {
       ctx.lastActivityAt = Date.now();
     },
-    onEnded: (call) => state.callEnded(call),
+    onEnded: (call) => machine.callEnded(call),
   });
-  const handovers: HandoverOptions = { state, openCall, receive };
-  const loop = runStreamLoop(ctx, { state, openCall, onFinal: emitClosed });
-  let livenessTimer = startLivenessProbes(ctx, () => state.call?.controller);
-  let watchdogTimer = startWatchdog(ctx, () => state.call?.controller);
+  const handovers: HandoverOptions = { machine, openCall, receive };
+  const loop = runStreamLoop(ctx, { machine, openCall, onFinal: emitClosed });
+  let livenessTimer = startLivenessProbes(ctx, () => machine.call?.controller);
+  let watchdogTimer = startWatchdog(ctx, () => machine.call?.controller);
 
   /** The one close path: stops the timers, queues and calls, then releases the listeners. */
   async function close(reason: BridgeError, callLeave: boolean, leaveReason = ""): Promise<void> {
     closing ??= (async () => {
-      state.close(reason);
+      machine.close(reason);
       if (watchdogTimer !== undefined) clearInterval(watchdogTimer);
       watchdogTimer = undefined;
       if (livenessTimer !== undefined) clearInterval(livenessTimer);
@@ -78,7 +78,7 @@ export function openSession(
   }
 
   const assertOpen = () => {
-    if (state.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
+    if (machine.signal.aborted) throw new BridgeError("closed", `session of ${userId} is closed`);
   };
   const session: BridgeSession = {
     userId,
@@ -104,7 +104,7 @@ export function openSession(
       outgoing.push(audioChunk(samples, options));
     },
     play(url, options = {}) {
-      const playback = startPlayback(ctx.target.client, userId, url, options, state.signal);
+      const playback = startPlayback(ctx.target.client, userId, url, options, machine.signal);
       playbacks.add(playback);
       // then(f, f), not finally(): a failed or cancelled playback must not leave a
       // rejected promise nobody handles.
@@ -122,7 +122,7 @@ export function openSession(
       return close(new BridgeError("closed", `user ${userId} left`), true, reason);
     },
     rebalance() {
-      if (state.call === undefined || routing.pick().endpoint === ctx.target.endpoint) {
+      if (machine.call === undefined || routing.pick().endpoint === ctx.target.endpoint) {
         return false;
       }
       return startHandover(ctx, handovers, "rebalance", false);
@@ -145,13 +145,13 @@ export function openSession(
           listeners.count() +
           (watchdogTimer === undefined ? 0 : 1) +
           (livenessTimer === undefined ? 0 : 1) +
-          (state.call === undefined ? 0 : 1) +
+          (machine.call === undefined ? 0 : 1) +
           playbacks.size +
           pending.size,
       };
     },
     get closed() {
-      return state.signal.aborted;
+      return machine.signal.aborted;
     },
   };
   return session;

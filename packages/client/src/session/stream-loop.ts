@@ -6,7 +6,7 @@ import type { SessionStateMachine } from "./session-state.js";
 
 /** What {@link runStreamLoop} drives. */
 export interface StreamLoopOptions {
-  readonly state: SessionStateMachine;
+  readonly machine: SessionStateMachine;
   readonly openCall: OpenCall;
   /** The session ends for good with this error (emits `disconnected` and closes). */
   readonly onFinal: (error: BridgeError) => void;
@@ -19,14 +19,14 @@ export interface StreamLoopOptions {
  */
 export async function runStreamLoop(ctx: SessionContext, options: StreamLoopOptions) {
   const { userId, settings, listeners, pending, signal } = ctx;
-  const { state, onFinal } = options;
+  const { machine, onFinal } = options;
   let adopted: Call | undefined;
   for (;;) {
     const call = adopted ?? options.openCall(ctx.target.client, ctx.lastSequence, true);
     adopted = undefined;
-    state.stream(call);
+    machine.stream(call);
     const ended = await call.done;
-    const moving = state.handover;
+    const moving = machine.handover;
     if (moving !== undefined) {
       // The old call ended as the session moved (or the old bridge ended it first):
       // go on with the new one.
