@@ -12,14 +12,9 @@ import { EndpointRouter } from "./endpoint-router.js";
 import { type BridgeError, toBridgeError } from "./errors.js";
 import { Listeners } from "./listeners.js";
 import type { JoinRequest } from "./rpc-calls.js";
-import {
-  type BridgeSession,
-  joinOnAnsweringBridge,
-  openSession,
-  type SessionRouting,
-  type SessionSettings,
-  type TokenSource,
-} from "./session.js";
+import { openSession } from "./session/open-session.js";
+import { joinOnAnsweringBridge, type SessionRouting } from "./session/routing.js";
+import type { BridgeSession, SessionSettings, TokenSource } from "./session/types.js";
 
 /** Wire protocols the bridge speaks on its one port. */
 export type BridgeProtocol = "grpc" | "connect" | "grpc-web";

@@ -29,5 +29,5 @@ export type {
   SessionStats,
   TokenSource,
   TrackStats,
-} from "./session.js";
+} from "./session/types.js";
 export type { SpliceMethod } from "./stream-splicer.js";

@@ -94,3 +94,32 @@ export function toStatus(response: BridgeStatusResponse): SessionStatus {
     metadata: response.metadata,
   };
 }
+
+/** Calls GetStatus for the user. */
+export async function getStatus(
+  rpc: Client<typeof LiveKitBridge>,
+  userId: string,
+  signal: AbortSignal | undefined,
+): Promise<SessionStatus> {
+  try {
+    return toStatus(await rpc.getStatus({ userId }, signal ? { signal } : {}));
+  } catch (error) {
+    throw toBridgeError(error);
+  }
+}
+
+/** Calls StopAudio: one playback (by request id) or, with "", all of the user's. */
+export async function stopAudio(
+  rpc: Client<typeof LiveKitBridge>,
+  userId: string,
+  requestId: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  try {
+    const response = await rpc.stopAudio({ userId, requestId }, signal ? { signal } : {});
+    if (!response.success) throw new BridgeError("invalid-argument", response.error);
+    return response.stoppedRequestId;
+  } catch (error) {
+    throw toBridgeError(error);
+  }
+}
