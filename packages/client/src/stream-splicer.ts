@@ -42,6 +42,13 @@ const UNIQUE_MARGIN = 0.05;
 const CATCH_UP_MS = 10;
 /** A needle quieter than this (peak, of 32768) is too close to silence to place. */
 const QUIET_PEAK = 64;
+/**
+ * How many needles of the old stream's end are kept. When the last one cannot be found (a
+ * packet one bridge lost is silence there, sound on the other), one further back stands
+ * in: both bridges fill a loss with exactly its duration, so the samples after it still
+ * count the same on both streams.
+ */
+const TAIL_NEEDLES = 10;
 
 /**
  * Joins the room audio of two streams of one session, the old bridge's and the new one's,
@@ -57,7 +64,7 @@ const QUIET_PEAK = 64;
  */
 export class StreamSplicer {
   private readonly options: Required<StreamSplicerOptions>;
-  /** The last `needleMs` of audio handed out from the old stream, and their format. */
+  /** The last `needleMs` × {@link TAIL_NEEDLES} of audio handed out from the old stream, and their format. */
   private tail = new Int16Array(0);
   private format: { sampleRate: number; channels: number } | undefined;
   /** Receive time of the end of the audio handed out. */
@@ -78,10 +85,7 @@ export class StreamSplicer {
    * out is sound, not silence (a copy of it may yet arrive on the new stream).
    */
   get placeable(): boolean {
-    const format = this.format;
-    if (format === undefined) return false;
-    const whole = this.tail.length >= this.needleLength(format.sampleRate, format.channels);
-    return whole && !isQuiet(this.tail);
+    return this.tailNeedles().length > 0;
   }
 
   /** How the streams were joined, once they are. */
@@ -159,7 +163,7 @@ export class StreamSplicer {
       this.tail = new Int16Array(0);
     }
     this.format = { sampleRate: frame.sampleRate, channels: frame.channels };
-    const keep = this.needleLength(frame.sampleRate, frame.channels);
+    const keep = this.needleLength(frame.sampleRate, frame.channels) * TAIL_NEEDLES;
     const joined = new Int16Array(Math.min(keep, this.tail.length + frame.samples.length));
     const fromFrame = Math.min(joined.length, frame.samples.length);
     joined.set(this.tail.subarray(this.tail.length - (joined.length - fromFrame)), 0);
@@ -170,6 +174,16 @@ export class StreamSplicer {
 
   private needleLength(sampleRate: number, channels: number): number {
     return Math.round((this.options.needleMs * sampleRate) / 1000) * channels;
+  }
+
+  /**
+   * The needles of the old stream's end that are sound, not silence, last first: each with
+   * how many samples of what was handed out follow it.
+   */
+  private tailNeedles(): Needle[] {
+    const format = this.format;
+    if (format === undefined) return [];
+    return soundNeedles(this.tail, this.needleLength(format.sampleRate, format.channels), true);
   }
 
   /** Keeps at most `searchMs` plus a needle of the new stream: older audio cannot be the junction. */
@@ -197,15 +211,16 @@ export class StreamSplicer {
       this.heldOld = [];
       return this.newFrom(junction.sample);
     }
-    // The new stream began after what was handed out: find its start in the old one's since.
-    const needle = this.needleLength(format.sampleRate, format.channels);
-    const newHead = concat(this.heldNew).subarray(0, needle);
-    if (newHead.length < needle || isQuiet(newHead)) return [];
+    // The new stream began after what was handed out: find its start in the old one's since
+    // (or, if its first packet was lost, a needle a little later, as many samples on).
+    const length = this.needleLength(format.sampleRate, format.channels);
+    const head = soundNeedles(concat(this.heldNew), length, false)[0];
+    if (head === undefined) return [];
     const old = concat(this.heldOld);
-    for (let at = 0; at + needle <= old.length; at += format.channels) {
-      if (!equalAt(old, newHead, at)) continue;
+    for (let at = head.offset; at + length <= old.length; at += format.channels) {
+      if (!equalAt(old, head.samples, at)) continue;
       this.result = "exact";
-      const before = this.oldUpTo(at);
+      const before = this.oldUpTo(at - head.offset);
       return [...before, ...this.newFrom(0)];
     }
     return [];
@@ -217,19 +232,20 @@ export class StreamSplicer {
    * where the receive times put that end (unless `waitForWindow` is false). Then an exact
    * copy of that end settles it, wherever it is (two bridges' receive times may differ by
    * more than the window; should the sound repeat itself exactly, the copy nearest that
-   * point wins). Otherwise a correlation decides, but only near that point (±`windowMs`)
-   * and only if one match stands out: a voiced or steady sound matches itself a period
-   * away almost as well.
+   * point wins). When that end is not found (one bridge lost the packet: silence there),
+   * needles further back stand in, the junction as many samples past them. Otherwise a
+   * correlation decides, but only near that point (±`windowMs`, all of it received) and
+   * only if one match stands out: a voiced or steady sound matches itself a period away
+   * almost as well.
    */
   private findJunction(
     waitForWindow: boolean,
   ): { sample: number; method: SpliceMethod } | undefined {
-    const needle = this.tail;
     const format = this.format;
     const end = this.tailEndMs;
     if (format === undefined || end === undefined || this.heldNew.length === 0) return undefined;
-    if (needle.length < this.needleLength(format.sampleRate, format.channels)) return undefined;
-    if (isQuiet(needle)) return undefined;
+    const needles = this.tailNeedles();
+    if (needles.length === 0) return undefined;
     const perMs = (format.sampleRate * format.channels) / 1000;
     const expected = this.indexAt(end, perMs);
     const caughtUp =
@@ -238,18 +254,20 @@ export class StreamSplicer {
     // earlier repeat: the nearer one is still to come.
     if (!caughtUp) return undefined;
     const haystack = concat(this.heldNew);
-    let exact: number | undefined;
-    for (let junction = needle.length; junction <= haystack.length; junction += format.channels) {
-      if (!equalAt(haystack, needle, junction - needle.length)) continue;
-      if (exact === undefined || Math.abs(junction - expected) < Math.abs(exact - expected)) {
-        exact = junction;
-      }
+    for (const needle of needles) {
+      const exact = nearestCopy(haystack, needle, expected, format.channels);
+      if (exact !== undefined) return { sample: exact, method: "exact" };
     }
-    if (exact !== undefined) return { sample: exact, method: "exact" };
+    const needle = needles[0] as Needle;
+    const length = needle.samples.length;
     const window = Math.round(this.options.windowMs * perMs);
-    const from = Math.max(needle.length, expected - window);
-    const to = Math.min(haystack.length, expected + window);
-    const scores = correlations(haystack, needle, from, to, format.channels);
+    // Where the needle's own end would be: `needle.offset` samples before the junction.
+    const from = Math.max(length, expected - needle.offset - window);
+    const to = Math.min(haystack.length - needle.offset, expected - needle.offset + window);
+    // A window the new stream does not cover yet could hide the rival that makes a match
+    // ambiguous (a steady sound matches itself one packet away): wait for all of it.
+    if (waitForWindow && to < expected - needle.offset + window) return undefined;
+    const scores = correlations(haystack, needle.samples, from, to, format.channels);
     let best: { junction: number; score: number } | undefined;
     for (const candidate of scores) {
       if (best === undefined || candidate.score > best.score) best = candidate;
@@ -260,7 +278,7 @@ export class StreamSplicer {
     const rival = scores.some(
       (c) => Math.abs(c.junction - junction) >= apart && c.score > score - UNIQUE_MARGIN,
     );
-    return rival ? undefined : { sample: junction, method: "correlated" };
+    return rival ? undefined : { sample: junction + needle.offset, method: "correlated" };
   }
 
   /** The index in the new stream of the sample received at `timeMs` (clamped to it). */
@@ -323,6 +341,53 @@ export class StreamSplicer {
     this.heldNewSamples = 0;
     return out;
   }
+}
+
+/** A piece of one stream to look for in the other, and where it sits. */
+interface Needle {
+  readonly samples: Int16Array;
+  /**
+   * Samples between the needle and the stream's end (`fromEnd`) or start: the junction is
+   * that many samples past (or before) where the needle is found.
+   */
+  readonly offset: number;
+}
+
+/**
+ * The needles of `pcm` that are sound, not silence: consecutive pieces of `length`, from
+ * its end backwards (`fromEnd`) or from its start on; at most {@link TAIL_NEEDLES}.
+ */
+function soundNeedles(pcm: Int16Array, length: number, fromEnd: boolean): Needle[] {
+  const out: Needle[] = [];
+  for (let k = 0; k < TAIL_NEEDLES && (k + 1) * length <= pcm.length; k++) {
+    const start = fromEnd ? pcm.length - (k + 1) * length : k * length;
+    const samples = pcm.subarray(start, start + length);
+    if (!isQuiet(samples)) out.push({ samples, offset: k * length });
+  }
+  return out;
+}
+
+/**
+ * The junction an exact copy of `needle` (from the old stream's end) puts in `haystack`,
+ * nearest `expected` should the sound repeat itself exactly; only junctions the haystack
+ * already reaches.
+ */
+function nearestCopy(
+  haystack: Int16Array,
+  needle: Needle,
+  expected: number,
+  channels: number,
+): number | undefined {
+  const length = needle.samples.length;
+  let nearest: number | undefined;
+  for (let at = 0; at + length + needle.offset <= haystack.length; at += channels) {
+    if (!equalAt(haystack, needle.samples, at)) continue;
+    const junction = at + length + needle.offset;
+    if (nearest === undefined || Math.abs(junction - expected) < Math.abs(nearest - expected)) {
+      nearest = junction;
+    }
+  }
+  return nearest;
 }
 
 function isQuiet(samples: Int16Array): boolean {

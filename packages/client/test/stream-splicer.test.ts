@@ -165,6 +165,58 @@ describe("StreamSplicer", () => {
     expect(numbers).toEqual(Array.from({ length: 35 }, (_, n) => n));
   });
 
+  describe("data packets that one bridge lost (silence of their length there)", () => {
+    // The device farm's packets: a number, then 319 × 1000. A lost one is 320 zeros.
+    const packet = (n: number, lost: boolean) => {
+      const samples = new Int16Array(320).fill(lost ? 0 : 1_000);
+      if (!lost) samples[0] = n;
+      return samples;
+    };
+    const frame = (n: number, lateMs: number, lost: ReadonlySet<number>): SpliceFrame => ({
+      samples: packet(n, lost.has(n)),
+      sampleRate: RATE,
+      channels: 1,
+      timestampMs: n * 20 + lateMs,
+      durationMs: 20,
+    });
+    /** Runs a handover: the new bridge is `lagPackets` behind; returns the numbers handed out. */
+    function run(oldLost: ReadonlySet<number>, newLost: ReadonlySet<number>, lagPackets = 5) {
+      const splicer = new StreamSplicer();
+      const numbers: number[] = [];
+      for (let n = 0; n < 40; n++) {
+        for (const f of splicer.pushOld(frame(n, 0, oldLost))) numbers.push(f.samples[0] ?? -1);
+        if (n >= 15 + lagPackets) {
+          const fresh = frame(n - lagPackets, lagPackets * 20, newLost);
+          for (const f of splicer.pushNew(fresh)) numbers.push(f.samples[0] ?? -1);
+        }
+      }
+      return { method: splicer.method, numbers };
+    }
+    /** 0..34 in order, a lost packet's place kept (as 0; packet 0's number is 0 too). */
+    const expected = (lost: ReadonlySet<number>) =>
+      Array.from({ length: 35 }, (_, n) => (lost.has(n) ? 0 : n));
+
+    it("places the junction by an earlier packet when the new bridge lost the old one's last", () => {
+      // The new bridge first delivers once the old one handed out up to packet 20; it lost 20.
+      const result = run(new Set(), new Set([20]));
+      expect(result.method).toBe("exact");
+      expect(result.numbers).toEqual(expected(new Set()));
+    });
+
+    it("places it when the old bridge's last packets were lost (silence at its end)", () => {
+      const result = run(new Set([19, 20]), new Set());
+      expect(result.method).toBe("exact");
+      expect(result.numbers).toEqual(expected(new Set([19, 20])));
+    });
+
+    it("places it when both lost packets around the junction, each its own", () => {
+      const result = run(new Set([20, 22]), new Set([18, 19, 30]));
+      expect(result.method).toBe("exact");
+      // Up to the junction the old bridge's audio, after it the new one's.
+      expect(result.numbers).toEqual(expected(new Set([20, 30])));
+    });
+  });
+
   it("hands out the old stream up to where the new one starts, when the new one starts ahead", () => {
     const pcm = signal(RATE, 21);
     const splicer = new StreamSplicer();
