@@ -17,6 +17,11 @@ import { createFramer } from "../audio/framer.js";
 const FRAME_MS = 20;
 /** Silent frames written after a clear: one 20 ms packet's worth, see clear(). */
 const FLUSH_FRAMES = 20 / FRAME_MS;
+/**
+ * A dry spell shorter than this is not counted as an underrun: the source's queue figure
+ * is an estimate from the JS side, good to a timer tick.
+ */
+const UNDERRUN_SLACK_MS = 5;
 
 /** Options of {@link publishOutboundTrack}. */
 export interface OutboundTrackOptions {
@@ -67,6 +72,13 @@ export interface OutboundTrack {
   /** Audio written since the track was published, in ms: played, queued or buffered. */
   writtenMs(): number;
   /**
+   * Underruns since the track was published: the times the AudioSource's queue ran dry
+   * while the next frame already waited in the bridge (so the room heard silence, or
+   * frames the source had to invent, inside audio that was there), and their total ms.
+   * Gaps in what the cloud sent are not counted: that audio was not there yet.
+   */
+  underruns(): { readonly count: number; readonly ms: number };
+  /**
    * Drops everything not played yet, resampler state included, so the next write starts
    * clean; returns the dropped duration in ms. The room hears silence within one frame:
    * 20 ms of it are written, so the last packet of what played is sent whole.
@@ -103,7 +115,18 @@ export async function publishOutboundTrack(
   const resamplers = new Map<number, AudioResampler>();
   // Frames not yet captured, each with the receipt time of the write() that completed it
   // (NaN when untimed: playback, and the silence and tails the bridge adds itself).
-  const pending: { readonly samples: Int16Array; readonly at: number }[] = [];
+  // `queuedAt` is when the frame was put here (performance.now()), timed or not.
+  const pending: {
+    readonly samples: Int16Array;
+    readonly at: number;
+    readonly queuedAt: number;
+  }[] = [];
+  // When the AudioSource's queue runs dry if nothing more is captured (performance.now()),
+  // reckoned from the frames handed to it: the blocked thread that makes an underrun
+  // would also hold back any figure read from the source afterwards.
+  let dryAt: number | undefined;
+  let underrunCount = 0;
+  let underrunMs = 0;
   let waiters: (() => void)[] = [];
   let drainWaiters: (() => void)[] = [];
   let pumping = false;
@@ -136,6 +159,11 @@ export async function publishOutboundTrack(
         if (options.onFrameLatency !== undefined && !Number.isNaN(frame.at)) {
           options.onFrameLatency(performance.now() - frame.at + source.queuedDuration);
         }
+        // The source plays on in real time, on its own thread: this frame ends playing a
+        // frame's length after what it holds, or after now if it ran dry.
+        const now = performance.now();
+        countUnderrun(frame.queuedAt, now);
+        dryAt = Math.max(now, dryAt ?? now) + FRAME_MS;
         // Counted as captured from the call on, as the AudioSource counts it in its queue:
         // a frame being captured is then in exactly one of the two figures.
         capturedMs += FRAME_MS;
@@ -153,6 +181,19 @@ export async function publishOutboundTrack(
       await source.waitForPlayout().catch(() => {});
       if (pending.length === 0) wakeDrained();
     }
+  };
+
+  /** The source ran dry before this frame, queued since `queuedAt`, was captured. */
+  const countUnderrun = (queuedAt: number, now: number) => {
+    if (dryAt === undefined) return;
+    const dryMs = now - Math.max(dryAt, queuedAt);
+    if (dryMs > UNDERRUN_SLACK_MS) {
+      underrunCount++;
+      underrunMs += dryMs;
+    }
+  };
+  const push = (samples: Int16Array, at: number) => {
+    pending.push({ samples, at, queuedAt: performance.now() });
   };
 
   const closeResamplers = () => {
@@ -177,9 +218,7 @@ export async function publishOutboundTrack(
     sid: publication.sid ?? "",
     write(samples, rate, inChannels, receivedAt = Number.NaN) {
       if (closed) return Promise.reject(new Error(`track ${options.name} is closed`));
-      for (const frame of framer.push(convert(samples, rate, inChannels))) {
-        pending.push({ samples: frame, at: receivedAt });
-      }
+      for (const frame of framer.push(convert(samples, rate, inChannels))) push(frame, receivedAt);
       void pump();
       if (bufferedMs() <= options.maxBufferMs) return Promise.resolve();
       return new Promise((resolve) => waiters.push(resolve));
@@ -188,6 +227,7 @@ export async function publishOutboundTrack(
     queuedMs: () => source.queuedDuration,
     playedOutMs: () => Math.max(0, capturedMs - source.queuedDuration),
     writtenMs: () => capturedMs + bufferedMs(),
+    underruns: () => ({ count: underrunCount, ms: Math.round(underrunMs) }),
     clear() {
       const queued = source.queuedDuration;
       const dropped = bufferedMs() + queued;
@@ -200,8 +240,10 @@ export async function publishOutboundTrack(
         // WebRTC encodes 20 ms per packet: a half packet already handed over would never
         // be sent once the track falls silent, so the room would hear 10 ms less than
         // played. Silence completes it (and is part of the track's timeline).
-        for (let i = 0; i < FLUSH_FRAMES; i++)
-          pending.push({ samples: new Int16Array(samplesPerFrame * channels), at: Number.NaN });
+        dryAt = undefined;
+        for (let i = 0; i < FLUSH_FRAMES; i++) {
+          push(new Int16Array(samplesPerFrame * channels), Number.NaN);
+        }
         void pump();
       }
       wake();
@@ -211,11 +253,11 @@ export async function publishOutboundTrack(
       if (closed) return Promise.resolve();
       for (const resampler of resamplers.values()) {
         const tail = concat(resampler.flush().map((f) => f.data));
-        for (const frame of framer.push(tail)) pending.push({ samples: frame, at: Number.NaN });
+        for (const frame of framer.push(tail)) push(frame, Number.NaN);
       }
       closeResamplers();
       const tail = framer.flush({ pad: true });
-      if (tail !== undefined) pending.push({ samples: tail, at: Number.NaN });
+      if (tail !== undefined) push(tail, Number.NaN);
       void pump();
       return new Promise((resolve) => drainWaiters.push(resolve));
     },

@@ -52,6 +52,9 @@ const DROPS = {
   unannounced_packets_dropped: "unannounced_sender",
 } as const;
 
+// Session status counters of cloud → room underruns (see OutboundTrack.underruns).
+const UNDERRUN_KEYS = ["to_room_underruns", "to_room_underrun_ms"] as const;
+
 // Session media counters (WebRTC statistics) and the labels each one stands for.
 const MEDIA: Record<string, Record<string, string>> = {
   room_packets_received: { direction: "from_room", fate: "received" },
@@ -200,6 +203,7 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
     ...Object.keys(DROPS),
     ...Object.keys(MEDIA),
     ...DEVICE_PACKET_KEYS,
+    ...UNDERRUN_KEYS,
   ]);
   registerDevicePacketMetrics(registry, () => totals.refresh());
   new prom.Counter({
@@ -224,6 +228,24 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
       for (const [key, labels] of Object.entries(MEDIA)) {
         if (key !== "room_concealed_ms") this.inc(labels, sums[key] ?? 0);
       }
+    },
+  });
+  new prom.Counter({
+    name: "bridge_to_room_underruns_total",
+    help: "Times a published track's AudioSource ran dry while the next cloud frame already waited in the bridge (the room heard a gap inside audio that was there).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(totals.refresh().to_room_underruns ?? 0);
+    },
+  });
+  new prom.Counter({
+    name: "bridge_to_room_underrun_seconds_total",
+    help: "How long published tracks' AudioSources ran dry while cloud audio waited in the bridge.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc((totals.refresh().to_room_underrun_ms ?? 0) / 1000);
     },
   });
   new prom.Counter({

@@ -160,6 +160,7 @@ export class Session {
   private lastDisconnect: { at: number; disconnect: Disconnect } | undefined;
   private closing: Promise<void> | undefined;
   private closeReason: DisconnectKind | undefined;
+  private pastUnderruns = { count: 0, ms: 0 };
   private readonly counters = {
     chunksToCloud: 0,
     chunksFromCloud: 0,
@@ -279,8 +280,32 @@ export class Session {
         link_resumes: String(this.counters.linkResumes),
         last_disconnect_sdk_reason: this.lastDisconnect?.disconnect.sdkReason ?? "",
         ...this.mediaFigures(),
+        ...this.underrunFigures(),
       },
     };
+  }
+
+  /** Cloud → room underruns of this session's tracks, those gone with a lost room too. */
+  private underrunFigures(): Record<string, string> {
+    let { count, ms } = this.pastUnderruns;
+    for (const track of this.published.values()) {
+      const underruns = track.underruns();
+      count += underruns.count;
+      ms += underruns.ms;
+    }
+    return { to_room_underruns: String(count), to_room_underrun_ms: String(ms) };
+  }
+
+  /** Keeps the underruns of the published tracks before they go (with the room). */
+  private retireTracks(): void {
+    for (const track of this.published.values()) {
+      const underruns = track.underruns();
+      this.pastUnderruns = {
+        count: this.pastUnderruns.count + underruns.count,
+        ms: this.pastUnderruns.ms + underruns.ms,
+      };
+    }
+    this.published.clear();
   }
 
   /**
@@ -618,7 +643,7 @@ export class Session {
       }
       this.link = undefined;
       this.tracks.clear();
-      this.published.clear();
+      this.retireTracks();
       this.marks.clear();
       await link?.close();
       this.options.logger.info("session closed", { userId: this.userId, reason: kind, detail });
@@ -722,7 +747,7 @@ export class Session {
     this.linkStats = NO_LINK_STATS;
     this.tracks.clear();
     // The tracks are gone with the room; their marks can never play.
-    this.published.clear();
+    this.retireTracks();
     this.marks.clear();
     void this.endPlaybacks(`room_lost`, lost.kind);
     // A recoverable loss that cannot be recovered because the cloud's token has expired
