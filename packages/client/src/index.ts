@@ -3,6 +3,8 @@
  * One client per bridge; `join()` returns a session that survives stream breaks and
  * bridge restarts. See the package README.
  */
+
+export { BridgeErrorReason } from "@mentra/bridge-proto";
 export type { BackoffOptions } from "./backoff.js";
 export { backoffDelay } from "./backoff.js";
 export {

@@ -1,14 +1,49 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BridgeErrorDetailSchema } from "@mentra/bridge-proto";
 import { describe, expect, it } from "vitest";
 import { BoundedAudioQueue } from "../src/bounded-audio-queue.js";
-import { BridgeError, backoffDelay, toBridgeError } from "../src/index.js";
+import { BridgeError, BridgeErrorReason, backoffDelay, toBridgeError } from "../src/index.js";
 
 describe("toBridgeError", () => {
+  const R = BridgeErrorReason;
+  /** A ConnectError as the bridge sends it: with its reason as an error detail. */
+  const fromBridge = (message: string, code: Code, reason: BridgeErrorReason) =>
+    new ConnectError(message, code, undefined, [
+      { desc: BridgeErrorDetailSchema, value: { reason, userId: "u1" } },
+    ]);
+
+  it.each([
+    [Code.InvalidArgument, "bad", R.INVALID_ARGUMENT, "invalid-argument", false],
+    [Code.FailedPrecondition, "no session for user u1", R.NO_SESSION, "no-session", true],
+    [Code.FailedPrecondition, "closing", R.SESSION_CLOSING, "no-session", true],
+    // Aborted means several things: the reason says which, whatever the message says.
+    [Code.Aborted, "another bridge joined", R.DUPLICATE_IDENTITY, "identity-taken", false],
+    [Code.Aborted, "… (duplicate identity) …", R.REPLACED, "replaced", false],
+    [Code.Unavailable, "lost room", R.ROOM_LOST, "unavailable", true],
+    [Code.Unavailable, "token expired", R.TOKEN_EXPIRED, "unavailable", true],
+    [Code.Unavailable, "draining", R.DRAINING, "unavailable", true],
+    [Code.ResourceExhausted, "full", R.LIMIT_REACHED, "unavailable", true],
+    [Code.Unauthenticated, "who", R.UNAUTHENTICATED, "unauthenticated", false],
+    [Code.PermissionDenied, "no", R.PERMISSION_DENIED, "unauthenticated", false],
+    [Code.Canceled, "ended", R.SESSION_ENDED, "cancelled", false],
+    [Code.Internal, "boom", R.INTERNAL, "internal", true],
+  ] as const)("maps %s (%s) with reason %s to %s", (code, message, reason, kind, retryable) => {
+    const error = toBridgeError(fromBridge(message, code, reason));
+    expect(error).toBeInstanceOf(BridgeError);
+    expect([error.kind, error.code, error.reason, error.message, error.retryable]).toEqual([
+      kind,
+      code,
+      reason,
+      message,
+      retryable,
+    ]);
+  });
+
   it.each([
     [Code.InvalidArgument, "bad", "invalid-argument", false],
     [Code.FailedPrecondition, "no session for user u1: call JoinRoom first", "no-session", true],
-    [Code.Aborted, "… (duplicate identity) …", "identity-taken", false],
-    [Code.Aborted, "replaced by a newer StreamAudio stream", "replaced", false],
+    // No reason: not read from the message; Node reports a connection reset as Aborted.
+    [Code.Aborted, "… (duplicate identity) …", "unavailable", true],
     [Code.Aborted, "read ECONNRESET", "unavailable", true],
     [Code.Unavailable, "lost room", "unavailable", true],
     [Code.DeadlineExceeded, "slow", "unavailable", true],
@@ -17,12 +52,13 @@ describe("toBridgeError", () => {
     [Code.Canceled, "bye", "cancelled", false],
     [Code.Internal, "boom", "internal", true],
     [Code.Unknown, "?", "internal", true],
-  ] as const)("maps %s (%s) to %s", (code, message, kind, retryable) => {
+  ] as const)("maps %s (%s) without a reason to %s", (code, message, kind, retryable) => {
     const error = toBridgeError(new ConnectError(message, code));
     expect(error).toBeInstanceOf(BridgeError);
-    expect([error.kind, error.code, error.message, error.retryable]).toEqual([
+    expect([error.kind, error.code, error.reason, error.message, error.retryable]).toEqual([
       kind,
       code,
+      BridgeErrorReason.UNSPECIFIED,
       message,
       retryable,
     ]);

@@ -1,7 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BridgeErrorDetailSchema, BridgeErrorReason } from "@mentra/bridge-proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BridgeSession, createBridgeClient, type SessionEvents } from "../src/index.js";
 import { FakeBridge } from "./support/fake-bridge.js";
+
+/** The error the bridge ends a stream with when another participant took its identity. */
+const duplicateIdentity = (message: string) =>
+  new ConnectError(message, Code.Aborted, undefined, [
+    { desc: BridgeErrorDetailSchema, value: { reason: BridgeErrorReason.DUPLICATE_IDENTITY } },
+  ]);
 
 /** Polls `check` every 5 ms for up to 2 s (expect.poll is vitest-only; these tests also run on Bun). */
 async function until(check: () => boolean): Promise<void> {
@@ -152,7 +159,7 @@ describe("a session against an in-memory bridge", () => {
     const { session } = await start(bridge);
     const disconnected = collect(session, "disconnected");
     (await bridge.waitForStreams(1)).end(
-      new ConnectError("another participant joined … (duplicate identity)", Code.Aborted),
+      duplicateIdentity("another participant joined … (duplicate identity)"),
     );
     await until(() => session.closed);
     expect(disconnected[0]?.[0].kind).toBe("identity-taken");
@@ -162,7 +169,7 @@ describe("a session against an in-memory bridge", () => {
     const other = new FakeBridge();
     const recovering = await start(other, { recoverFromIdentityTaken: true });
     other.connected = false;
-    (await other.waitForStreams(1)).end(new ConnectError("(duplicate identity)", Code.Aborted));
+    (await other.waitForStreams(1)).end(duplicateIdentity("(duplicate identity)"));
     await other.waitForStreams(2);
     expect(other.calls).toEqual([
       "JoinRoom",

@@ -1,5 +1,6 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { withSpecGrpcMessage } from "../grpc-message.js";
+import { errorDetailInterceptor } from "../rpc/error-detail.js";
 import { registerGrpcHealth } from "../rpc/grpc-health.js";
 import { registerReflection } from "../rpc/reflection.js";
 import { callerContextValues } from "../security/caller.js";
@@ -44,7 +45,8 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
         // requests are still accepted.
         compressMinBytes: Number.MAX_SAFE_INTEGER,
         ...(options.readMaxBytes === undefined ? {} : { readMaxBytes: options.readMaxBytes }),
-        interceptors: [...(options.interceptors ?? [])],
+        // Outermost, so that every error gets its reason, the other interceptors' too.
+        interceptors: [errorDetailInterceptor, ...(options.interceptors ?? [])],
         fallback: options.http ?? notFound,
         connect: true,
         grpc: true,
