@@ -13,6 +13,7 @@ import {
   NO_LINK_STATS,
   type OutboundTrack,
   type RoomLink,
+  type RoomLinkOptions,
   tokenExpiry,
 } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
@@ -78,6 +79,8 @@ export interface SessionOptions {
   readonly audioLatency: AudioLatencySink;
   /** Called once, after the session closed, with why. */
   readonly onClosed: (session: Session) => void;
+  /** Joins the room (at open and at every rejoin); default: the real one in ../livekit. */
+  readonly connect?: (options: RoomLinkOptions) => Promise<RoomLink>;
 }
 
 /** A user's state as GetStatus reports it. */
@@ -636,7 +639,8 @@ export class Session {
     const { tokens } = this.options;
     const token = tokens.kind === "given" ? tokens.token : await tokens.mint();
     const release = (await this.options.joinGate?.acquire()) ?? (() => {});
-    return connectRoomLink({
+    const connect = this.options.connect ?? connectRoomLink;
+    return connect({
       onConnectSettled: release,
       url: this.options.url,
       token,
