@@ -1,4 +1,3 @@
-import type { ConnectError } from "@connectrpc/connect";
 import { createDropOldestQueue, type DropOldestQueue } from "../audio/bounded-queue.js";
 import { int16ToLittleEndianBytes } from "../audio/pcm.js";
 import type { Logger } from "../logger.js";
@@ -6,6 +5,7 @@ import type { AudioLatencySink } from "../observability/audio-latency.js";
 import { type CloudChunk, chunkMs } from "./cloud-chunk.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 import { planResume } from "./resume-plan.js";
+import type { SessionError } from "./session-errors.js";
 import type { SessionEvent } from "./session-events.js";
 
 /** Options of {@link Session.attachStream}. */
@@ -30,7 +30,7 @@ export interface ResumeOutcome {
 export interface StreamAttachment {
   /** Set when the stream resumed (AttachOptions.resumeAfter). */
   readonly resumed: ResumeOutcome | undefined;
-  /** Aborted when the session ends the stream; the reason is a ConnectError or undefined (OK). */
+  /** Aborted when the session ends the stream; the reason is a SessionError or undefined (OK). */
   readonly signal: AbortSignal;
   /** Next room audio for the cloud; rejects with the end reason once the stream is ended. */
   next(): Promise<IteratorResult<CloudChunk, undefined>>;
@@ -108,7 +108,7 @@ export class CloudStream {
   }
 
   /** Attaches a stream, ending the one attached with `replaced`; stops the grace timer. */
-  attach(options: AttachOptions, replaced: ConnectError): StreamAttachment {
+  attach(options: AttachOptions, replaced: SessionError): StreamAttachment {
     this.end(replaced);
     this.stopGrace();
     const controller = new AbortController();
@@ -142,7 +142,7 @@ export class CloudStream {
   }
 
   /** Ends the attached stream, if any; `reason` undefined ends it with OK. */
-  end(reason: ConnectError | undefined): void {
+  end(reason: SessionError | undefined): void {
     const attachment = this.attachment;
     if (attachment === undefined) return;
     this.attachment = undefined;
@@ -160,7 +160,7 @@ export class CloudStream {
   }
 
   /** Ends the stream with `reason` and stops the grace timer, for good. */
-  close(reason: ConnectError | undefined): void {
+  close(reason: SessionError | undefined): void {
     this.closed = true;
     this.stopGrace();
     this.end(reason);

@@ -65,7 +65,8 @@ describe("Session.close", () => {
     const { session } = await openFakeSession();
     await session.close("removed");
     await expect(session.writeAudio(1, new Int16Array(48), 48_000, 1)).rejects.toMatchObject({
-      rawMessage: "user user-1 is not in room room-1 (removed); call JoinRoom again",
+      kind: "room_lost",
+      message: "user user-1 is not in room room-1 (removed); call JoinRoom again",
     });
     expect(() =>
       session.play(

@@ -1,8 +1,9 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { silentLogger } from "../../src/logger.js";
 import { NO_AUDIO_LATENCY } from "../../src/observability/audio-latency.js";
 import { createPlaybackBufferBudget } from "../../src/playback/buffer-budget.js";
 import { createAddressPolicy } from "../../src/playback/url-policy.js";
+import { toConnectError } from "../../src/rpc/errors.js";
 import { Session, type SessionOptions, type TokenSource } from "../../src/session/session.js";
 import { createFakeConnector } from "./fake-room-link.js";
 
@@ -62,6 +63,6 @@ export function roomFrame(ms: number, value = 1): Int16Array {
 
 /** What an attachment's end reason says, and the Connect code it reaches the wire with. */
 export function describeEnd(reason: unknown): { message: string; code: string } {
-  const error = ConnectError.from(reason);
+  const error = toConnectError(reason);
   return { message: error.rawMessage, code: Code[error.code] };
 }
