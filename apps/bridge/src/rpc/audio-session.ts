@@ -6,14 +6,16 @@ import {
   type AudioSessionSettings,
   ParticipantEvent_Kind,
 } from "@mentra/bridge-proto";
-import { PcmFormatError, validateTrackId } from "../audio/pcm.js";
+import { validateTrackId } from "../audio/pcm.js";
 import type { Logger } from "../logger.js";
 import type { CloudChunk } from "../session/cloud-chunk.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { Session } from "../session/session.js";
+import { noSession, SessionError } from "../session/session-errors.js";
 import type { SessionEvent } from "../session/session-events.js";
 import { checkCloudAudio } from "./cloud-audio.js";
-import { requireId } from "./fields.js";
+import { invalid, toConnectError } from "./errors.js";
+import { optionalFrameMs, optionalSampleRate, requireId } from "./fields.js";
 import { OutputMailbox } from "./output-mailbox.js";
 
 type ResponseInit = MessageInitShape<typeof AudioSessionResponseSchema>;
@@ -26,10 +28,6 @@ export interface AudioSessionOptions {
   readonly logger: Logger;
 }
 
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
-}
-
 const PARTICIPANT_KINDS = {
   joined: ParticipantEvent_Kind.JOINED,
   left: ParticipantEvent_Kind.LEFT,
@@ -39,24 +37,9 @@ const PARTICIPANT_KINDS = {
 
 /** Checks settings; returns what to apply (zero fields keep the current values). */
 function checkSettings(settings: AudioSessionSettings | undefined) {
-  const rate = settings?.receiveSampleRate ?? 0;
-  if (rate !== 0 && (rate < 8_000 || rate > 48_000)) {
-    throw invalid(`settings.receive_sample_rate must be 0 or 8000..48000, got ${rate}`);
-  }
-  const frameMs = settings?.receiveFrameMs ?? 0;
-  if (frameMs !== 0 && (frameMs < 10 || frameMs > 100)) {
-    throw invalid(`settings.receive_frame_ms must be 0 or 10..100, got ${frameMs}`);
-  }
+  const rate = optionalSampleRate("settings.receive_sample_rate", settings?.receiveSampleRate ?? 0);
+  const frameMs = optionalFrameMs("settings.receive_frame_ms", settings?.receiveFrameMs ?? 0);
   return { rate, frameMs, statsIntervalMs: settings?.statsIntervalMs ?? 0 };
-}
-
-function checkedTrackId(trackId: number): number {
-  try {
-    return validateTrackId(trackId);
-  } catch (error) {
-    if (error instanceof PcmFormatError) throw invalid(error.message);
-    throw error;
-  }
 }
 
 /** Applies receive settings to the session; zero fields keep what it has. */
@@ -167,12 +150,7 @@ export function createAudioSession(options: AudioSessionOptions) {
     const userId = requireId("start.user_id", opening.value.userId);
     const settings = checkSettings(opening.value.settings);
     const session = registry.get(userId);
-    if (session === undefined) {
-      throw new ConnectError(
-        `no session for user ${userId}: call JoinRoom first`,
-        Code.FailedPrecondition,
-      );
-    }
+    if (session === undefined) throw noSession(userId);
     const resumeAfter = opening.value.resumeAfterSequence;
     const out = new OutputMailbox();
     const attachment = session.attachStream({
@@ -204,12 +182,12 @@ export function createAudioSession(options: AudioSessionOptions) {
           }
           case "mark":
             session.mark(
-              checkedTrackId(message.value.trackId),
+              validateTrackId(message.value.trackId),
               requireId("mark.name", message.value.name),
             );
             break;
           case "clear":
-            out.event(session.clear(checkedTrackId(message.value.trackId)));
+            out.event(session.clear(validateTrackId(message.value.trackId)));
             break;
           case "settings":
             applySettings(session, checkSettings(message.value));
@@ -223,7 +201,8 @@ export function createAudioSession(options: AudioSessionOptions) {
         }
       }
     })().catch((error: unknown) => {
-      if (!stopped) out.end(ConnectError.from(error));
+      // A bad track id (PcmFormatError) is InvalidArgument, a lost room Unavailable (errors.ts).
+      if (!stopped) out.end(toConnectError(error));
     });
 
     // Room → cloud: the session's queue, one chunk at a time through the mailbox.
@@ -234,10 +213,11 @@ export function createAudioSession(options: AudioSessionOptions) {
         await out.audioChunk(result.value);
       }
     })().catch((error: unknown) => {
-      if (attachment.signal.aborted && !(attachment.signal.reason instanceof ConnectError)) {
+      // Aborted without a SessionError: the session ended the stream with OK.
+      if (attachment.signal.aborted && !(attachment.signal.reason instanceof SessionError)) {
         out.end();
       } else {
-        out.end(error);
+        out.end(toConnectError(error));
       }
     });
 

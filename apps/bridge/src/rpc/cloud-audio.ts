@@ -1,10 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  int16FromLittleEndian,
-  PcmFormatError,
-  validateChunkFormat,
-  validateTrackId,
-} from "../audio/pcm.js";
+import { int16FromLittleEndian, validateChunkFormat, validateTrackId } from "../audio/pcm.js";
+import { toConnectError } from "./errors.js";
 
 /** Cloud audio as StreamAudio's AudioChunk and AudioSession's CloudAudio carry it. */
 export interface CloudAudioFields {
@@ -45,8 +40,7 @@ export function checkCloudAudio(fields: CloudAudioFields, maxChunkBytes: number)
       channels: format.channels,
     };
   } catch (error) {
-    if (error instanceof PcmFormatError)
-      throw new ConnectError(error.message, Code.InvalidArgument);
-    throw error;
+    // A PcmFormatError names the field: InvalidArgument (see errors.ts).
+    throw toConnectError(error);
   }
 }

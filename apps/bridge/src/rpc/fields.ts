@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { invalid } from "./errors.js";
 
 /** Longest identifier (user id, room, identity, request id) accepted, in UTF-8 bytes. */
 export const MAX_ID_BYTES = 256;
@@ -11,10 +11,6 @@ export const MAX_URL_BYTES = 8 * 1024;
 
 const encoder = new TextEncoder();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
-}
 
 /**
  * Why `value` cannot be an identifier, or undefined. Identifiers end up in LiveKit
@@ -70,6 +66,22 @@ export function optionalLiveKitUrl(field: string, value: string): string {
   }
   if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol) || url.hostname === "") {
     throw invalid(`${field} must be a ws://, wss://, http:// or https:// URL, got ${url.protocol}`);
+  }
+  return value;
+}
+
+/** A receive sample rate: 0 (the default) or 8000..48000 Hz. */
+export function optionalSampleRate(field: string, value: number): number {
+  if (value !== 0 && (value < 8_000 || value > 48_000)) {
+    throw invalid(`${field} must be 0 or 8000..48000, got ${value}`);
+  }
+  return value;
+}
+
+/** A receive frame length: 0 (the default) or 10..100 ms. */
+export function optionalFrameMs(field: string, value: number): number {
+  if (value !== 0 && (value < 10 || value > 100)) {
+    throw invalid(`${field} must be 0 or 10..100, got ${value}`);
   }
   return value;
 }

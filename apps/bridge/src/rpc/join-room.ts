@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
   type JoinRoomRequest,
   type JoinRoomResponseSchema,
@@ -8,12 +8,16 @@ import {
 import type { ByteOrderSetting } from "../config.js";
 import { callerKey } from "../security/caller.js";
 import { checkCallerMayMint } from "../security/mint-policy.js";
-import { JoinError, type SessionRegistry } from "../session/registry.js";
+import type { SessionRegistry } from "../session/registry.js";
+import { SessionError } from "../session/session-errors.js";
+import { invalid, toConnectError } from "./errors.js";
 import {
   boundedText,
   MAX_TOKEN_BYTES,
+  optionalFrameMs,
   optionalId,
   optionalLiveKitUrl,
+  optionalSampleRate,
   requireId,
 } from "./fields.js";
 
@@ -25,10 +29,6 @@ const BYTE_ORDERS: Readonly<Record<PcmByteOrder, ByteOrderSetting | undefined>> 
   [PcmByteOrder.BIG]: "big",
   [PcmByteOrder.AUTO]: "auto",
 };
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
-}
 
 /**
  * JoinRoom: malformed requests are InvalidArgument; a request for a minted token the
@@ -43,14 +43,8 @@ export function createJoinRoom(registry: SessionRegistry) {
     optionalId("target_identity", request.targetIdentity);
     optionalLiveKitUrl("livekit_url", request.livekitUrl);
     boundedText("token", request.token, MAX_TOKEN_BYTES);
-    const rate = request.receiveSampleRate;
-    if (rate !== 0 && (rate < 8_000 || rate > 48_000)) {
-      throw invalid(`receive_sample_rate must be 0 or 8000..48000, got ${rate}`);
-    }
-    const frameMs = request.receiveFrameMs;
-    if (frameMs !== 0 && (frameMs < 10 || frameMs > 100)) {
-      throw invalid(`receive_frame_ms must be 0 or 10..100, got ${frameMs}`);
-    }
+    const rate = optionalSampleRate("receive_sample_rate", request.receiveSampleRate);
+    const frameMs = optionalFrameMs("receive_frame_ms", request.receiveFrameMs);
     if (!(request.pcmByteOrder in BYTE_ORDERS)) {
       throw invalid(`pcm_byte_order ${request.pcmByteOrder} is not a known value`);
     }
@@ -79,9 +73,10 @@ export function createJoinRoom(registry: SessionRegistry) {
         },
       };
     } catch (error) {
-      if (error instanceof ConnectError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      return { success: false, error: error instanceof JoinError ? message : message };
+      if (error instanceof ConnectError || error instanceof SessionError) {
+        throw toConnectError(error);
+      }
+      return { success: false, error: error instanceof Error ? error.message : String(error) };
     }
   };
 }

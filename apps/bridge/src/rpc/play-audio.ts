@@ -1,16 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import {
   PlayAudioEvent_EventType as EventType,
   type PlayAudioEventSchema,
   type PlayAudioRequest,
 } from "@mentra/bridge-proto";
-import { PcmFormatError, validateTrackId } from "../audio/pcm.js";
+import { validateTrackId } from "../audio/pcm.js";
 import type { Logger } from "../logger.js";
 import type { PlaybackEvent } from "../playback/playback-events.js";
-import { AudioUrlError, parseAudioUrl, shownUrl } from "../playback/url-policy.js";
+import { parseAudioUrl, shownUrl } from "../playback/url-policy.js";
 import type { SessionRegistry } from "../session/registry.js";
+import { noSession } from "../session/session-errors.js";
+import { invalid } from "./errors.js";
 import { boundedText, MAX_URL_BYTES, optionalId, requireId } from "./fields.js";
 
 type PlayAudioEventInit = MessageInitShape<typeof PlayAudioEventSchema>;
@@ -24,10 +26,6 @@ export interface PlayAudioOptions {
   readonly logger: Logger;
   /** The server's shutdown signal: a call it aborts stops as its session would. */
   readonly shutdownSignal?: AbortSignal;
-}
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
 }
 
 /**
@@ -51,24 +49,11 @@ export function createPlayAudio(options: PlayAudioOptions) {
         `volume must be 0 (unity) or a gain above 0 up to ${MAX_VOLUME}, got ${volume}`,
       );
     }
-    let trackId: number;
-    let url: URL;
-    try {
-      trackId = validateTrackId(request.trackId);
-      url = parseAudioUrl(request.audioUrl);
-    } catch (error) {
-      if (error instanceof PcmFormatError || error instanceof AudioUrlError) {
-        throw invalid(error.message);
-      }
-      throw error;
-    }
+    // A bad track id or URL throws PcmFormatError or AudioUrlError: InvalidArgument (errors.ts).
+    const trackId = validateTrackId(request.trackId);
+    const url = parseAudioUrl(request.audioUrl);
     const session = registry.get(request.userId);
-    if (session === undefined) {
-      throw new ConnectError(
-        `no session for user ${request.userId}: call JoinRoom first`,
-        Code.FailedPrecondition,
-      );
-    }
+    if (session === undefined) throw noSession(request.userId);
     const requestId = request.requestId === "" ? randomUUID() : request.requestId;
     const playback = session.play({ requestId, url, volume, trackId }, request.stopOther);
     logger.info("playback started", {

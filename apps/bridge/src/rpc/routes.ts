@@ -3,6 +3,7 @@ import { LiveKitBridge } from "@mentra/bridge-proto";
 import type { Logger } from "../logger.js";
 import type { SessionRegistry } from "../session/registry.js";
 import { createAudioSession } from "./audio-session.js";
+import { mapStreamErrors, mapUnaryErrors } from "./errors.js";
 import { createGetStatus } from "./get-status.js";
 import { type BridgeStats, createHealthCheck, type HealthCheckOptions } from "./health-check.js";
 import { createJoinRoom } from "./join-room.js";
@@ -36,16 +37,18 @@ export function createBridgeRoutes(options: BridgeRoutesOptions): (router: Conne
     stats: options.stats ?? statsOf(options.registry),
     ...(options.shutdownSignal === undefined ? {} : { shutdownSignal: options.shutdownSignal }),
   });
+  // Every handler's errors reach the wire through toConnectError, the one place that
+  // gives a session error, bad audio or a bad URL its code.
   return (router) =>
     router.service(LiveKitBridge, {
-      healthCheck,
-      streamAudio: createStreamAudio(options),
-      joinRoom: createJoinRoom(options.registry),
-      leaveRoom: createLeaveRoom(options.registry),
-      playAudio: createPlayAudio(options),
-      stopAudio: createStopAudio(options.registry),
-      getStatus: createGetStatus(options.registry),
-      audioSession: createAudioSession(options),
+      healthCheck: mapUnaryErrors(healthCheck),
+      streamAudio: mapStreamErrors(createStreamAudio(options)),
+      joinRoom: mapUnaryErrors(createJoinRoom(options.registry)),
+      leaveRoom: mapUnaryErrors(createLeaveRoom(options.registry)),
+      playAudio: mapStreamErrors(createPlayAudio(options)),
+      stopAudio: mapUnaryErrors(createStopAudio(options.registry)),
+      getStatus: mapUnaryErrors(createGetStatus(options.registry)),
+      audioSession: mapStreamErrors(createAudioSession(options)),
     });
 }
 

@@ -4,7 +4,9 @@ import type { AudioChunk, AudioChunkSchema } from "@mentra/bridge-proto";
 import type { Logger } from "../logger.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { Session } from "../session/session.js";
+import { noSession, SessionError } from "../session/session-errors.js";
 import { checkCloudAudio } from "./cloud-audio.js";
+import { invalid, toConnectError } from "./errors.js";
 import { optionalId } from "./fields.js";
 
 type AudioChunkInit = MessageInitShape<typeof AudioChunkSchema>;
@@ -15,10 +17,6 @@ export interface StreamAudioOptions {
   /** Largest pcm_data accepted in one chunk. */
   readonly maxChunkBytes: number;
   readonly logger: Logger;
-}
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
 }
 
 /** Plays one cloud chunk into the room; a malformed chunk throws InvalidArgument. */
@@ -51,12 +49,7 @@ export function createStreamAudio(options: StreamAudioOptions) {
     if (userId === "") throw invalid("the first AudioChunk must carry user_id");
     optionalId("user_id", userId);
     const session = registry.get(userId);
-    if (session === undefined) {
-      throw new ConnectError(
-        `no session for user ${userId}: call JoinRoom first`,
-        Code.FailedPrecondition,
-      );
-    }
+    if (session === undefined) throw noSession(userId);
     const attachment = session.attachStream();
     const onClientGone = () => attachment.detach();
     context.signal.addEventListener("abort", onClientGone);
@@ -91,11 +84,13 @@ export function createStreamAudio(options: StreamAudioOptions) {
         };
       }
     } catch (error) {
-      if (error instanceof ConnectError) {
-        logger.info("stream ended", { userId, code: Code[error.code], reason: error.rawMessage });
-        throw error;
+      if (error instanceof ConnectError || error instanceof SessionError) {
+        const end = toConnectError(error);
+        logger.info("stream ended", { userId, code: Code[end.code], reason: end.rawMessage });
+        throw end;
       }
-      if (attachment.signal.aborted && !(attachment.signal.reason instanceof ConnectError)) {
+      // Aborted without a SessionError: the session ended the stream with OK.
+      if (attachment.signal.aborted && !(attachment.signal.reason instanceof SessionError)) {
         return;
       }
       throw error;

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
 import type { Logger } from "../logger.js";
@@ -10,6 +9,7 @@ import { createAddressPolicy } from "../playback/url-policy.js";
 import { createJoinGate, type JoinGate } from "../security/join-limits.js";
 import { createMintPolicy, type MintPolicy } from "../security/mint-policy.js";
 import { Session, type SessionStatus, type TokenSource } from "./session.js";
+import { shuttingDown } from "./session-errors.js";
 
 /** Statuses of closed sessions kept for GetStatus, oldest forgotten first. */
 const MAX_REMEMBERED = 10_000;
@@ -139,9 +139,10 @@ export class SessionRegistry {
 
   /**
    * Joins a room for the user, closing the user's previous session first. Calls for the
-   * same user run one at a time. Rejects with JoinError or the room's join error, or with
-   * PermissionDenied when the bridge may not mint a token for the named server; a refused
-   * join leaves the user's current session alone.
+   * same user run one at a time. Rejects with JoinError or the room's join error, with a
+   * SessionError ("draining") once shutdown began, or with PermissionDenied when the
+   * bridge may not mint a token for the named server; a refused join leaves the user's
+   * current session alone.
    */
   join(params: JoinParams): Promise<Session> {
     let tokens: TokenSource;
@@ -289,13 +290,6 @@ export class SessionRegistry {
     });
     return next;
   }
-}
-
-function shuttingDown(): ConnectError {
-  return new ConnectError(
-    "the bridge is shutting down and takes no new sessions: join another instance",
-    Code.Unavailable,
-  );
 }
 
 /**
