@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BridgeErrorReason } from "@mentra/bridge-proto";
 import { PcmFormatError } from "../audio/pcm.js";
 import { AudioUrlError } from "../playback/url-policy.js";
 import { SessionError, type SessionErrorKind } from "../session/session-errors.js";
+import { withReason } from "./error-detail.js";
 
 /**
  * The Connect code of each session error kind, the one place they are chosen. The
@@ -19,9 +21,24 @@ const CODES: Readonly<Record<SessionErrorKind, Code>> = {
   draining: Code.Unavailable,
 };
 
+/** The reason each session error kind is sent with (BridgeErrorDetail). */
+const REASONS: Readonly<Record<SessionErrorKind, BridgeErrorReason>> = {
+  duplicate_identity: BridgeErrorReason.DUPLICATE_IDENTITY,
+  replaced: BridgeErrorReason.REPLACED,
+  ended: BridgeErrorReason.SESSION_ENDED,
+  room_lost: BridgeErrorReason.ROOM_LOST,
+  token_expired: BridgeErrorReason.TOKEN_EXPIRED,
+  closing: BridgeErrorReason.SESSION_CLOSING,
+  no_session: BridgeErrorReason.NO_SESSION,
+  draining: BridgeErrorReason.DRAINING,
+};
+
 /** A malformed request: InvalidArgument with `message` (which names the field). */
 export function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
+  return withReason(
+    new ConnectError(message, Code.InvalidArgument),
+    BridgeErrorReason.INVALID_ARGUMENT,
+  );
 }
 
 /**
@@ -31,7 +48,8 @@ export function invalid(message: string): ConnectError {
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof SessionError) {
-    return new ConnectError(error.message, CODES[error.kind], undefined, undefined, error);
+    const wire = new ConnectError(error.message, CODES[error.kind], undefined, undefined, error);
+    return withReason(wire, REASONS[error.kind]);
   }
   if (error instanceof PcmFormatError || error instanceof AudioUrlError) {
     return invalid(error.message);

@@ -12,6 +12,8 @@ export interface FakeTrack extends OutboundTrack {
   readonly options: OutboundTrackOptions;
   /** Plays out `ms` more of what was written (never past it). */
   play(ms: number): void;
+  /** The source ran dry for `ms` while audio waited (an underrun). */
+  starve(ms: number): void;
   readonly closed: boolean;
 }
 
@@ -19,6 +21,7 @@ function createFakeTrack(options: OutboundTrackOptions): FakeTrack {
   let written = 0;
   let played = 0;
   let closed = false;
+  let underruns = { count: 0, ms: 0 };
   return {
     options,
     name: options.name,
@@ -30,6 +33,10 @@ function createFakeTrack(options: OutboundTrackOptions): FakeTrack {
     queuedMs: () => written - played,
     playedOutMs: () => played,
     writtenMs: () => written,
+    underruns: () => underruns,
+    starve(ms) {
+      underruns = { count: underruns.count + 1, ms: underruns.ms + ms };
+    },
     clear() {
       const dropped = written - played;
       written = played;

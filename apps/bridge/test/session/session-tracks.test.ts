@@ -62,6 +62,30 @@ describe("Session tracks and marks", () => {
     await session.close("left");
   });
 
+  it("reports the tracks' underruns in GetStatus, those of a lost room's tracks too", async () => {
+    const { session, connector } = await openFakeSession();
+    await session.writeAudio(1, cloud(40), 48_000, 1);
+    await session.writeAudio(2, cloud(40), 48_000, 1);
+    const first = connector.link;
+    first.tracks[0]?.starve(30);
+    first.tracks[1]?.starve(12);
+    first.tracks[1]?.starve(8);
+    const underruns = () => {
+      const { metadata } = session.status();
+      return [metadata.to_room_underruns, metadata.to_room_underrun_ms];
+    };
+    expect(underruns()).toEqual(["3", "50"]);
+    first.lose({ kind: "network", sdkReason: "" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(connector.link).not.toBe(first);
+    expect(underruns()).toEqual(["3", "50"]);
+    await session.writeAudio(1, cloud(40), 48_000, 1);
+    connector.link.tracks[0]?.starve(5);
+    expect(underruns()).toEqual(["4", "55"]);
+    await session.close("left");
+    expect(underruns()).toEqual(["4", "55"]);
+  });
+
   it("sends TrackStats at the chosen interval", async () => {
     const { session, connector } = await openFakeSession();
     const events: SessionEvent[] = [];
