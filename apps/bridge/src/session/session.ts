@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createDropOldestQueue, type DropOldestQueue } from "../audio/bounded-queue.js";
+import { createDropOldestQueue, type DropOldestQueue } from "@mentra/pcm";
 import { createEndiannessNormaliser, type EndiannessNormaliser } from "../audio/endianness.js";
 import { int16ToLittleEndianBytes } from "../audio/pcm.js";
 import type { ByteOrderSetting } from "../config.js";
