@@ -21,6 +21,7 @@ COPY packages/livekit-rig/package.json packages/livekit-rig/
 COPY packages/client/package.json packages/client/
 COPY packages/test-kit/package.json packages/test-kit/
 COPY packages/livekit-native-logs/package.json packages/livekit-native-logs/
+COPY packages/pcm/package.json packages/pcm/
 COPY apps/bridge/package.json apps/bridge/
 RUN pnpm install --frozen-lockfile --filter "@mentra/livekit-bridge..."
 COPY packages packages

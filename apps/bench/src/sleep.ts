@@ -1,13 +1,9 @@
-/** Resolves after `ms`, or at once (without rejecting) when `signal` aborts. */
+import { sleep as sleepOrReject } from "@mentra/pcm";
+
+/**
+ * Resolves after `ms`, or at once (without rejecting) when `signal` aborts: the bench's
+ * loops check their signal after each pause.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return sleepOrReject(ms, signal).catch(() => {});
 }

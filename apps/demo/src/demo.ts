@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AudioFrame, createBridgeClient } from "@mentra/bridge-client";
 import { startLiveKit } from "@mentra/livekit-rig";
+import { sleep } from "@mentra/pcm";
 import {
   chime,
   dominantFrequency,
@@ -19,7 +20,6 @@ import {
 import { encodeWav } from "./wav.js";
 
 const BRIDGE_MAIN = fileURLToPath(new URL("../../bridge/dist/main.js", import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

@@ -1,3 +1,5 @@
+import { int16ToLittleEndianBytes } from "@mentra/pcm";
+
 /** A 16-bit PCM WAV file of mono or interleaved samples. */
 export function encodeWav(samples: Int16Array, sampleRate: number, channels = 1): Uint8Array {
   const data = samples.length * 2;
@@ -19,6 +21,6 @@ export function encodeWav(samples: Int16Array, sampleRate: number, channels = 1)
   view.setUint16(34, 16, true);
   text(36, "data");
   view.setUint32(40, data, true);
-  for (let i = 0; i < samples.length; i++) view.setInt16(44 + i * 2, samples[i] ?? 0, true);
+  out.set(int16ToLittleEndianBytes(samples), 44);
   return out;
 }

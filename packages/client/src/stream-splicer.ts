@@ -1,3 +1,5 @@
+import { concatInt16 } from "@mentra/pcm";
+
 /** One piece of room audio as the session hands it out (mono or interleaved PCM). */
 export interface SpliceFrame {
   readonly samples: Int16Array;
@@ -396,14 +398,7 @@ function isQuiet(samples: Int16Array): boolean {
 }
 
 function concat(frames: readonly SpliceFrame[]): Int16Array {
-  const total = frames.reduce((n, f) => n + f.samples.length, 0);
-  const out = new Int16Array(total);
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame.samples, at);
-    at += frame.samples.length;
-  }
-  return out;
+  return concatInt16(frames.map((frame) => frame.samples));
 }
 
 /** Whether `needle` occurs in `haystack` at `at`, sample for sample. */

@@ -1,7 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BridgeErrorDetailSchema } from "@mentra/bridge-proto";
 import { describe, expect, it } from "vitest";
-import { BoundedAudioQueue } from "../src/bounded-audio-queue.js";
 import { BridgeError, BridgeErrorReason, backoffDelay, toBridgeError } from "../src/index.js";
 
 describe("toBridgeError", () => {
@@ -82,29 +81,5 @@ describe("backoffDelay", () => {
     expect(backoffDelay(2, { initialMs: 100, maxMs: 250, random: () => 0.999_999 })).toBe(249);
     expect(backoffDelay(9, { maxMs: 5_000, random: () => 0.999_999 })).toBe(4_999);
     for (let i = 0; i < 100; i++) expect(backoffDelay(0)).toBeLessThanOrEqual(300);
-  });
-});
-
-describe("BoundedAudioQueue", () => {
-  it("drops the oldest beyond its bound, counts it, and hands items to a waiting reader", async () => {
-    const queue = new BoundedAudioQueue<{ id: number; durationMs: number }>(50);
-    for (let id = 0; id < 8; id++) queue.push({ id, durationMs: 10 });
-    expect([queue.size, queue.durationMs, queue.droppedItems, queue.droppedMs]).toEqual([
-      5, 50, 3, 30,
-    ]);
-    const ids = [];
-    for (let i = 0; i < 5; i++) ids.push((await queue.next())?.id);
-    expect(ids).toEqual([3, 4, 5, 6, 7]);
-    const waiting = queue.next();
-    queue.push({ id: 9, durationMs: 10 });
-    expect((await waiting)?.id).toBe(9);
-    const controller = new AbortController();
-    const aborted = queue.next(controller.signal);
-    controller.abort();
-    expect(await aborted).toBeUndefined();
-    const pending = queue.next();
-    queue.close();
-    expect(await pending).toBeUndefined();
-    expect(queue.push({ id: 10, durationMs: 10 })).toBe(false);
   });
 });

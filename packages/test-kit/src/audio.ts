@@ -100,21 +100,6 @@ export function heardTone(samples: Int16Array, sampleRate: number): HeardTone {
   };
 }
 
-/** Concatenates PCM chunks. */
-export function concatPcm(chunks: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-/** Samples as 16-bit little-endian PCM bytes, as the bridge carries them. */
-export function leBytes(samples: Int16Array): Uint8Array {
-  const out = new Uint8Array(samples.length * 2);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return out;
-}
+// Concatenation (`concatPcm`) and samples as 16-bit little-endian PCM bytes, as the bridge
+// carries them (`leBytes`), under the names the tests know; one implementation, in @mentra/pcm.
+export { concatInt16 as concatPcm, int16ToLittleEndianBytes as leBytes } from "@mentra/pcm";

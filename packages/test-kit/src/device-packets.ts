@@ -61,11 +61,10 @@ export interface DeviceSender {
   readonly format: DevicePacketFormat;
 }
 
+import { sleep } from "@mentra/pcm";
 import { leBytes } from "./audio.js";
 
 const BYTES_PER_MS = 32; // 16 kHz mono 16-bit
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates a sender that publishes through `publish`. */
 export function createDeviceSender(

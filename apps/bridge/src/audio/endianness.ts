@@ -1,10 +1,10 @@
+import { int16FromBigEndian, int16FromLittleEndian } from "@mentra/pcm";
 import {
   type ByteOrder,
   type ByteOrderJudgement,
   type JudgeByteOrderOptions,
   judgeByteOrder,
 } from "./byte-order-judge.js";
-import { int16FromBigEndian, int16FromLittleEndian } from "./pcm.js";
 
 export type { ByteOrder } from "./byte-order-judge.js";
 

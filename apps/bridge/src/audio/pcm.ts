@@ -1,7 +1,16 @@
 /**
- * Pure helpers for 16-bit PCM as the wire carries it: format validation, byte-order
- * conversion that never depends on buffer alignment or host endianness, and downmixing.
+ * Pure helpers for 16-bit PCM as the wire carries it: format validation and downmixing.
+ * Byte-order conversion lives in @mentra/pcm (shared with the client and the tests) and is
+ * re-exported here for the bridge's handlers.
  */
+
+import { BYTES_PER_SAMPLE } from "@mentra/pcm";
+
+export {
+  int16FromBigEndian,
+  int16FromLittleEndian,
+  int16ToLittleEndianBytes,
+} from "@mentra/pcm";
 
 /** The wire field a {@link PcmFormatError} is about, spelled as in the proto. */
 export type PcmField = "sample_rate" | "channels" | "pcm_data" | "track_id";
@@ -25,8 +34,6 @@ export const DEFAULT_SAMPLE_RATE = 16_000;
 export const MIN_SAMPLE_RATE = 8_000;
 /** The highest sample rate a chunk may declare. */
 export const MAX_SAMPLE_RATE = 48_000;
-/** Bytes per sample of 16-bit PCM. */
-export const BYTES_PER_SAMPLE = 2;
 
 /** What {@link validateChunkFormat} checks: the declared format and the payload size. */
 export interface ChunkFormatInput {
@@ -100,53 +107,6 @@ export function validateTrackId(trackId: number): number {
     );
   }
   return trackId;
-}
-
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Swaps the two bytes of every sample in place. */
-function swapSampleBytes(samples: Int16Array): void {
-  const words = new Uint16Array(samples.buffer, samples.byteOffset, samples.length);
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i] as number;
-    words[i] = ((word & 0xff) << 8) | (word >>> 8);
-  }
-}
-
-function int16FromBytes(bytes: Uint8Array, littleEndian: boolean): Int16Array<ArrayBuffer> {
-  if (bytes.byteLength % BYTES_PER_SAMPLE !== 0) {
-    throw new RangeError(
-      `16-bit PCM needs an even byte length, got ${bytes.byteLength}; drop the odd trailing byte first`,
-    );
-  }
-  const samples = new Int16Array(bytes.byteLength / BYTES_PER_SAMPLE);
-  // A byte-wise copy into a fresh, aligned buffer works for any byteOffset of the source.
-  new Uint8Array(samples.buffer).set(bytes);
-  if (littleEndian !== HOST_IS_LITTLE_ENDIAN) swapSampleBytes(samples);
-  return samples;
-}
-
-/**
- * Copies little-endian 16-bit PCM bytes into a fresh Int16Array, whatever the source's
- * alignment. Throws RangeError on an odd byte length.
- */
-export function int16FromLittleEndian(bytes: Uint8Array): Int16Array<ArrayBuffer> {
-  return int16FromBytes(bytes, true);
-}
-
-/**
- * Copies big-endian 16-bit PCM bytes into a fresh Int16Array of native samples.
- * Throws RangeError on an odd byte length.
- */
-export function int16FromBigEndian(bytes: Uint8Array): Int16Array<ArrayBuffer> {
-  return int16FromBytes(bytes, false);
-}
-
-/** Copies samples into fresh little-endian bytes, the wire's byte order. */
-export function int16ToLittleEndianBytes(samples: Int16Array): Uint8Array<ArrayBuffer> {
-  const copy = samples.slice();
-  if (!HOST_IS_LITTLE_ENDIAN) swapSampleBytes(copy);
-  return new Uint8Array(copy.buffer);
 }
 
 /**

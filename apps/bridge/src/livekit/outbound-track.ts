@@ -7,6 +7,7 @@ import {
   TrackPublishOptions,
   TrackSource,
 } from "@livekit/rtc-node";
+import { concatInt16 } from "@mentra/pcm";
 import { createFramer } from "../audio/framer.js";
 
 /**
@@ -210,7 +211,7 @@ export async function publishOutboundTrack(
       resamplers.set(rate, resampler);
     }
     const frames = resampler.push(new AudioFrame(mixed, rate, channels, mixed.length / channels));
-    return concat(frames.map((f) => f.data));
+    return concatInt16(frames.map((f) => f.data));
   };
 
   return {
@@ -252,7 +253,7 @@ export async function publishOutboundTrack(
     drained() {
       if (closed) return Promise.resolve();
       for (const resampler of resamplers.values()) {
-        const tail = concat(resampler.flush().map((f) => f.data));
+        const tail = concatInt16(resampler.flush().map((f) => f.data));
         for (const frame of framer.push(tail)) push(frame, Number.NaN);
       }
       closeResamplers();
@@ -296,18 +297,6 @@ function remix(samples: Int16Array, from: number, to: number): Int16Array {
     for (let c = 0; c < from; c++) sum += samples[i * from + c] ?? 0;
     const value = Math.round(sum / from);
     for (let c = 0; c < to; c++) out[i * to + c] = value;
-  }
-  return out;
-}
-
-function concat(parts: readonly Int16Array[]): Int16Array {
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Int16Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { createDropOldestQueue, type DropOldestQueue } from "../audio/bounded-queue.js";
+import { createDropOldestQueue, type DropOldestQueue } from "@mentra/pcm";
 import { int16ToLittleEndianBytes } from "../audio/pcm.js";
 import type { Logger } from "../logger.js";
 import type { AudioLatencySink } from "../observability/audio-latency.js";

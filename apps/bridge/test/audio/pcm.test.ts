@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   downmixToMono,
-  int16FromBigEndian,
-  int16FromLittleEndian,
-  int16ToLittleEndianBytes,
   PcmFormatError,
   validateChunkFormat,
   validateTrackId,
@@ -88,40 +85,6 @@ describe("validateTrackId", () => {
     for (const id of [-1, 1.5, Number.NaN, 16, 2 ** 31 - 1]) {
       expect(formatErrorOf(() => validateTrackId(id)).field).toBe("track_id");
     }
-  });
-});
-
-describe("byte-order conversion", () => {
-  // Bytes 0x01 0x80 | 0xff 0x7f | 0x00 0x00 | 0x34 0x12 starting at an odd offset.
-  const backing = new Uint8Array([0xaa, 0x01, 0x80, 0xff, 0x7f, 0x00, 0x00, 0x34, 0x12]);
-  const unaligned = backing.subarray(1);
-
-  it("reads little-endian bytes at an odd byteOffset", () => {
-    expect(unaligned.byteOffset).toBe(1);
-    expect(Array.from(int16FromLittleEndian(unaligned))).toEqual([-32767, 32767, 0, 0x1234]);
-  });
-
-  it("reads big-endian bytes at an odd byteOffset", () => {
-    expect(Array.from(int16FromBigEndian(unaligned))).toEqual([0x0180, -129, 0, 0x3412]);
-  });
-
-  it("copies rather than aliasing the source", () => {
-    const bytes = new Uint8Array([1, 0]);
-    const samples = int16FromLittleEndian(bytes);
-    bytes[0] = 9;
-    expect(samples[0]).toBe(1);
-  });
-
-  it("throws RangeError on an odd byte length", () => {
-    expect(() => int16FromLittleEndian(new Uint8Array(3))).toThrow(RangeError);
-    expect(() => int16FromBigEndian(new Uint8Array(1))).toThrow(RangeError);
-  });
-
-  it("writes little-endian bytes from a view at an offset and round-trips", () => {
-    const samples = new Int16Array([111, -32768, 32767, -2, 0x1234]).subarray(1);
-    const bytes = int16ToLittleEndianBytes(samples);
-    expect(Array.from(bytes)).toEqual([0x00, 0x80, 0xff, 0x7f, 0xfe, 0xff, 0x34, 0x12]);
-    expect(Array.from(int16FromLittleEndian(bytes))).toEqual(Array.from(samples));
   });
 });
 

@@ -1,6 +1,6 @@
+import { createDropOldestQueue } from "@mentra/pcm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createDropOldestQueue } from "../../src/audio/bounded-queue.js";
 import { createEndiannessNormaliser } from "../../src/audio/endianness.js";
 import { createFramer } from "../../src/audio/framer.js";
 import {

@@ -62,16 +62,8 @@ export function encode(samples: Int16Array, order: "little" | "big"): Uint8Array
   return bytes;
 }
 
-/** Joins typed arrays end to end. */
-export function concatInt16(parts: readonly Int16Array[]): Int16Array {
-  const joined = new Int16Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
+/** Joins typed arrays end to end (one implementation, in @mentra/pcm). */
+export { concatInt16 } from "@mentra/pcm";
 
 /** Splits `length` into random positive sizes that are multiples of `step`. */
 export function randomSplits(length: number, step: number, maxSize: number, seed = 3): number[] {

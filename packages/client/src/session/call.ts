@@ -5,7 +5,7 @@ import type {
   AudioSessionResponse,
   LiveKitBridge,
 } from "@mentra/bridge-proto";
-import type { BoundedAudioQueue } from "../bounded-audio-queue.js";
+import { type DropOldestQueue, int16FromLittleEndian } from "@mentra/pcm";
 import { BridgeError, toBridgeError } from "../errors.js";
 import type { OutChunk } from "./out-chunk.js";
 import type { AudioFrame } from "./types.js";
@@ -46,7 +46,8 @@ export function toFrame(chunk: {
   channels: number;
   timestampMs: bigint;
 }): InFrame {
-  const samples = fromBytes(chunk.pcmData);
+  // An odd trailing byte is no sample; it is left out rather than failing the frame.
+  const samples = int16FromLittleEndian(chunk.pcmData.subarray(0, chunk.pcmData.byteLength & ~1));
   const channels = chunk.channels || 1;
   const sampleRate = chunk.sampleRate || 16_000;
   return {
@@ -56,14 +57,6 @@ export function toFrame(chunk: {
     timestampMs: Number(chunk.timestampMs),
     durationMs: (samples.length / channels / sampleRate) * 1000,
   };
-}
-
-/** 16-bit little-endian PCM bytes as samples, whatever the machine's byte order. */
-function fromBytes(bytes: Uint8Array): Int16Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Int16Array(bytes.byteLength >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);
-  return out;
 }
 
 /** Opens an AudioSession call on a bridge; see {@link createCallOpener}. */
@@ -78,7 +71,7 @@ export interface CallOpenerOptions {
   readonly userId: string;
   readonly statsIntervalMs: number;
   /** Where the calls take audio, marks and clears from. */
-  readonly outgoing: BoundedAudioQueue<OutChunk>;
+  readonly outgoing: DropOldestQueue<OutChunk>;
   /** The session's life: aborting it ends every call. */
   readonly signal: AbortSignal;
   /** Where a call's messages go unless it is given another `onMessage`. */
@@ -111,8 +104,10 @@ export function createCallOpener(options: CallOpenerOptions): OpenCall {
     };
     await call.sending;
     for (;;) {
-      const item = await outgoing.next(call.stopSending.signal);
-      if (item === undefined) break;
+      // Stopping sending withdraws the wait (a rejection): the call then marks its tracks.
+      const next = await outgoing.next(call.stopSending.signal).catch(() => undefined);
+      if (next === undefined || next.done === true) break;
+      const item = next.value;
       if (item.kind !== "audio") {
         item.pending.sentOn = call.controller;
         yield item.kind === "mark"

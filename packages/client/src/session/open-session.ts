@@ -63,8 +63,11 @@ export function openSession(
       watchdogTimer = undefined;
       if (livenessTimer !== undefined) clearInterval(livenessTimer);
       livenessTimer = undefined;
+      // Closed and cleared: the session ends now, nothing queued is delivered.
       outgoing.close();
+      outgoing.clear();
       incoming.close();
+      incoming.clear();
       pending.drop("the session ended");
       for (const playback of playbacks) playback.cancel();
       await loop.catch(() => {});
@@ -85,9 +88,9 @@ export function openSession(
     audio: {
       async *[Symbol.asyncIterator]() {
         for (;;) {
-          const frame = await incoming.next();
-          if (frame === undefined) return;
-          yield frame;
+          const next = await incoming.next();
+          if (next.done === true) return;
+          yield next.value;
         }
       },
     },
@@ -136,9 +139,9 @@ export function openSession(
         rejoins: ctx.counts.rejoins,
         moves: ctx.counts.moves,
         endpoint: ctx.target.endpoint,
-        sendDroppedMs: Math.round(outgoing.droppedMs),
-        receiveDroppedMs: Math.round(incoming.droppedMs),
-        sendQueuedMs: Math.round(outgoing.durationMs),
+        sendDroppedMs: Math.round(outgoing.droppedWeight),
+        receiveDroppedMs: Math.round(incoming.droppedWeight),
+        sendQueuedMs: Math.round(outgoing.weight),
         lastSequence: ctx.lastSequence,
         resumeMissedChunks: ctx.counts.resumeMissedChunks,
         openResources:

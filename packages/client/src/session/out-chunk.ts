@@ -1,3 +1,4 @@
+import { int16ToLittleEndianBytes } from "@mentra/pcm";
 import type { SendOptions } from "./types.js";
 
 /** A mark or clear sent and not answered yet; `sentOn` is the stream that carried it. */
@@ -29,17 +30,10 @@ export function audioChunk(samples: Int16Array, options: SendOptions): OutChunk 
   const channels = options.channels ?? 1;
   return {
     kind: "audio",
-    bytes: toBytes(samples),
+    bytes: int16ToLittleEndianBytes(samples),
     trackId: options.trackId ?? 0,
     sampleRate,
     channels,
     durationMs: (samples.length / channels / sampleRate) * 1000,
   };
-}
-
-function toBytes(samples: Int16Array): Uint8Array {
-  const bytes = new Uint8Array(samples.length * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] ?? 0, true);
-  return bytes;
 }

@@ -1,4 +1,4 @@
-import type { BoundedAudioQueue } from "../bounded-audio-queue.js";
+import type { DropOldestQueue } from "@mentra/pcm";
 import { BridgeError } from "../errors.js";
 import type { OutChunk, Pending } from "./out-chunk.js";
 import type { ClearOutcome, MarkOutcome } from "./types.js";
@@ -31,7 +31,7 @@ export interface PendingControls {
 
 /** Options of {@link createPendingControls}. */
 export interface PendingControlsOptions {
-  readonly outgoing: BoundedAudioQueue<OutChunk>;
+  readonly outgoing: DropOldestQueue<OutChunk>;
   /** Every mark's outcome, as the `mark` event. */
   readonly onMark: (outcome: MarkOutcome) => void;
 }

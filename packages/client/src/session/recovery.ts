@@ -1,4 +1,5 @@
-import { backoffDelay, sleep } from "../backoff.js";
+import { sleep } from "@mentra/pcm";
+import { backoffDelay } from "../backoff.js";
 import { type BridgeError, toBridgeError } from "../errors.js";
 import { joinRoom, type SessionStatus, toStatus } from "../rpc-calls.js";
 import type { SessionTarget } from "./routing.js";

@@ -1,4 +1,4 @@
-import { BoundedAudioQueue } from "../bounded-audio-queue.js";
+import { createDropOldestQueue, type DropOldestQueue } from "@mentra/pcm";
 import { Listeners } from "../listeners.js";
 import type { JoinRequest } from "../rpc-calls.js";
 import type { InFrame } from "./call.js";
@@ -18,9 +18,9 @@ export interface SessionContext {
   readonly routing: SessionRouting;
   readonly listeners: Listeners<SessionEvents>;
   /** Cloud → room: audio, marks and clears until a call takes them. */
-  readonly outgoing: BoundedAudioQueue<OutChunk>;
+  readonly outgoing: DropOldestQueue<OutChunk>;
   /** Room → cloud: audio until the reader of `audio` takes it. */
-  readonly incoming: BoundedAudioQueue<InFrame>;
+  readonly incoming: DropOldestQueue<InFrame>;
   readonly pending: PendingControls;
   /** Aborted when the session closes; every call, sleep and probe of the session ends. */
   readonly signal: AbortSignal;
@@ -54,7 +54,7 @@ export function createSessionContext(
   signal: AbortSignal,
 ): SessionContext {
   const listeners = new Listeners<SessionEvents>();
-  const outgoing = new BoundedAudioQueue<OutChunk>(settings.sendBufferMs);
+  const outgoing = timedQueue<OutChunk>(settings.sendBufferMs);
   return {
     userId: request.userId,
     request,
@@ -62,7 +62,7 @@ export function createSessionContext(
     routing,
     listeners,
     outgoing,
-    incoming: new BoundedAudioQueue<InFrame>(settings.receiveBufferMs),
+    incoming: timedQueue<InFrame>(settings.receiveBufferMs),
     pending: createPendingControls({
       outgoing,
       onMark: (outcome) => listeners.emit("mark", outcome),
@@ -75,4 +75,16 @@ export function createSessionContext(
     recentAudio: [],
     counts: { reconnects: 0, rejoins: 0, moves: 0, resumeMissedChunks: 0 },
   };
+}
+
+/**
+ * A queue bounded by milliseconds of audio: the oldest audio goes first, and items of no
+ * duration (marks, clears) are never dropped.
+ */
+function timedQueue<T extends { readonly durationMs: number }>(capacityMs: number) {
+  return createDropOldestQueue<T>({
+    capacity: capacityMs,
+    weigh: (item) => item.durationMs,
+    keep: (item) => item.durationMs === 0,
+  });
 }

@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
-import { createDropOldestQueue } from "../../src/audio/bounded-queue.js";
+import { createDropOldestQueue } from "../src/drop-oldest-queue.js";
 
 interface Chunk {
   readonly id: number;
@@ -176,5 +176,90 @@ describe("createDropOldestQueue", () => {
     expect(() => queue.push(-1)).toThrow(RangeError);
     expect(() => queue.push(Number.NaN)).toThrow(RangeError);
     expect(queue.size).toBe(0);
+  });
+
+  it("drops the oldest beyond its bound, counts it, and hands items to a waiting reader", async () => {
+    const queue = createDropOldestQueue<Chunk>({ capacity: 50, weigh: (c) => c.durationMs });
+    for (let id = 0; id < 8; id++) queue.push({ id, durationMs: 10 });
+    expect([queue.size, queue.weight, queue.droppedItems, queue.droppedWeight]).toEqual([
+      5, 50, 3, 30,
+    ]);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await queue.next()).value?.id);
+    expect(ids).toEqual([3, 4, 5, 6, 7]);
+    const waiting = queue.next();
+    queue.push({ id: 9, durationMs: 10 });
+    expect((await waiting).value?.id).toBe(9);
+    const controller = new AbortController();
+    const aborted = queue.next(controller.signal);
+    controller.abort();
+    await expect(aborted).rejects.toThrow();
+    const pending = queue.next();
+    queue.close();
+    expect((await pending).value).toBeUndefined();
+    expect(queue.push({ id: 10, durationMs: 10 })).toBe(false);
+  });
+
+  it("never drops the items keep protects, even when only they are left", () => {
+    const drops: number[] = [];
+    const queue = createDropOldestQueue<Chunk>({
+      capacity: 30,
+      weigh: (chunk) => chunk.durationMs,
+      keep: (chunk) => chunk.durationMs === 0,
+      onDrop: (chunk) => drops.push(chunk.id),
+    });
+    queue.push({ id: 0, durationMs: 0 });
+    queue.push({ id: 1, durationMs: 20 });
+    queue.push({ id: 2, durationMs: 0 });
+    queue.push({ id: 3, durationMs: 20 });
+    queue.push({ id: 4, durationMs: 20 });
+    expect(drops).toEqual([1, 3]);
+    expect(queue.drain().map((chunk) => chunk.id)).toEqual([0, 2, 4]);
+    queue.push({ id: 5, durationMs: 0 });
+    queue.push({ id: 6, durationMs: 50 });
+    expect([queue.size, queue.weight, drops]).toEqual([2, 50, [1, 3]]);
+    // Even an item of no weight makes room: the queue stays within its capacity.
+    queue.push({ id: 7, durationMs: 0 });
+    expect(drops).toEqual([1, 3, 6]);
+    expect(queue.drain().map((chunk) => chunk.id)).toEqual([5, 7]);
+  });
+
+  it("puts pushFront items ahead of the queue without dropping, or hands them to a waiter", async () => {
+    const { queue, drops } = chunkQueue(30);
+    const waiting = queue.next();
+    queue.pushFront({ id: 0, durationMs: 10 });
+    expect((await waiting).value?.id).toBe(0);
+    queue.push({ id: 1, durationMs: 10 });
+    queue.push({ id: 2, durationMs: 20 });
+    // Taking one moves the head on, so the first pushFront reuses its slot.
+    expect((await queue.next()).value?.id).toBe(1);
+    queue.push({ id: 3, durationMs: 10 });
+    queue.pushFront({ id: 4, durationMs: 20 });
+    queue.pushFront({ id: 5, durationMs: 20 });
+    expect(drops).toEqual([]);
+    expect([queue.size, queue.weight]).toEqual([4, 70]);
+    expect(queue.drain().map((chunk) => chunk.id)).toEqual([5, 4, 2, 3]);
+    queue.close();
+    expect(queue.pushFront({ id: 6, durationMs: 0 })).toBe(false);
+  });
+
+  it("removes the items that match, in order, without counting drops", () => {
+    const { queue } = chunkQueue();
+    for (let id = 0; id < 6; id++) queue.push({ id, durationMs: id });
+    expect(queue.removeWhere((chunk) => chunk.id % 2 === 1).map((chunk) => chunk.id)).toEqual([
+      1, 3, 5,
+    ]);
+    expect(queue.removeWhere(() => false)).toEqual([]);
+    expect([queue.size, queue.weight, queue.droppedItems]).toEqual([3, 6, 0]);
+    expect(queue.drain().map((chunk) => chunk.id)).toEqual([0, 2, 4]);
+  });
+
+  it("ends at once, discarding what is queued, when cleared after close", async () => {
+    const { queue } = chunkQueue();
+    queue.push({ id: 1, durationMs: 10 });
+    queue.close();
+    queue.clear();
+    expect(await queue.next()).toEqual({ done: true, value: undefined });
+    expect([queue.size, queue.weight]).toEqual([0, 0]);
   });
 });
