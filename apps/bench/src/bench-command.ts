@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { runLadder } from "./bench.js";
+import { type Connections, type LadderResult, runLadder } from "./bench.js";
 import { type BenchReport, benchMarkdown, benchPanels, judgeLadder } from "./bench-report.js";
 import { type BenchRig, startBenchRig } from "./bench-rig.js";
 import { flag, numberFlag, runSignal, writeOutputs } from "./cli.js";
@@ -17,6 +17,9 @@ npm run bench -- startup [--runs 15]   the bridge's start-up time (see startup -
   --quick    2 users for 3 s (proves the command works)
   --mp3-every  every n-th user loops an MP3 through PlayAudio (default 5; 0: none)
   --directions both (default), room-to-cloud or cloud-to-room: to attribute CPU
+  --connections  shared (default: every user's streams on one HTTP/2 connection, as the
+             deployed cloud shares one grpc channel), per-user (a client each), or both
+             (the ladder once per mode, on the same bridge)
   --profile  also write a V8 CPU profile of the bridge's JS thread into <out>/profile`;
 
 /** Runs `npm run bench` with `args`; resolves with the exit code. */
@@ -40,11 +43,23 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
   if (directions !== "both" && directions !== "room-to-cloud" && directions !== "cloud-to-room") {
     throw new Error(`--directions wants both, room-to-cloud or cloud-to-room, got "${directions}"`);
   }
+  const connectionsFlag = flag(args, "connections") ?? "shared";
+  const modes: Connections[] =
+    connectionsFlag === "both"
+      ? ["shared", "per-user"]
+      : connectionsFlag === "shared" || connectionsFlag === "per-user"
+        ? [connectionsFlag]
+        : [];
+  if (modes.length === 0) {
+    throw new Error(`--connections wants shared, per-user or both, got "${connectionsFlag}"`);
+  }
   const out = resolve(flag(args, "out") ?? "bench-results");
   // The bound: joins (≤ 2 s each at worst, 5 at a time), warm-up and window per step, and slack.
   const maxUsers = ladder.at(-1) ?? 1;
   const boundMs =
-    120_000 + ladder.length * (stepSeconds + warmupSeconds + 10) * 1000 + maxUsers * 2_000;
+    120_000 +
+    modes.length * ladder.length * (stepSeconds + warmupSeconds + 10) * 1000 +
+    maxUsers * 2_000;
   const run = runSignal(boundMs, say);
   const machine = describeMachine();
   let rig: BenchRig | undefined;
@@ -53,22 +68,33 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
       say,
       args.includes("--profile") ? { profileDir: resolve(out, "profile") } : {},
     );
-    const pool = createUserPool({
-      runId: `bench-${randomBytes(3).toString("hex")}`,
-      creds: rig.creds,
-      client: rig.client,
-      voices: createVoices(),
-      playUrl: rig.mp3Url,
-      mp3Every,
-      directions,
-    });
-    const result = await runLadder(rig, pool, {
-      ladder,
-      stepMs: stepSeconds * 1000,
-      warmupMs: warmupSeconds * 1000,
-      signal: run.signal,
-      say,
-    });
+    const voices = createVoices();
+    const results: LadderResult[] = [];
+    for (const connections of modes) {
+      if (run.signal.aborted) break;
+      const started = rig;
+      const pool = createUserPool({
+        runId: `bench-${randomBytes(3).toString("hex")}`,
+        creds: started.creds,
+        client: connections === "shared" ? started.client : () => started.connect(),
+        voices,
+        playUrl: started.mp3Url,
+        mp3Every,
+        directions,
+      });
+      say(`ladder with ${connections === "shared" ? "one shared" : "one per-user"} connection`);
+      results.push(
+        await runLadder(started, pool, {
+          ladder,
+          stepMs: stepSeconds * 1000,
+          warmupMs: warmupSeconds * 1000,
+          signal: run.signal,
+          say,
+          connections,
+        }),
+      );
+    }
+    const result = mergeLadders(results);
     const notes: string[] = [];
     if (result.steps.some((s) => s.playback.unimplemented)) {
       notes.push("PlayAudio answered Unimplemented: the MP3 share was skipped.");
@@ -97,7 +123,7 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
     const report: BenchReport = {
       kind: "bench",
       machine,
-      config: { ladder, stepSeconds, warmupSeconds, mp3Every, directions },
+      config: { ladder, stepSeconds, warmupSeconds, mp3Every, directions, connections: modes },
       result,
       targets: judgeLadder(result),
       notes,
@@ -115,7 +141,7 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
     });
     process.stdout.write(`${markdown}\n`);
     say(`wrote ${paths.join(", ")}`);
-    return run.interrupted() ? 130 : result.steps.length === ladder.length ? 0 : 1;
+    return run.interrupted() ? 130 : result.steps.length === modes.length * ladder.length ? 0 : 1;
   } catch (error) {
     say(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
     if (rig) say(`bridge log tail:\n${rig.bridgeLog()}`);
@@ -124,4 +150,20 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
     await rig?.close();
     run.dispose();
   }
+}
+
+/**
+ * One report of the ladders of each connection mode: the steps of all, the first ladder's
+ * idle baseline and slopes (the shared connection's when both ran), the last one's
+ * after-leave sample.
+ */
+function mergeLadders(results: readonly LadderResult[]): LadderResult {
+  const first = results[0];
+  if (first === undefined) throw new Error("the run was interrupted before any ladder");
+  return {
+    ...first,
+    steps: results.flatMap((r) => r.steps),
+    afterLeave: results.at(-1)?.afterLeave,
+    stoppedEarly: results.map((r) => r.stoppedEarly).find((s) => s !== "") ?? "",
+  };
 }

@@ -16,6 +16,8 @@ export interface BenchReport {
     readonly warmupSeconds: number;
     readonly mp3Every: number;
     readonly directions: string;
+    /** The connection modes the ladder ran with, in order. */
+    readonly connections?: readonly string[];
   };
   readonly result: LadderResult;
   readonly targets: TargetCheck[];
@@ -111,7 +113,8 @@ function stepRow(s: StepResult): string {
       : path.found
         ? `${path.addedP50Ms} (${path.bridgedMs.p50} − ${path.directMs.p50})`
         : `not found (peak ${path.peaks.bridged.toFixed(2)})`;
-  return `| ${s.users} | ${b.rssMB} | ${b.nativeMB} | ${b.activeHandles} | ${b.cpuPctOfCore} | ${b.cpuPctPerUser} | ${b.loopDelayP99Ms} | ${trio(s.latency.insideToCloudMs)} | ${trio(s.latency.insideToRoomMs)} | ${added(chirp?.roomToCloud)} | ${added(chirp?.cloudToRoom)} | ${trio(s.latency.livekitPathMs)} | ${trio(s.latency.bridgeAddedMs)} | ${p.received}/${p.sent} | ${p.gaps}/${p.duplicates} | ${drops} | ${s.playback.completed} | ${s.load.machineCpuPct} | ${s.load.benchCpuPctOfCore} / ${s.load.livekitCpuPctOfCore} / ${s.load.otherCpuPctOfCore} |`;
+  const users = `${s.users} (${s.connections === "shared" ? "1 conn" : "conn/user"})`;
+  return `| ${users} | ${b.rssMB} | ${b.nativeMB} | ${b.activeHandles} | ${b.cpuPctOfCore} | ${b.cpuPctPerUser} | ${b.loopDelayP99Ms} | ${trio(s.latency.insideToCloudMs)} | ${trio(s.latency.insideToRoomMs)} | ${added(chirp?.roomToCloud)} | ${added(chirp?.cloudToRoom)} | ${trio(s.latency.livekitPathMs)} | ${trio(s.latency.bridgeAddedMs)} | ${p.received}/${p.sent} | ${p.gaps}/${p.duplicates} | ${drops} | ${s.playback.completed} | ${s.load.machineCpuPct} | ${s.load.benchCpuPctOfCore} / ${s.load.livekitCpuPctOfCore} / ${s.load.otherCpuPctOfCore} |`;
 }
 
 /** The Markdown of a bench report: the steps, the targets, the notes. */
@@ -135,7 +138,7 @@ export function benchMarkdown(report: BenchReport): string {
     `Per added session (least squares): RSS ${r.perSession.rssMB} MB, RSS−heap ${r.perSession.nativeMB} MB, CPU ${r.perSession.cpuPctOfCore}% of a core.`,
     ...r.steps.map(
       (s) =>
-        `Bridge CPU by thread at ${s.users} users (% of a core): ${Object.entries(
+        `Bridge CPU by thread at ${s.users} users, ${s.connections} connection (% of a core): ${Object.entries(
           s.bridge.threadsPctOfCore,
         )
           .map(([name, pct]) => `${name.trim()} ${pct}`)
@@ -155,7 +158,11 @@ const chirpAdded = (path: ChirpPath | undefined) => (path?.found ? path.addedP50
 export function benchPanels(result: LadderResult): PlotPanel[] {
   const steps = result.steps;
   const series = (name: string, y: (s: StepResult) => number) =>
-    steps.map((s) => ({ x: s.users, y: y(s), series: name }));
+    steps.map((s) => ({
+      x: s.users,
+      y: y(s),
+      series: s.connections === "shared" ? name : `${name}, conn/user`,
+    }));
   return [
     {
       title: "Bridge memory",

@@ -1,5 +1,13 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import * as http from "node:http";
 import type * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -8,10 +16,12 @@ import { fileURLToPath } from "node:url";
 import { type BridgeClient, createBridgeClient } from "@mentra/bridge-client";
 import { startLiveKit } from "@mentra/livekit-rig";
 import { freePort, type LiveKitCredentials } from "@mentra/test-kit";
+import { type BridgeCounters, readCounters } from "./bridge-counters.js";
 import { type BridgeProbe, createBridgeProbe } from "./bridge-probe.js";
 import { sleep } from "./sleep.js";
 
 const BRIDGE_MAIN = fileURLToPath(new URL("../../bridge/dist/main.js", import.meta.url));
+const PRELOAD = fileURLToPath(new URL("./bridge-preload.js", import.meta.url));
 const MP3 = fileURLToPath(
   new URL("../../bridge/test/fixtures/mp3-16k-mono-3s-740.mp3", import.meta.url),
 );
@@ -20,6 +30,8 @@ const MP3 = fileURLToPath(
 export interface BenchRig {
   readonly creds: LiveKitCredentials;
   readonly client: BridgeClient;
+  /** A new client of the bridge, on its own HTTP/2 connection; the caller closes it. */
+  connect(): BridgeClient;
   readonly bridgePid: number;
   readonly probe: BridgeProbe;
   /** The bridge's Prometheus text (GET /metrics). */
@@ -32,6 +44,8 @@ export interface BenchRig {
    * as a leak. Resolves when the snapshot is written (bounded at 60 s).
    */
   collectGarbage(): Promise<void>;
+  /** GC and FFI counters from inside the bridge (with --profile only), else undefined. */
+  counters(): BridgeCounters | undefined;
   /** The last few kB of the bridge's stderr. */
   bridgeLog(): string;
   /** Stops the client, the bridge, the file server and LiveKit, in that order. Idempotent. */
@@ -73,12 +87,17 @@ export async function startBenchRig(
     const port = await freePort();
     // setpriv --pdeathsig: the bridge dies with the bench even if the bench is SIGKILLed.
     const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
-    // --profile: a V8 CPU profile of the bridge's JS thread, written when it exits.
+    // --profile: a V8 CPU profile of the bridge's JS thread, written when it exits, and
+    // the GC and FFI counters of bridge-preload.ts.
+    if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
+    const countersFile = options.profileDir ? join(options.profileDir, "counters.json") : undefined;
     const node = [
       process.execPath,
       "--heapsnapshot-signal=SIGUSR2",
       `--diagnostic-dir=${snapshots}`,
-      ...(options.profileDir ? ["--cpu-prof", "--cpu-prof-dir", options.profileDir] : []),
+      ...(options.profileDir
+        ? ["--cpu-prof", "--cpu-prof-dir", options.profileDir, "--import", PRELOAD]
+        : []),
       BRIDGE_MAIN,
     ];
     const [command, args] = setpriv
@@ -95,6 +114,7 @@ export async function startBenchRig(
         LIVEKIT_API_SECRET: livekit.apiSecret,
         PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
         LOG_LEVEL: "warn",
+        ...(countersFile ? { BENCH_PROBE_FILE: countersFile } : {}),
       },
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -127,6 +147,7 @@ export async function startBenchRig(
     return {
       creds: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret },
       client,
+      connect: () => createBridgeClient({ baseUrl: `http://127.0.0.1:${port}` }),
       bridgePid: pid,
       probe: createBridgeProbe(pid, client),
       async metrics() {
@@ -137,6 +158,7 @@ export async function startBenchRig(
         return response.text();
       },
       mp3Url,
+      counters: () => (countersFile ? readCounters(countersFile) : undefined),
       bridgeLog: () => log,
       async collectGarbage() {
         const before = new Set(readdirSync(snapshots));

@@ -1,4 +1,5 @@
 import type { BenchRig } from "./bench-rig.js";
+import { type CounterWindow, counterWindow } from "./bridge-counters.js";
 import type { BridgeSample } from "./bridge-probe.js";
 import { type ChirpResult, measureChirpPaths } from "./chirp-probe.js";
 import { startPacer } from "./pacer.js";
@@ -32,7 +33,16 @@ export interface LadderOptions {
   readonly warmupMs: number;
   readonly signal: AbortSignal;
   readonly say: (line: string) => void;
+  /** How the pool's users reach the bridge, for the record of each step. */
+  readonly connections: Connections;
 }
+
+/**
+ * How the cloud side reaches the bridge: all users' streams on one HTTP/2 connection
+ * (one client, as the deployed cloud shares one grpc channel), or one client and
+ * connection per user.
+ */
+export type Connections = "shared" | "per-user";
 
 /** The bridge process over one step's window. */
 export interface StepBridge {
@@ -54,6 +64,7 @@ export interface StepBridge {
 /** One rung of the ladder. */
 export interface StepResult {
   readonly users: number;
+  readonly connections: Connections;
   readonly windowMs: number;
   readonly bridge: StepBridge;
   /** Room→cloud, per packet, for packets sent in the window. */
@@ -116,6 +127,11 @@ export interface StepResult {
     readonly unimplemented: boolean;
     readonly lastError: string;
   };
+  /**
+   * GC pauses and rtc-node FFI traffic inside the bridge over the window (with --profile;
+   * read from a file the bridge rewrites each second, so the edges are within 1 s).
+   */
+  readonly inside: CounterWindow | undefined;
   /** The load generator and the machine, to judge whether the figures are the bridge's. */
   readonly load: {
     readonly machineCpuPct: number;
@@ -197,6 +213,7 @@ export async function runLadder(
       const scrape0 = Date.now();
       const metrics0 = await rig.metrics();
       const scraped0 = Date.now();
+      const counters0 = rig.counters();
       pacer.resetLateness();
       const startMs = Date.now();
       await sleep(options.stepMs, signal);
@@ -205,6 +222,7 @@ export async function runLadder(
       const metrics1 = await rig.metrics();
       const scraped1 = Date.now();
       const end = await rig.probe.sample();
+      const counters1 = rig.counters();
       let chirp: ChirpResult | undefined;
       let chirpError = "";
       try {
@@ -257,6 +275,7 @@ export async function runLadder(
       const livekitPct = (100 * (livekit1 - livekit0)) / windowSeconds;
       const step: StepResult = {
         users: pool.users.length,
+        connections: options.connections,
         windowMs: endMs - startMs,
         bridge: {
           rssMB: round(mib(end.rssBytes)),
@@ -303,6 +322,7 @@ export async function runLadder(
           unimplemented: players.some((p) => p.unimplemented),
           lastError: players.find((p) => p.lastError)?.lastError ?? "",
         },
+        inside: counters0 && counters1 ? counterWindow(counters0, counters1) : undefined,
         load: {
           machineCpuPct: round(
             (100 * (machine1.busySeconds - machine0.busySeconds)) /
@@ -324,8 +344,14 @@ export async function runLadder(
           `  chirp, bridge vs direct p50: room→cloud ${chirp.roomToCloud.bridgedMs.p50} vs ${chirp.roomToCloud.directMs.p50} ms, cloud→room ${chirp.cloudToRoom.bridgedMs.p50} vs ${chirp.cloudToRoom.directMs.p50} ms`,
         );
       }
+      const gc = step.inside;
+      if (gc) {
+        say(
+          `  inside: GC ${gc.gcCount} pauses, ${gc.gcTotalMs} ms (max so far ${gc.gcMaxMsSoFar} ms); FFI requests ${JSON.stringify(gc.ffiRequests)}; FFI events ${JSON.stringify(gc.ffiEvents)}`,
+        );
+      }
       say(
-        `  ${step.users} users: RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps`,
+        `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps`,
       );
     }
   } finally {

@@ -11,5 +11,11 @@ if (args[0] === "startup") {
   const { runStartupCommand } = await import("./startup-command.js");
   process.exit(await runStartupCommand(args.slice(1)));
 }
+if (args[0] === "profile") {
+  // `npm run bench -- profile <file.cpuprofile>…`: self time by function and code area.
+  const { summariseProfile } = await import("./profile-summary.js");
+  for (const file of args.slice(1)) process.stdout.write(`${summariseProfile(file)}\n`);
+  process.exit(0);
+}
 const { runBenchCommand } = await import("./bench-command.js");
 process.exit(await runBenchCommand(args));

@@ -16,7 +16,11 @@ export interface UserPool {
 export interface UserPoolOptions {
   readonly runId: string;
   readonly creds: LiveKitCredentials;
-  readonly client: BridgeClient;
+  /**
+   * The cloud side: one client for every user (their streams share its HTTP/2
+   * connection), or a factory called once per user, whose client closes with the user.
+   */
+  readonly client: BridgeClient | (() => BridgeClient);
   readonly voices: Voices;
   readonly playUrl: string | undefined;
   /** Every n-th user (the 1st, n+1-th, …) loops the MP3; 0 for none. Default 5. */
@@ -25,6 +29,17 @@ export interface UserPoolOptions {
 }
 
 const JOIN_BATCH = 5;
+
+/** `user`, closing its own client after it left. */
+function withClient(user: BenchUser, client: BridgeClient): BenchUser {
+  let closed: Promise<void> | undefined;
+  return Object.assign(Object.create(user) as BenchUser, {
+    close: () => {
+      closed ??= user.close().finally(() => client.close());
+      return closed;
+    },
+  });
+}
 
 /** Creates an empty pool. */
 export function createUserPool(options: UserPoolOptions): UserPool {
@@ -39,18 +54,24 @@ export function createUserPool(options: UserPoolOptions): UserPool {
           const index = users.length + i;
           const serial = serials++;
           const userId = `${options.runId}-u${serial}`;
-          const join = () =>
-            joinBenchUser({
+          const join = async (): Promise<BenchUser> => {
+            const own = typeof options.client === "function" ? options.client() : undefined;
+            const user = await joinBenchUser({
               userId,
               roomName: `${options.runId}-room${serial}`,
               creds: options.creds,
-              client: options.client,
+              client: own ?? (options.client as BridgeClient),
               voices: options.voices,
               ...(options.directions ? { directions: options.directions } : {}),
               ...(mp3Every > 0 && index % mp3Every === 0 && options.playUrl
                 ? { playUrl: options.playUrl }
                 : {}),
+            }).catch(async (error: unknown) => {
+              await own?.close();
+              throw error;
             });
+            return own === undefined ? user : withClient(user, own);
+          };
           // One retry: under overload rtc-node now and then loses a room handle mid-connect.
           return join().catch(() => join());
         });

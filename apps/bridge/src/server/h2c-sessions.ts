@@ -30,6 +30,18 @@ export interface H2cSessionsOptions {
   readonly logger: Logger;
 }
 
+/**
+ * How much a client may send on one connection before the bridge acknowledges it (the
+ * HTTP/2 connection window, 65,535 bytes unless raised). All users' TTS share one
+ * connection from the cloud: at 10 users (480 kB/s) the default is 130 ms of audio, so
+ * one event-loop stall of the bridge longer than that holds every user's audio back at
+ * the cloud, and catching up takes one window per round trip. 8 MiB is 17 s of that load;
+ * each stream keeps its own 65,535-byte window, so one user's playback backpressure still
+ * reaches its sender within ~1.3 s of TTS, and the process's HTTP/2 memory stays bounded
+ * by nghttp2's maxSessionMemory.
+ */
+export const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
+
 /** Creates the HTTP/2 server the sniffed h2c sockets are handed to. */
 export function createH2cSessions(options: H2cSessionsOptions): H2cSessions {
   const { sessions, throttle, guard } = options;
@@ -43,6 +55,12 @@ export function createH2cSessions(options: H2cSessionsOptions): H2cSessions {
   let handingOver: net.Socket | undefined;
   server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    try {
+      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    } catch (error) {
+      // Only a destroyed session or no memory throws: the default window then stands.
+      options.logger.debug("HTTP/2 window not raised", { error: String(error) });
+    }
     const socket = handingOver;
     if (socket !== undefined) sessionOf.set(socket, session);
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
