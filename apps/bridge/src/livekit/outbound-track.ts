@@ -9,6 +9,7 @@ import {
 } from "@livekit/rtc-node";
 import { concatInt16 } from "@mentra/pcm";
 import { createFramer } from "../audio/framer.js";
+import { createOutboundPump } from "./outbound-pump.js";
 
 /**
  * Chunks of any size are cut to frames of this length for captureFrame. rtc-node plays
@@ -18,11 +19,6 @@ import { createFramer } from "../audio/framer.js";
 const FRAME_MS = 20;
 /** Silent frames written after a clear: one 20 ms packet's worth, see clear(). */
 const FLUSH_FRAMES = 20 / FRAME_MS;
-/**
- * A dry spell shorter than this is not counted as an underrun: the source's queue figure
- * is an estimate from the JS side, good to a timer tick.
- */
-const UNDERRUN_SLACK_MS = 5;
 
 /** Options of {@link publishOutboundTrack}. */
 export interface OutboundTrackOptions {
@@ -114,30 +110,13 @@ export async function publishOutboundTrack(
   const samplesPerFrame = (sampleRate * FRAME_MS) / 1000;
   const framer = createFramer({ samplesPerFrame, channels });
   const resamplers = new Map<number, AudioResampler>();
-  // Frames not yet captured, each with the receipt time of the write() that completed it
-  // (NaN when untimed: playback, and the silence and tails the bridge adds itself).
-  // `queuedAt` is when the frame was put here (performance.now()), timed or not.
-  const pending: {
-    readonly samples: Int16Array;
-    readonly at: number;
-    readonly queuedAt: number;
-  }[] = [];
-  // When the AudioSource's queue runs dry if nothing more is captured (performance.now()),
-  // reckoned from the frames handed to it: the blocked thread that makes an underrun
-  // would also hold back any figure read from the source afterwards.
-  let dryAt: number | undefined;
-  let underrunCount = 0;
-  let underrunMs = 0;
   let waiters: (() => void)[] = [];
   let drainWaiters: (() => void)[] = [];
-  let pumping = false;
   let closed = false;
-  // Milliseconds handed to the AudioSource, less what clear() took back out of its queue.
-  let capturedMs = 0;
   let closing: Promise<void> | undefined;
 
   const bufferedMs = () =>
-    pending.length * FRAME_MS + (framer.pendingSamples / channels / sampleRate) * 1000;
+    pump.pendingFrames() * FRAME_MS + (framer.pendingSamples / channels / sampleRate) * 1000;
   const wake = () => {
     if (bufferedMs() > options.maxBufferMs && !closed) return;
     const ready = waiters;
@@ -149,53 +128,18 @@ export async function publishOutboundTrack(
     drainWaiters = [];
     for (const resolve of ready) resolve();
   };
-
-  const pump = async () => {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (!closed) {
-        const frame = pending.shift();
-        if (frame === undefined) break;
-        if (options.onFrameLatency !== undefined && !Number.isNaN(frame.at)) {
-          options.onFrameLatency(performance.now() - frame.at + source.queuedDuration);
-        }
-        // The source plays on in real time, on its own thread: this frame ends playing a
-        // frame's length after what it holds, or after now if it ran dry.
-        const now = performance.now();
-        countUnderrun(frame.queuedAt, now);
-        dryAt = Math.max(now, dryAt ?? now) + FRAME_MS;
-        // Counted as captured from the call on, as the AudioSource counts it in its queue:
-        // a frame being captured is then in exactly one of the two figures.
-        capturedMs += FRAME_MS;
-        await source.captureFrame(
-          new AudioFrame(frame.samples, sampleRate, channels, samplesPerFrame),
-        );
-        wake();
-      }
-    } catch {
-      // Capturing fails only once the source is closed; close() settles the waiters.
-    } finally {
-      pumping = false;
-    }
-    if (pending.length === 0 && !closed) {
-      await source.waitForPlayout().catch(() => {});
-      if (pending.length === 0) wakeDrained();
-    }
-  };
-
-  /** The source ran dry before this frame, queued since `queuedAt`, was captured. */
-  const countUnderrun = (queuedAt: number, now: number) => {
-    if (dryAt === undefined) return;
-    const dryMs = now - Math.max(dryAt, queuedAt);
-    if (dryMs > UNDERRUN_SLACK_MS) {
-      underrunCount++;
-      underrunMs += dryMs;
-    }
-  };
-  const push = (samples: Int16Array, at: number) => {
-    pending.push({ samples, at, queuedAt: performance.now() });
-  };
+  const pump = createOutboundPump({
+    source,
+    sampleRate,
+    channels,
+    frameMs: FRAME_MS,
+    samplesPerFrame,
+    ...(options.onFrameLatency !== undefined ? { onFrameLatency: options.onFrameLatency } : {}),
+    isClosed: () => closed,
+    onCaptured: wake,
+    onPlayedOut: wakeDrained,
+  });
+  const push = pump.push;
 
   const closeResamplers = () => {
     for (const resampler of resamplers.values()) resampler.close();
@@ -220,32 +164,32 @@ export async function publishOutboundTrack(
     write(samples, rate, inChannels, receivedAt = Number.NaN) {
       if (closed) return Promise.reject(new Error(`track ${options.name} is closed`));
       for (const frame of framer.push(convert(samples, rate, inChannels))) push(frame, receivedAt);
-      void pump();
+      void pump.run();
       if (bufferedMs() <= options.maxBufferMs) return Promise.resolve();
       return new Promise((resolve) => waiters.push(resolve));
     },
     bufferedMs,
     queuedMs: () => source.queuedDuration,
-    playedOutMs: () => Math.max(0, capturedMs - source.queuedDuration),
-    writtenMs: () => capturedMs + bufferedMs(),
-    underruns: () => ({ count: underrunCount, ms: Math.round(underrunMs) }),
+    playedOutMs: () => Math.max(0, pump.capturedMs() - source.queuedDuration),
+    writtenMs: () => pump.capturedMs() + bufferedMs(),
+    underruns: pump.underruns,
     clear() {
       const queued = source.queuedDuration;
       const dropped = bufferedMs() + queued;
-      pending.length = 0;
+      pump.dropPending();
       framer.flush({ pad: false });
-      capturedMs = Math.max(0, capturedMs - queued);
+      pump.uncapture(queued);
       closeResamplers();
       if (!closed) {
         source.clearQueue();
         // WebRTC encodes 20 ms per packet: a half packet already handed over would never
         // be sent once the track falls silent, so the room would hear 10 ms less than
         // played. Silence completes it (and is part of the track's timeline).
-        dryAt = undefined;
+        pump.resetDry();
         for (let i = 0; i < FLUSH_FRAMES; i++) {
           push(new Int16Array(samplesPerFrame * channels), Number.NaN);
         }
-        void pump();
+        void pump.run();
       }
       wake();
       return dropped;
@@ -259,13 +203,13 @@ export async function publishOutboundTrack(
       closeResamplers();
       const tail = framer.flush({ pad: true });
       if (tail !== undefined) push(tail, Number.NaN);
-      void pump();
+      void pump.run();
       return new Promise((resolve) => drainWaiters.push(resolve));
     },
     close() {
       closing ??= (async () => {
         closed = true;
-        pending.length = 0;
+        pump.dropPending();
         wake();
         wakeDrained();
         closeResamplers();

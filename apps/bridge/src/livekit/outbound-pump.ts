@@ -1,0 +1,134 @@
+import { AudioFrame, type AudioSource } from "@livekit/rtc-node";
+
+/**
+ * A dry spell shorter than this is not counted as an underrun: the source's queue figure
+ * is an estimate from the JS side, good to a timer tick.
+ */
+const UNDERRUN_SLACK_MS = 5;
+
+/** Options of {@link createOutboundPump}. */
+export interface OutboundPumpOptions {
+  readonly source: AudioSource;
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** Length of every frame pushed, in ms. */
+  readonly frameMs: number;
+  /** Samples per channel of every frame pushed. */
+  readonly samplesPerFrame: number;
+  /** See OutboundTrackOptions.onFrameLatency. */
+  readonly onFrameLatency?: (ms: number) => void;
+  /** Whether the track is closed: the pump stops capturing once it is. */
+  readonly isClosed: () => boolean;
+  /** Called after each frame is captured (the bridge's buffer shrank). */
+  readonly onCaptured: () => void;
+  /** Called once every pending frame has played out of the source. */
+  readonly onPlayedOut: () => void;
+}
+
+/**
+ * The frames an outbound track holds before its AudioSource, the loop that captures them
+ * in order, and the accounting of what was captured and of the source's underruns.
+ */
+export interface OutboundPump {
+  /** Frames not captured yet. */
+  pendingFrames(): number;
+  /** Queues one frame; `at` is its audio's receipt time, NaN when untimed. */
+  push(samples: Int16Array, at: number): void;
+  /** Captures pending frames until none is left (or the track closes); one loop at a time. */
+  run(): Promise<void>;
+  /** Drops every pending frame. */
+  dropPending(): void;
+  /** Takes `queuedMs` cleared out of the source's queue back from the captured figure. */
+  uncapture(queuedMs: number): void;
+  /** Forgets when the source runs dry: after a clear, the next frame starts a new run. */
+  resetDry(): void;
+  /** Milliseconds handed to the AudioSource, less what was taken back by uncapture(). */
+  capturedMs(): number;
+  /** Underruns counted so far and their total ms (rounded). */
+  underruns(): { readonly count: number; readonly ms: number };
+}
+
+/** Creates the capture loop of one outbound track. */
+export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
+  const { source, sampleRate, channels, frameMs, samplesPerFrame } = options;
+  // Frames not yet captured, each with the receipt time of the write() that completed it
+  // (NaN when untimed: playback, and the silence and tails the bridge adds itself).
+  // `queuedAt` is when the frame was put here (performance.now()), timed or not.
+  const pending: {
+    readonly samples: Int16Array;
+    readonly at: number;
+    readonly queuedAt: number;
+  }[] = [];
+  // When the AudioSource's queue runs dry if nothing more is captured (performance.now()),
+  // reckoned from the frames handed to it: the blocked thread that makes an underrun
+  // would also hold back any figure read from the source afterwards.
+  let dryAt: number | undefined;
+  let underrunCount = 0;
+  let underrunMs = 0;
+  let pumping = false;
+  // Milliseconds handed to the AudioSource, less what clear() took back out of its queue.
+  let capturedMs = 0;
+
+  /** The source ran dry before this frame, queued since `queuedAt`, was captured. */
+  const countUnderrun = (queuedAt: number, now: number) => {
+    if (dryAt === undefined) return;
+    const dryMs = now - Math.max(dryAt, queuedAt);
+    if (dryMs > UNDERRUN_SLACK_MS) {
+      underrunCount++;
+      underrunMs += dryMs;
+    }
+  };
+
+  const run = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!options.isClosed()) {
+        const frame = pending.shift();
+        if (frame === undefined) break;
+        if (options.onFrameLatency !== undefined && !Number.isNaN(frame.at)) {
+          options.onFrameLatency(performance.now() - frame.at + source.queuedDuration);
+        }
+        // The source plays on in real time, on its own thread: this frame ends playing a
+        // frame's length after what it holds, or after now if it ran dry.
+        const now = performance.now();
+        countUnderrun(frame.queuedAt, now);
+        dryAt = Math.max(now, dryAt ?? now) + frameMs;
+        // Counted as captured from the call on, as the AudioSource counts it in its queue:
+        // a frame being captured is then in exactly one of the two figures.
+        capturedMs += frameMs;
+        await source.captureFrame(
+          new AudioFrame(frame.samples, sampleRate, channels, samplesPerFrame),
+        );
+        options.onCaptured();
+      }
+    } catch {
+      // Capturing fails only once the source is closed; close() settles the waiters.
+    } finally {
+      pumping = false;
+    }
+    if (pending.length === 0 && !options.isClosed()) {
+      await source.waitForPlayout().catch(() => {});
+      if (pending.length === 0) options.onPlayedOut();
+    }
+  };
+
+  return {
+    pendingFrames: () => pending.length,
+    push(samples, at) {
+      pending.push({ samples, at, queuedAt: performance.now() });
+    },
+    run,
+    dropPending() {
+      pending.length = 0;
+    },
+    uncapture(queuedMs) {
+      capturedMs = Math.max(0, capturedMs - queuedMs);
+    },
+    resetDry() {
+      dryAt = undefined;
+    },
+    capturedMs: () => capturedMs,
+    underruns: () => ({ count: underrunCount, ms: Math.round(underrunMs) }),
+  };
+}
