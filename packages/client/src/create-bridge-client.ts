@@ -15,6 +15,7 @@ import type { JoinRequest } from "./rpc-calls.js";
 import { openSession } from "./session/open-session.js";
 import { joinOnAnsweringBridge, type SessionRouting } from "./session/routing.js";
 import type { BridgeSession, SessionSettings, TokenSource } from "./session/types.js";
+import { WindowedSessionManager } from "./windowed-session-manager.js";
 
 /** Wire protocols the bridge speaks on its one port. */
 export type BridgeProtocol = "grpc" | "connect" | "grpc-web";
@@ -158,15 +159,17 @@ function transportFor(options: BridgeClientOptions, baseUrl: string): Transport 
     });
   }
   const keepalive = options.keepaliveMs ?? 5_000;
+  const url = socketPath === undefined ? baseUrl : "http://localhost";
   const http2 = {
-    baseUrl: socketPath === undefined ? baseUrl : "http://localhost",
+    baseUrl: url,
     interceptors,
     httpVersion: "2" as const,
-    pingIntervalMs: keepalive,
-    pingTimeoutMs: keepalive,
-    ...(socketPath === undefined
-      ? {}
-      : { nodeOptions: { createConnection: () => net.connect(socketPath) } }),
+    // One connection for all of this client's sessions, with a connection window they fit in.
+    sessionManager: new WindowedSessionManager(
+      url,
+      { pingIntervalMs: keepalive, pingTimeoutMs: keepalive },
+      socketPath === undefined ? {} : { createConnection: () => net.connect(socketPath) },
+    ),
   };
   switch (options.protocol ?? "grpc") {
     case "grpc":

@@ -33,3 +33,4 @@ export type {
   TrackStats,
 } from "./session/types.js";
 export type { SpliceMethod } from "./stream-splicer.js";
+export { RECEIVE_WINDOW_BYTES, WindowedSessionManager } from "./windowed-session-manager.js";
