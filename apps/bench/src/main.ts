@@ -17,5 +17,25 @@ if (args[0] === "profile") {
   for (const file of args.slice(1)) process.stdout.write(`${summariseProfile(file)}\n`);
   process.exit(0);
 }
+if (args[0] === "h2-window") {
+  // `npm run bench -- h2-window`: room→cloud delay on one shared HTTP/2 connection, by window.
+  const { probeSharedConnection } = await import("./h2-window-probe.js");
+  const seconds = 10;
+  process.stdout.write(
+    "| streams | round trip ms | client window | delay p50 / p95 / p99 / max ms | received/sent |\n|---|---|---|---|---|\n",
+  );
+  for (const streams of [10, 20]) {
+    for (const rttMs of [2, 50, 100]) {
+      for (const window of ["default", "raised"] as const) {
+        const r = await probeSharedConnection({ streams, rttMs, seconds, window });
+        const d = r.delayMs;
+        process.stdout.write(
+          `| ${streams} | ${rttMs} | ${window} | ${d.p50} / ${d.p95} / ${d.p99} / ${d.max} | ${r.received}/${r.sent} |\n`,
+        );
+      }
+    }
+  }
+  process.exit(0);
+}
 const { runBenchCommand } = await import("./bench-command.js");
 process.exit(await runBenchCommand(args));
