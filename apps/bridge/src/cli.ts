@@ -5,6 +5,7 @@ import {
   disposeLiveKit,
   type NativeLogsRoute,
   routeNativeLogsTo,
+  routeRtcNodeLogsTo,
   warmLiveKit,
 } from "./livekit/index.js";
 import { createLogger } from "./logger.js";
@@ -121,6 +122,13 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   routeNativeLogsTo(config.nativeLogLevel, (record) => {
     const level = record.level === "trace" ? "debug" : record.level;
     logger[level]("livekit native log", { target: record.target, native: record.message });
+  });
+  // rtc-node's own JavaScript logger wrote to stdout unscrubbed; it comes through too.
+  routeRtcNodeLogsTo((record) => {
+    logger[record.level]("rtc-node log", {
+      rtc: record.message,
+      detail: record.detail || undefined,
+    });
   });
 
   let forced: (signal: string) => void = () => {};

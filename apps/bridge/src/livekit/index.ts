@@ -8,6 +8,7 @@
  * {@link connectRoomLink} waits for it, so a JoinRoom arriving meanwhile only waits.
  */
 import type { NativeLogLevel, NativeLogRecord, NativeLogsRoute } from "@mentra/livekit-native-logs";
+import { type JsLogRecord, routeJsLogs } from "@mentra/livekit-native-logs/js-logs";
 import type { RoomLink, RoomLinkOptions } from "./room-link.js";
 
 export { type Disconnect, type DisconnectKind, isRecoverable } from "./disconnect-kind.js";
@@ -15,7 +16,7 @@ export { type LinkStats, NO_LINK_STATS } from "./link-stats.js";
 export type { OutboundTrack, OutboundTrackOptions } from "./outbound-track.js";
 export type { AudioOrigin, RoomLink, RoomLinkHandlers, RoomLinkOptions } from "./room-link.js";
 export { identityFor, mintJoinToken, tokenExpiry } from "./token.js";
-export type { NativeLogLevel, NativeLogRecord, NativeLogsRoute };
+export type { JsLogRecord, NativeLogLevel, NativeLogRecord, NativeLogsRoute };
 
 interface LoadedLiveKit {
   readonly connectRoomLink: (options: RoomLinkOptions) => Promise<RoomLink>;
@@ -41,6 +42,15 @@ export function routeNativeLogsTo(
   onRecord: (record: NativeLogRecord) => void,
 ): void {
   nativeLogRoute = { level, onRecord };
+}
+
+/**
+ * Where rtc-node's JavaScript logger ("lk-rtc", pino) writes from now on: to `onRecord`,
+ * for the caller to scrub and log, instead of straight to stdout (see
+ * `@mentra/livekit-native-logs/js-logs`). Loads nothing; returns the undo.
+ */
+export function routeRtcNodeLogsTo(onRecord: (record: JsLogRecord) => void): () => void {
+  return routeJsLogs(onRecord);
 }
 
 /**

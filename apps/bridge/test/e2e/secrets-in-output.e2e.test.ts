@@ -127,6 +127,8 @@ describe.skipIf(gate === "skip")("no secret in any output of the bridge process"
       const bridge = await startBridge(rig, {
         LIVEKIT_NATIVE_LOG_LEVEL: nativeLevel,
         RUST_LOG: rustLog === "RUST_LOG unset" ? "" : "debug",
+        // Not "production": rtc-node's JavaScript logger then logs at debug too.
+        NODE_ENV: "test",
       });
       let callerTokens: readonly string[] = [];
       try {
@@ -153,12 +155,18 @@ describe.skipIf(gate === "skip")("no secret in any output of the bridge process"
         expect(native).toBeGreaterThan(100);
         expect(nativeScrubbed).toBeGreaterThan(0);
       } else expect(native).toBe(0);
+      // rtc-node's JavaScript logger (pino, "lk-rtc") no longer writes to stdout itself:
+      // its lines come through the bridge's logger ("Connect callback received" for each of the
+      // four joins, the failed one included).
+      expect(lines.filter((line) => line.includes('"name":"lk-rtc"'))).toEqual([]);
+      const rtcLines = lines.filter((line) => line.includes('"msg":"rtc-node log"'));
+      expect(rtcLines.filter((line) => line.includes("Connect callback received")).length).toBe(4);
       // env_logger's own format ("[2026-… DEBUG livekit…]") never appears.
       expect(lines.filter((line) => /^\[\d{4}-\d\d-\d\dT/.test(line))).toEqual([]);
       expect(leaks(output, rig, callerTokens)).toEqual([]);
       const redacted = (output.match(/\[redacted\]/g) ?? []).length;
       console.log(
-        `native ${nativeLevel}: ${lines.length} output lines (${native} native, ${nativeScrubbed} of them scrubbed), ${redacted} redactions, no leak`,
+        `native ${nativeLevel}: ${lines.length} output lines (${native} native, ${nativeScrubbed} of them scrubbed; ${rtcLines.length} of rtc-node's JS logger), ${redacted} redactions, no leak`,
       );
       recordFault({
         kind: "input",
