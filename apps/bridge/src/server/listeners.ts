@@ -33,6 +33,14 @@ export interface ListenersOptions
   readonly logger: Logger;
 }
 
+/**
+ * Pending connections the kernel queues before Node accepts them (Node's default is 511,
+ * the kernel caps it at net.core.somaxconn, 4096 on current kernels). A burst of a few
+ * thousand connections overflowed 511: the kernel dropped SYNs, among them a HealthCheck's,
+ * whose client only tried again a second later.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 function clientUrl(host: string, port: number, secure: boolean): string {
   const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
   const scheme = secure ? "https" : "http";
@@ -126,12 +134,16 @@ export function createListeners(options: ListenersOptions): Listeners {
 
   async function bind(): Promise<BridgeServerAddress> {
     if (tcpServer !== undefined) {
-      await bindOne(tcpServer, { host: options.host, port: options.port });
+      await bindOne(tcpServer, {
+        host: options.host,
+        port: options.port,
+        backlog: LISTEN_BACKLOG,
+      });
     }
     if (unixServer !== undefined && options.unixSocket !== undefined) {
       try {
         await removeStaleSocket(options.unixSocket);
-        await bindOne(unixServer, { path: options.unixSocket });
+        await bindOne(unixServer, { path: options.unixSocket, backlog: LISTEN_BACKLOG });
         // The cloud may run as another user than the bridge (the deployed bridge does this).
         fs.chmodSync(options.unixSocket, 0o666);
       } catch (error) {

@@ -215,11 +215,14 @@ describe.skipIf(gate === "skip")("a bridge process under a connection flood", ()
     expect(during.failures).toEqual([]);
     expect(during.times.length).toBeGreaterThan(10);
     expect(after.failures).toEqual([]);
-    // Target: 100 ms. Met but for the probe caught in the burst of 3,000 connections at
-    // once: the listen queue (511) overflows, the kernel drops that probe's SYN and the
-    // client sends it again a second later (measured 0.6–1.2 s).
+    // The listen queue holds the whole burst (backlog 4096; Node's default 511 overflowed:
+    // the kernel dropped 1,100-2,300 SYNs, a HealthCheck's among them, retried a second
+    // later, 0.6-1.2 s). Target 100 ms: met but for the probe that waits in the queue behind
+    // the burst of 3,000 connections at once, each an HTTP/2 session to set up (measured
+    // 170-760 ms on a busy machine).
+    expect(overflows).toBe(0);
     expect(percentile(during.times, 50)).toBeLessThan(100);
-    expect(Math.max(...during.times)).toBeLessThan(3000);
+    expect(Math.max(...during.times)).toBeLessThan(2000);
     expect(percentile(after.times, 50)).toBeLessThan(100);
     expect(fds).toBeLessThanOrEqual(before.fds + 5);
     expect(recoveredMs).toBeLessThan(10_000);
