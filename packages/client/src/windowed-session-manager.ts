@@ -13,7 +13,15 @@ export const RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
 
 /**
  * connect-node's session manager, raising the connection window of each HTTP/2 session
- * it opens (on its first stream: connect-node does not hand out the session earlier).
+ * it opens (on its first stream: connect-node does not hand out the session earlier),
+ * and keeping an "error" listener on each for as long as the session lives.
+ *
+ * connect-node (2.1) removes its own listener once a session errors or leaves its state,
+ * but a keepalive PING already in flight can still destroy the session with "PING timed
+ * out" when its late answer comes; with no listener left, Node throws that as an uncaught
+ * exception and the cloud's process dies (seen under load in the scale-out e2e, four
+ * times in one run). The error itself already reached connect-node's streams, or nobody
+ * uses the session any more, so it is only swallowed here.
  */
 export class WindowedSessionManager extends Http2SessionManager {
   private readonly raised = new WeakSet<http2.Http2Session>();
@@ -25,6 +33,7 @@ export class WindowedSessionManager extends Http2SessionManager {
     const session = stream.session;
     if (session !== undefined && !this.raised.has(session)) {
       this.raised.add(session);
+      session.on("error", ignoreLateSessionError);
       try {
         session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
       } catch {
@@ -34,3 +43,6 @@ export class WindowedSessionManager extends Http2SessionManager {
     return stream;
   }
 }
+
+/** See {@link WindowedSessionManager}: what a session reports after connect-node let go of it. */
+function ignoreLateSessionError(): void {}
