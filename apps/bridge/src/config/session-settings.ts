@@ -64,6 +64,15 @@ export const SESSION_SETTINGS = {
     default: 10_000,
     description: "Room-to-cloud audio kept for a slow reader; beyond it the oldest is dropped.",
   }),
+  CLOUD_MAX_DELAY_MS: integer({
+    field: "cloudMaxDelayMs",
+    min: 0,
+    max: 60_000,
+    unit: "milliseconds",
+    default: 200,
+    description:
+      "Room-to-cloud audio whose wait in the bridge stays above this for a second is dropped (and counted) until the stream is live again; 0 never. A handover's backlog is kept.",
+  }),
   REPLAY_MS: integer({
     field: "replayMs",
     min: 0,

@@ -49,6 +49,7 @@ export interface BridgeMetrics {
 // Session status counters that count drops, and the reason each one stands for.
 const DROPS = {
   cloud_dropped_ms: "cloud_queue_full_ms",
+  cloud_delay_dropped_ms: "cloud_standing_delay_ms",
   unannounced_packets_dropped: "unannounced_sender",
 } as const;
 
@@ -208,7 +209,7 @@ export function createBridgeMetrics(options: BridgeMetricsOptions): BridgeMetric
   registerDevicePacketMetrics(registry, () => totals.refresh());
   new prom.Counter({
     name: "bridge_dropped_total",
-    help: "Audio dropped by the bridge, by reason (cloud_queue_full_ms counts milliseconds).",
+    help: "Audio dropped by the bridge, by reason (the *_ms reasons count milliseconds).",
     labelNames: ["reason"],
     registers: [registry],
     collect() {

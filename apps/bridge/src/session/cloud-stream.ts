@@ -7,6 +7,7 @@ import { ReplayBuffer } from "./replay-buffer.js";
 import { planResume } from "./resume-plan.js";
 import type { SessionError } from "./session-errors.js";
 import type { SessionEvent } from "./session-events.js";
+import { createStandingDelayGate, STANDING_DELAY_WINDOW_MS } from "./standing-delay.js";
 
 /** Options of {@link Session.attachStream}. */
 export interface AttachOptions {
@@ -43,6 +44,12 @@ export interface CloudStreamOptions {
   readonly userId: string;
   /** Room audio held for the cloud while it does not read, in ms; the oldest goes first. */
   readonly cloudQueueMs: number;
+  /**
+   * Longest standing delay of room audio in the bridge while a stream reads it (ms); 0 off.
+   * Audio that came while no stream was attached is a handover's backlog: it is timed from
+   * the attach, so the queue above keeps it whole.
+   */
+  readonly cloudMaxDelayMs: number;
   /** Room audio kept after it was sent, for resumes (ms); 0 none. */
   readonly replayMs: number;
   /** How long the session waits for a stream before it leaves. */
@@ -67,6 +74,8 @@ export class CloudStream {
   // The highest sequence whose time in the bridge was reported (see next()).
   private lastTimedSequence = 0;
   private chunksToCloud = 0;
+  // Milliseconds of room audio dropped because its delay stood above cloudMaxDelayMs.
+  private delayDroppedMs = 0;
   private attachment: { controller: AbortController; options: AttachOptions } | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -116,11 +125,27 @@ export class CloudStream {
     this.attachment = attachment;
     const resumed =
       options.resumeAfter === undefined ? undefined : this.resumeAfter(options.resumeAfter);
+    const attachedAt = performance.now();
+    const delayGate = createStandingDelayGate({
+      boundMs: this.options.cloudMaxDelayMs,
+      windowMs: STANDING_DELAY_WINDOW_MS,
+    });
+    const nextLive = async (): Promise<IteratorResult<CloudChunk, undefined>> => {
+      for (;;) {
+        const result = await this.queue.next(controller.signal);
+        if (result.done === true) return result;
+        const now = performance.now();
+        if (delayGate.admit(now - Math.max(result.value.receivedAt, attachedAt), now)) {
+          return result;
+        }
+        this.delayDroppedMs += chunkMs(result.value);
+      }
+    };
     return {
       resumed,
       signal: controller.signal,
       next: async () => {
-        const result = await this.queue.next(controller.signal);
+        const result = await nextLive();
         // Timed once per chunk: a chunk replayed after a resume was timed when first sent.
         if (result.done !== true && result.value.sequence > this.lastTimedSequence) {
           this.lastTimedSequence = result.value.sequence;
@@ -173,10 +198,16 @@ export class CloudStream {
   }
 
   /** Figures for GetStatus. */
-  figures(): { chunksToCloud: number; droppedMs: number; queuedMs: number } {
+  figures(): {
+    chunksToCloud: number;
+    droppedMs: number;
+    delayDroppedMs: number;
+    queuedMs: number;
+  } {
     return {
       chunksToCloud: this.chunksToCloud,
       droppedMs: Math.round(this.queue.droppedWeight),
+      delayDroppedMs: Math.round(this.delayDroppedMs),
       queuedMs: Math.round(this.queue.weight),
     };
   }

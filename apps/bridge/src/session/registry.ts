@@ -56,6 +56,7 @@ export interface SessionRegistryOptions {
     | "pcmByteOrder"
     | "receiveFrameMs"
     | "cloudQueueMs"
+    | "cloudMaxDelayMs"
     | "roomStatsIntervalMs"
     | "replayMs"
     | "publishAtJoin"
@@ -171,6 +172,7 @@ export class SessionRegistry {
           frameMs: params.receiveFrameMs || config.receiveFrameMs,
         },
         cloudQueueMs: config.cloudQueueMs,
+        cloudMaxDelayMs: config.cloudMaxDelayMs,
         statsIntervalMs: config.roomStatsIntervalMs,
         replayMs: config.replayMs,
         publishAtJoin: config.publishAtJoin,

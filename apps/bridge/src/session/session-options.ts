@@ -21,6 +21,8 @@ export interface SessionOptions {
   readonly byteOrder: ByteOrderSetting;
   readonly receive: { readonly sampleRate: number; readonly frameMs: number };
   readonly cloudQueueMs: number;
+  /** Longest standing delay of room audio while a stream reads it (ms); 0 off. */
+  readonly cloudMaxDelayMs: number;
   /** Tracks to publish at join (and at every rejoin), before any audio. */
   readonly publishAtJoin: readonly number[];
   /** Room audio kept after it was sent, for AudioSession resumes (ms); 0 none. */

@@ -196,6 +196,7 @@ export class Session {
         chunks_to_cloud: String(cloud.chunksToCloud),
         chunks_from_cloud: String(this.tracks.chunksFromCloud),
         cloud_dropped_ms: String(cloud.droppedMs),
+        cloud_delay_dropped_ms: String(cloud.delayDroppedMs),
         cloud_queued_ms: String(cloud.queuedMs),
         ...devicePacketMetadata(devicePackets),
         unannounced_packets_accepted: String(this.unannouncedAccepted),

@@ -50,6 +50,74 @@ describe("Session cloud stream", () => {
     await session.close("left");
   });
 
+  it("bounds a standing delay: a reader 300 ms behind for over a second loses the oldest 100 ms, counted", async () => {
+    const { session, connector } = await openFakeSession({ cloudMaxDelayMs: 200 });
+    const { handlers } = connector.link.options;
+    const stream = session.attachStream();
+    const frame = () => handlers.onAudioFrame(roomFrame(10), { identity: "g" }, 0);
+    // The reader takes one 10 ms chunk per 10 ms, but starts 300 ms late: every chunk
+    // waits 300 ms, a delay that stands.
+    for (let i = 0; i < 30; i++) {
+      frame();
+      vi.advanceTimersByTime(10);
+    }
+    const delivered: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      frame();
+      delivered.push(...(await take(stream, 1)));
+      vi.advanceTimersByTime(10);
+    }
+    // A second above the bound, then 10 chunks (the 100 ms above it) dropped at once;
+    // after them each chunk waits 200 ms, within the bound: nothing more is dropped.
+    expect(session.status().metadata.cloud_delay_dropped_ms).toBe("100");
+    const skipped = delivered.findIndex((sequence, i) => sequence !== i + 1);
+    expect(skipped).toBeGreaterThanOrEqual(100);
+    expect(delivered[skipped]).toBe(skipped + 11);
+    expect(delivered.slice(skipped)).toEqual(
+      Array.from({ length: delivered.length - skipped }, (_, i) => skipped + 11 + i),
+    );
+    expect(session.status().metadata.cloud_dropped_ms).toBe("0");
+    await session.close("left");
+  });
+
+  it("keeps a backlog queued before the stream attached whole, however old", async () => {
+    const { session, connector } = await openFakeSession({ cloudMaxDelayMs: 200 });
+    const { handlers } = connector.link.options;
+    // 800 ms of audio with no stream (a handover's backlog), 3 s old when the stream comes.
+    for (let i = 0; i < 80; i++) handlers.onAudioFrame(roomFrame(10), { identity: "g" }, 0);
+    vi.advanceTimersByTime(3_000);
+    const stream = session.attachStream();
+    // Read slowly: 10 ms apart, so the backlog drains over 800 ms.
+    const delivered: number[] = [];
+    for (let i = 0; i < 80; i++) {
+      delivered.push(...(await take(stream, 1)));
+      vi.advanceTimersByTime(10);
+    }
+    expect(delivered).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    expect(session.status().metadata.cloud_delay_dropped_ms).toBe("0");
+    await session.close("left");
+  });
+
+  it("with CLOUD_MAX_DELAY_MS 0 a standing delay is never cut", async () => {
+    const { session, connector } = await openFakeSession({ cloudMaxDelayMs: 0 });
+    const { handlers } = connector.link.options;
+    const stream = session.attachStream();
+    // 900 ms behind (within the harness's 1 s queue), and staying so.
+    for (let i = 0; i < 90; i++) {
+      handlers.onAudioFrame(roomFrame(10), { identity: "g" }, 0);
+      vi.advanceTimersByTime(10);
+    }
+    const delivered: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      handlers.onAudioFrame(roomFrame(10), { identity: "g" }, 0);
+      delivered.push(...(await take(stream, 1)));
+      vi.advanceTimersByTime(10);
+    }
+    expect(delivered).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(session.status().metadata.cloud_delay_dropped_ms).toBe("0");
+    await session.close("left");
+  });
+
   it("a resume replays what the broken stream sent after the cloud's last sequence", async () => {
     const { session, connector } = await openFakeSession({ replayMs: 1_000 });
     const { handlers } = connector.link.options;

@@ -31,6 +31,7 @@ export async function openFakeSession(overrides: Partial<SessionOptions> = {}) {
     byteOrder: "little",
     receive: { sampleRate: 16_000, frameMs: 10 },
     cloudQueueMs: 1_000,
+    cloudMaxDelayMs: 200,
     publishAtJoin: [],
     replayMs: 0,
     statsIntervalMs: 0,
