@@ -51,13 +51,8 @@ export async function startLiveKitRuntime(options: LiveKitRuntimeOptions): Promi
   const { config } = options;
   const logger = options.logger ?? silentLogger;
   if (config.livekitUrl !== undefined) {
-    return {
-      url: config.livekitUrl,
-      apiKey: config.livekitApiKey,
-      apiSecret: config.livekitApiSecret,
-      embedded: false,
-      close: () => Promise.resolve(),
-    };
+    const { livekitUrl: url, livekitApiKey: apiKey, livekitApiSecret: apiSecret } = config;
+    return { url, apiKey, apiSecret, embedded: false, close: () => Promise.resolve() };
   }
   const startRig = options.startRig ?? importStartRig;
   logger.info("LIVEKIT_URL is empty, starting the embedded LiveKit", {
@@ -69,11 +64,6 @@ export async function startLiveKitRuntime(options: LiveKitRuntimeOptions): Promi
     onLogLine: (line) => logger.warn("livekit-server", { line }),
   });
   logger.info("embedded LiveKit ready", { url: rig.url, namespace: rig.namespace });
-  return {
-    url: rig.url,
-    apiKey: rig.apiKey,
-    apiSecret: rig.apiSecret,
-    embedded: true,
-    close: () => rig.close(),
-  };
+  const { url, apiKey, apiSecret } = rig;
+  return { url, apiKey, apiSecret, embedded: true, close: () => rig.close() };
 }

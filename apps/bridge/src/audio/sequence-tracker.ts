@@ -4,11 +4,9 @@
  * later than that, and fills every loss with exactly the lost duration of silence.
  */
 
-/** What the tracker hands on, in timeline order. */
-export type TrackedAudio =
-  | { readonly kind: "audio"; readonly pcm: Uint8Array; readonly arrivedAt: number }
-  /** `packets` lost packets: `bytes` of silence (zeros) stand in for them. */
-  | { readonly kind: "silence"; readonly packets: number; readonly bytes: number };
+import { createReorderWindow, type HighestPacket, type TrackedAudio } from "./reorder-window.js";
+
+export type { TrackedAudio } from "./reorder-window.js";
 
 /** The fates of packets so far. */
 export interface SequenceCounts {
@@ -60,7 +58,6 @@ export interface SequenceTracker {
   readonly counts: Readonly<SequenceCounts>;
 }
 
-const HISTORY = 256;
 /**
  * A packet held back longer than this (in packets: how far behind the highest it is plus
  * the time since that one came) is no duplicate or late one but a restart.
@@ -68,8 +65,6 @@ const HISTORY = 256;
 const BEHIND_LIMIT = 32;
 /** Nor one further ahead than the time since the highest arrived allows, plus this jitter. */
 const AHEAD_SLACK = 50;
-const RECEIVED = 1;
-const LOST = 2;
 /**
  * This many packets in a row taken as duplicates or late ones, each one on from the last,
  * paced like a live sender and with no newer packet among them, are a sender that
@@ -81,13 +76,10 @@ const RESTART_RUN = 3;
 /**
  * Creates a tracker. Packets are numbered on an unbounded index: a sequence byte stands
  * for the index `highest + a` whose advance `a` (congruent modulo 256, possibly negative)
- * best matches the packets that the time since the highest one arrived is worth. So 6 s
- * without packets and a byte 45 further on means 300 lost, not 44; a repeat of the last
- * byte a moment later is a duplicate, not 255 lost.
+ * best matches the packets that the time since the highest one arrived is worth (see
+ * {@link indexOfSequence}); the reorder window puts them in order and fills the holes.
  */
 export function createSequenceTracker(options: SequenceTrackerOptions): SequenceTracker {
-  const reorderPackets = options.reorderPackets ?? 3;
-  const reorderMs = options.reorderMs ?? 60;
   const maxFillMs = options.maxFillMs ?? 10_000;
   const counts: SequenceCounts = {
     accepted: 0,
@@ -98,14 +90,12 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     resyncs: 0,
     filledMs: 0,
   };
-  // The fate of the last HISTORY indices behind `next`, to tell duplicates from late ones.
-  const historyIndex = new Float64Array(HISTORY).fill(-1);
-  const historyFate = new Uint8Array(HISTORY);
-  const waiting = new Map<number, { pcm: Uint8Array; arrivedAt: number }>();
-  let next = 0;
-  let highest: { index: number; arrivedAt: number } | undefined;
-  let packetBytes = 0;
-  let holeSince = 0;
+  const timeline = createReorderWindow({
+    bytesPerMs: options.bytesPerMs,
+    reorderPackets: options.reorderPackets ?? 3,
+    reorderMs: options.reorderMs ?? 60,
+    counts,
+  });
   /** The packets taken as duplicates or late ones since the last one that was not. */
   let behind: {
     sequence: number;
@@ -114,96 +104,9 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     fate: "duplicate" | "late";
   }[] = [];
 
-  const packetMs = () => Math.max(1, packetBytes / options.bytesPerMs);
-  const maxFillPackets = () => Math.floor(maxFillMs / packetMs());
-
-  function remember(index: number, fate: number) {
-    const slot = ((index % HISTORY) + HISTORY) % HISTORY;
-    historyIndex[slot] = index;
-    historyFate[slot] = fate;
-  }
-
-  function fateOf(index: number): number {
-    const slot = ((index % HISTORY) + HISTORY) % HISTORY;
-    return historyIndex[slot] === index ? (historyFate[slot] ?? 0) : 0;
-  }
-
-  /** The unbounded index `sequence` stands for, or undefined for a restart. */
-  function indexOf(sequence: number, arrivedAt: number): number | undefined {
-    if (highest === undefined) return sequence;
-    const elapsed = (arrivedAt - highest.arrivedAt) / packetMs();
-    const r = (((sequence - highest.index) % 256) + 256) % 256;
-    let best = r - 256;
-    for (let a = r; a <= maxFillPackets() + 1; a += 256) {
-      if (Math.abs(a - elapsed) < Math.abs(best - elapsed)) best = a;
-    }
-    // Further than any fill allows, or than the network could hold back or reorder: only
-    // a restart explains it.
-    if (best - 1 > maxFillPackets() || elapsed - 1 > maxFillPackets()) return undefined;
-    // (A packet `b` behind arriving `elapsed` after the highest was held back b + elapsed.)
-    if (best < 0 && elapsed - best > BEHIND_LIMIT) return undefined;
-    if (best > elapsed + AHEAD_SLACK) return undefined;
-    return highest.index + best;
-  }
-
-  function release(out: TrackedAudio[]) {
-    for (let item = waiting.get(next); item !== undefined; item = waiting.get(next)) {
-      waiting.delete(next);
-      remember(next, RECEIVED);
-      packetBytes = item.pcm.byteLength;
-      counts.accepted++;
-      out.push({ kind: "audio", pcm: item.pcm, arrivedAt: item.arrivedAt });
-      next++;
-    }
-  }
-
-  /** Declares the packets from `next` up to `end` lost, then releases what follows. */
-  function fillTo(end: number, out: TrackedAudio[]) {
-    const packets = end - next;
-    for (let index = next; index < end; index++) remember(index, LOST);
-    counts.lost += packets;
-    counts.filledMs += packets * packetMs();
-    out.push({ kind: "silence", packets, bytes: packets * packetBytes });
-    next = end;
-    release(out);
-  }
-
-  /** Declares the hole at `next` lost (up to the first waiting packet) and releases after it. */
-  function fillHole(out: TrackedAudio[]) {
-    fillTo(Math.min(...waiting.keys()), out);
-  }
-
-  /**
-   * Fills what can no longer be reordered: the whole hole once more than `reorderPackets`
-   * wait behind it or it is `reorderMs` old; before that, the part of it more than
-   * `reorderPackets` behind the highest packet (6 s of loss need not wait 60 ms).
-   */
-  function settle(now: number, out: TrackedAudio[]) {
-    while (waiting.size > 0) {
-      if (waiting.size <= reorderPackets && now - holeSince < reorderMs) {
-        const lowest = Math.min(...waiting.keys());
-        const hopeless = Math.min(lowest, (highest?.index ?? 0) - reorderPackets);
-        if (hopeless > next) {
-          fillTo(hopeless, out);
-          if (hopeless === lowest) waitSince(now);
-          continue;
-        }
-        return;
-      }
-      fillHole(out);
-      waitSince(now);
-    }
-  }
-
-  /** The next hole has been waited for since the first packet behind it arrived. */
-  function waitSince(now: number) {
-    holeSince = Math.min(now, ...[...waiting.values()].map((item) => item.arrivedAt));
-  }
-
   function restart(): TrackedAudio[] {
     const out: TrackedAudio[] = [];
-    while (waiting.size > 0) fillHole(out);
-    highest = undefined;
+    timeline.flush(out);
     behind = [];
     return out;
   }
@@ -226,7 +129,7 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     const first = behind[0];
     if (behind.length < RESTART_RUN || first === undefined) return;
     // A burst of held-back packets arrives at once; a live sender's come one by one.
-    if (arrivedAt - first.arrivedAt < ((RESTART_RUN - 1) * packetMs()) / 2) return;
+    if (arrivedAt - first.arrivedAt < ((RESTART_RUN - 1) * timeline.packetMs()) / 2) return;
     const run = behind;
     behind = [];
     out.push(...restart());
@@ -238,29 +141,28 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
   }
 
   function take(sequence: number, pcm: Uint8Array, arrivedAt: number, out: TrackedAudio[]) {
-    if (packetBytes === 0) packetBytes = pcm.byteLength;
-    let index = indexOf(sequence, arrivedAt);
+    timeline.sizePackets(pcm.byteLength);
+    let index = indexOfSequence(sequence, arrivedAt, timeline.highest(), {
+      packetMs: timeline.packetMs(),
+      maxFillMs,
+    });
     if (index === undefined) {
       out.push(...restart());
       counts.resyncs++;
       index = sequence;
     }
-    if (highest === undefined) next = index;
-    if (index < next) {
-      takeBehind(sequence, pcm, arrivedAt, fateOf(index) === RECEIVED ? "duplicate" : "late", out);
+    timeline.begin(index);
+    if (timeline.isBehind(index)) {
+      const fate = timeline.wasReceived(index) ? "duplicate" : "late";
+      takeBehind(sequence, pcm, arrivedAt, fate, out);
       return;
     }
     behind = [];
-    if (waiting.has(index)) {
+    if (timeline.holds(index)) {
       counts.duplicate++;
       return;
     }
-    if (highest !== undefined && index < highest.index) counts.reordered++;
-    if (highest === undefined || index > highest.index) highest = { index, arrivedAt };
-    if (waiting.size === 0 && index !== next) holeSince = arrivedAt;
-    waiting.set(index, { pcm, arrivedAt });
-    release(out);
-    settle(arrivedAt, out);
+    timeline.add(index, pcm, arrivedAt, out);
   }
 
   return {
@@ -272,12 +174,39 @@ export function createSequenceTracker(options: SequenceTrackerOptions): Sequence
     },
     poll(now) {
       const out: TrackedAudio[] = [];
-      settle(now, out);
+      timeline.settle(now, out);
       return out;
     },
-    deadline() {
-      return waiting.size > 0 ? holeSince + reorderMs : undefined;
-    },
+    deadline: () => timeline.deadline(),
     counts,
   };
+}
+
+/**
+ * The unbounded index sequence byte `sequence`, arriving at `arrivedAt`, stands for, or
+ * undefined for a restart. So 6 s without packets and a byte 45 further on means 300
+ * lost, not 44; a repeat of the last byte a moment later is a duplicate, not 255 lost.
+ */
+function indexOfSequence(
+  sequence: number,
+  arrivedAt: number,
+  highest: HighestPacket | undefined,
+  timing: { readonly packetMs: number; readonly maxFillMs: number },
+): number | undefined {
+  if (highest === undefined) return sequence;
+  const { packetMs } = timing;
+  const maxFillPackets = Math.floor(timing.maxFillMs / packetMs);
+  const elapsed = (arrivedAt - highest.arrivedAt) / packetMs;
+  const r = (((sequence - highest.index) % 256) + 256) % 256;
+  let best = r - 256;
+  for (let a = r; a <= maxFillPackets + 1; a += 256) {
+    if (Math.abs(a - elapsed) < Math.abs(best - elapsed)) best = a;
+  }
+  // Further than any fill allows, or than the network could hold back or reorder: only
+  // a restart explains it.
+  if (best - 1 > maxFillPackets || elapsed - 1 > maxFillPackets) return undefined;
+  // (A packet `b` behind arriving `elapsed` after the highest was held back b + elapsed.)
+  if (best < 0 && elapsed - best > BEHIND_LIMIT) return undefined;
+  if (best > elapsed + AHEAD_SLACK) return undefined;
+  return highest.index + best;
 }

@@ -1,4 +1,5 @@
 import * as prom from "prom-client";
+import { totalCounter } from "./prom-metrics.js";
 
 /** Session metadata counters of device data packets, and the fate each one stands for. */
 export const DEVICE_PACKET_FATES = {
@@ -42,13 +43,10 @@ export function registerDevicePacketMetrics(
       }
     },
   });
-  new prom.Counter({
-    name: "bridge_device_loss_filled_seconds_total",
-    help: "Silence the bridge put in for lost device packets, so the cloud's timeline stays true.",
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc((sums()[DEVICE_LOSS_FILLED_KEY] ?? 0) / 1000);
-    },
-  });
+  totalCounter(
+    registry,
+    "bridge_device_loss_filled_seconds_total",
+    "Silence the bridge put in for lost device packets, so the cloud's timeline stays true.",
+    () => (sums()[DEVICE_LOSS_FILLED_KEY] ?? 0) / 1000,
+  );
 }

@@ -29,16 +29,6 @@ export interface AudioDecoder {
   free(): void;
 }
 
-/** Appends `more` to `bytes` (a fresh array; either may be empty). */
-export function concatBytes(bytes: Uint8Array, more: Uint8Array): Uint8Array {
-  if (bytes.length === 0) return more;
-  if (more.length === 0) return bytes;
-  const out = new Uint8Array(bytes.length + more.length);
-  out.set(bytes);
-  out.set(more, bytes.length);
-  return out;
-}
-
 /** "1 channel", "2 channels". */
 export function channelWord(channels: number): string {
   return channels === 1 ? "1 channel" : `${channels} channels`;

@@ -34,3 +34,8 @@ export class PlaybackError extends Error {
     super(message);
   }
 }
+
+/** A decode_error: the audio is damaged or cut off, `what` says where. */
+export function decodeError(what: string): PlaybackError {
+  return new PlaybackError("decode_error", `decode error: ${what}`);
+}

@@ -1,12 +1,12 @@
 import { MPEGDecoder } from "mpg123-decoder";
+import { concatBytes, skipFirst } from "./body-bytes.js";
 import {
   type AudioDecoder,
   type AudioFormat,
   channelWord,
-  concatBytes,
   type DecodedPcm,
 } from "./decoded-audio.js";
-import { PlaybackError } from "./errors.js";
+import { decodeError } from "./errors.js";
 import {
   type FrameHeader,
   findFrame,
@@ -69,7 +69,7 @@ export async function createMp3Decoder(
   await mpeg.ready;
   let freed = false;
   let pending: Uint8Array = new Uint8Array(0);
-  let skip = tagBytes;
+  const skip = skipFirst(tagBytes);
   let junk = 0;
   // Junk since the last complete frame: what trails the audio if the body ends here.
   let junkSinceFrame = 0;
@@ -93,12 +93,7 @@ export async function createMp3Decoder(
   };
 
   const push = (bytes: Uint8Array): DecodedPcm[] => {
-    let input = bytes;
-    if (skip > 0) {
-      const dropped = Math.min(skip, input.length);
-      skip -= dropped;
-      input = input.subarray(dropped);
-    }
+    const input = skip(bytes);
     pending = concatBytes(pending, input);
     const out: DecodedPcm[] = [];
     let batch: Uint8Array[] = [];
@@ -213,8 +208,4 @@ function interleave(channels: readonly Float32Array[], frames: number): Float32A
 
 function msOf(samples: number, sampleRate: number): number {
   return Math.round((samples / sampleRate) * 1000);
-}
-
-function decodeError(what: string): PlaybackError {
-  return new PlaybackError("decode_error", `decode error: ${what}`);
 }

@@ -1,5 +1,5 @@
 import type { AudioDecoder } from "./decoded-audio.js";
-import { PlaybackError } from "./errors.js";
+import { decodeError, PlaybackError } from "./errors.js";
 import type { AudioDownload } from "./fetch-audio.js";
 import { createMp3Decoder, MAX_JUNK_BYTES } from "./mp3-decoder.js";
 import { findFrame, id3v2Length } from "./mp3-frames.js";
@@ -91,10 +91,7 @@ export async function openDecoder(download: AudioDownload): Promise<OpenedDecode
     }
     if (held.length > MAX_HEADER_BYTES) {
       const where = kind === "wav" ? "the WAV header" : "the start of the MP3 audio";
-      throw new PlaybackError(
-        "decode_error",
-        `decode error: ${where} is not complete within ${MAX_HEADER_BYTES} bytes`,
-      );
+      throw decodeError(`${where} is not complete within ${MAX_HEADER_BYTES} bytes`);
     }
   }
 }

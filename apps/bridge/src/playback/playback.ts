@@ -4,7 +4,7 @@ import type { AudioDecoder, AudioFormat, DecodedPcm } from "./decoded-audio.js";
 import { PlaybackError } from "./errors.js";
 import { type AudioDownload, type FetchLimits, startDownload } from "./fetch-audio.js";
 import { gainOfVolume, toInt16WithGain } from "./gain.js";
-import { openDecoder } from "./open-decoder.js";
+import { type OpenedDecoder, openDecoder } from "./open-decoder.js";
 import { createPlaybackEvents, type PlaybackEvent } from "./playback-events.js";
 import { type AddressPolicy, shownUrl } from "./url-policy.js";
 
@@ -122,34 +122,14 @@ export function startPlayback(options: PlaybackOptions): Playback {
     if (final) return;
     track = await options.track(format);
     if (final) return;
-    events.push({
-      type: "started",
-      durationMs: format.durationMs,
-      metadata: {
-        codec: format.codec,
-        format: format.description,
-        sample_rate: String(format.sampleRate),
-        channels: String(format.channels),
-        duration_source: format.durationSource,
-        url: download.url,
-        content_type: download.contentType,
-      },
-    });
+    events.push(startedEvent(format, download));
     progressTimer = setInterval(() => {
       if (!final)
         events.push({ type: "progress", positionMs: positionMs(), durationMs: durationMs() });
     }, settings.progressIntervalMs);
     try {
-      for (const pcm of decoder.push(opened.head)) await write(pcm);
-      if (!opened.ended) {
-        for (;;) {
-          if (final) return;
-          const chunk = await download.read();
-          if (chunk === undefined) break;
-          for (const pcm of decoder.push(chunk)) await write(pcm);
-        }
-      }
-      for (const pcm of decoder.end()) await write(pcm);
+      const whole = await decodeBody(opened, download, write, () => final);
+      if (!whole) return;
     } catch (error) {
       // What was decoded before the failure still plays, then FAILED says why it stopped.
       if (!final) await track.drained();
@@ -181,19 +161,13 @@ export function startPlayback(options: PlaybackOptions): Playback {
   finished = run()
     .catch((error: unknown) => {
       if (final) return;
-      const failure =
-        error instanceof PlaybackError
-          ? error
-          : new PlaybackError(
-              "network",
-              `playback failed: ${error instanceof Error ? error.message : String(error)}`,
-            );
       if (!(error instanceof PlaybackError)) {
         logger.warn("playback failed unexpectedly", {
           requestId: request.requestId,
           error: String(error),
         });
       }
+      const failure = asPlaybackError(error);
       end({
         type: "failed",
         code: failure.code,
@@ -216,4 +190,54 @@ export function startPlayback(options: PlaybackOptions): Playback {
       options.onFinished(playback);
     });
   return playback;
+}
+
+/** STARTED: the duration and what the audio is, as the decoder and the download say. */
+function startedEvent(format: AudioFormat, download: AudioDownload): PlaybackEvent {
+  return {
+    type: "started",
+    durationMs: format.durationMs,
+    metadata: {
+      codec: format.codec,
+      format: format.description,
+      sample_rate: String(format.sampleRate),
+      channels: String(format.channels),
+      duration_source: format.durationSource,
+      url: download.url,
+      content_type: download.contentType,
+    },
+  };
+}
+
+/**
+ * Decodes the body, the head the decoder was opened with first, and writes its PCM in
+ * order; false when the playback became final (`isFinal`) before the body ended.
+ */
+async function decodeBody(
+  opened: OpenedDecoder,
+  download: AudioDownload,
+  write: (pcm: DecodedPcm) => Promise<void>,
+  isFinal: () => boolean,
+): Promise<boolean> {
+  const { decoder } = opened;
+  for (const pcm of decoder.push(opened.head)) await write(pcm);
+  if (!opened.ended) {
+    for (;;) {
+      if (isFinal()) return false;
+      const chunk = await download.read();
+      if (chunk === undefined) break;
+      for (const pcm of decoder.push(chunk)) await write(pcm);
+    }
+  }
+  for (const pcm of decoder.end()) await write(pcm);
+  return true;
+}
+
+/** A failure as the PlaybackError FAILED reports: anything unexpected counts as `network`. */
+function asPlaybackError(error: unknown): PlaybackError {
+  if (error instanceof PlaybackError) return error;
+  return new PlaybackError(
+    "network",
+    `playback failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }

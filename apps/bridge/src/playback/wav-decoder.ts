@@ -1,11 +1,11 @@
+import { concatBytes, skipFirst } from "./body-bytes.js";
 import {
   type AudioDecoder,
   type AudioFormat,
   channelWord,
-  concatBytes,
   type DecodedPcm,
 } from "./decoded-audio.js";
-import { PlaybackError } from "./errors.js";
+import { decodeError, PlaybackError } from "./errors.js";
 
 /** Sizes streaming writers put in a header when they do not know the length yet. */
 const UNKNOWN_SIZES = new Set([0, 0xffffffff]);
@@ -150,15 +150,10 @@ export function createWavDecoder(header: WavHeader): AudioDecoder {
   let pending: Uint8Array = new Uint8Array(0);
   let remaining = dataBytes ?? Number.POSITIVE_INFINITY;
   let consumed = 0;
-  let skip = header.dataOffset;
+  const skip = skipFirst(header.dataOffset);
 
   const decode = (bytes: Uint8Array): DecodedPcm[] => {
-    let input = bytes;
-    if (skip > 0) {
-      const dropped = Math.min(skip, input.length);
-      skip -= dropped;
-      input = input.subarray(dropped);
-    }
+    let input = skip(bytes);
     if (remaining < input.length) input = input.subarray(0, remaining);
     remaining -= input.length;
     pending = concatBytes(pending, input);
@@ -199,10 +194,6 @@ export function createWavDecoder(header: WavHeader): AudioDecoder {
 
 function ascii(bytes: Uint8Array, offset: number, length: number): string {
   return String.fromCharCode(...bytes.subarray(offset, offset + length));
-}
-
-function decodeError(what: string): PlaybackError {
-  return new PlaybackError("decode_error", `decode error: ${what}`);
 }
 
 function unsupported(what: string): PlaybackError {

@@ -2,25 +2,26 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { BridgeErrorDetailSchema, BridgeErrorReason } from "@mentra/bridge-proto";
 
 /**
- * The reason an error of `code` stands for when nothing more precise was said: codes the
- * bridge uses for one reason only map to it; Aborted, which means several, needs its
+ * The reason an error of each code stands for when nothing more precise was said: codes
+ * the bridge uses for one reason only map to it; Aborted, which means several, needs its
  * reason from where the error was made.
  */
-const REASON_OF_CODE: Partial<Record<Code, BridgeErrorReason>> = {
-  [Code.InvalidArgument]: BridgeErrorReason.INVALID_ARGUMENT,
-  [Code.OutOfRange]: BridgeErrorReason.INVALID_ARGUMENT,
-  [Code.FailedPrecondition]: BridgeErrorReason.NO_SESSION,
-  [Code.Unavailable]: BridgeErrorReason.ROOM_LOST,
-  [Code.Unauthenticated]: BridgeErrorReason.UNAUTHENTICATED,
-  [Code.PermissionDenied]: BridgeErrorReason.PERMISSION_DENIED,
-  [Code.ResourceExhausted]: BridgeErrorReason.LIMIT_REACHED,
-  [Code.DeadlineExceeded]: BridgeErrorReason.TIMEOUT,
-  [Code.Canceled]: BridgeErrorReason.CANCELLED,
-  [Code.Internal]: BridgeErrorReason.INTERNAL,
-  [Code.Unknown]: BridgeErrorReason.INTERNAL,
-  [Code.Unimplemented]: BridgeErrorReason.INTERNAL,
-  [Code.NotFound]: BridgeErrorReason.INTERNAL,
-};
+const CODES_OF_REASON: readonly (readonly [BridgeErrorReason, readonly Code[]])[] = [
+  [BridgeErrorReason.INVALID_ARGUMENT, [Code.InvalidArgument, Code.OutOfRange]],
+  [BridgeErrorReason.NO_SESSION, [Code.FailedPrecondition]],
+  [BridgeErrorReason.ROOM_LOST, [Code.Unavailable]],
+  [BridgeErrorReason.UNAUTHENTICATED, [Code.Unauthenticated]],
+  [BridgeErrorReason.PERMISSION_DENIED, [Code.PermissionDenied]],
+  [BridgeErrorReason.LIMIT_REACHED, [Code.ResourceExhausted]],
+  [BridgeErrorReason.TIMEOUT, [Code.DeadlineExceeded]],
+  [BridgeErrorReason.CANCELLED, [Code.Canceled]],
+  [BridgeErrorReason.INTERNAL, [Code.Internal, Code.Unknown, Code.Unimplemented, Code.NotFound]],
+];
+
+/** {@link CODES_OF_REASON} by code. */
+const REASON_OF_CODE: ReadonlyMap<Code, BridgeErrorReason> = new Map(
+  CODES_OF_REASON.flatMap(([reason, codes]) => codes.map((code) => [code, reason] as const)),
+);
 
 /** Whether `error` already says its reason. */
 function hasDetail(error: ConnectError): boolean {
@@ -45,7 +46,7 @@ export function withReason(
 function explained(thrown: unknown): ConnectError {
   const error = ConnectError.from(thrown);
   if (hasDetail(error)) return error;
-  return withReason(error, REASON_OF_CODE[error.code] ?? BridgeErrorReason.UNSPECIFIED);
+  return withReason(error, REASON_OF_CODE.get(error.code) ?? BridgeErrorReason.UNSPECIFIED);
 }
 
 async function* explainedStream<T>(messages: AsyncIterable<T>): AsyncIterable<T> {

@@ -1,6 +1,7 @@
 import {
   create,
   type DescEnum,
+  type DescExtension,
   type DescFile,
   type DescMessage,
   fromBinary,
@@ -38,9 +39,11 @@ function indexSchema(router: ConnectRouter): SchemaIndex {
   const files = new Map<string, DescFile>();
   const symbols = new Map<string, DescFile>();
   const extensions = new Map<string, Map<number, DescFile>>();
-  const addExtension = (file: DescFile, extendee: string, number: number) => {
+  const addExtension = (file: DescFile, ext: DescExtension) => {
+    symbols.set(ext.typeName, file);
+    const extendee = ext.extendee.typeName;
     const byNumber = extensions.get(extendee) ?? new Map<number, DescFile>();
-    byNumber.set(number, file);
+    byNumber.set(ext.number, file);
     extensions.set(extendee, byNumber);
   };
   const addEnum = (file: DescFile, desc: DescEnum) => {
@@ -55,10 +58,7 @@ function indexSchema(router: ConnectRouter): SchemaIndex {
     for (const oneof of desc.oneofs) symbols.set(`${desc.typeName}.${oneof.name}`, file);
     for (const nested of desc.nestedMessages) addMessage(file, nested);
     for (const nested of desc.nestedEnums) addEnum(file, nested);
-    for (const ext of desc.nestedExtensions) {
-      symbols.set(ext.typeName, file);
-      addExtension(file, ext.extendee.typeName, ext.number);
-    }
+    for (const ext of desc.nestedExtensions) addExtension(file, ext);
   };
   const addFile = (file: DescFile) => {
     if (files.has(file.proto.name)) return;
@@ -70,10 +70,7 @@ function indexSchema(router: ConnectRouter): SchemaIndex {
     }
     for (const message of file.messages) addMessage(file, message);
     for (const desc of file.enums) addEnum(file, desc);
-    for (const ext of file.extensions) {
-      symbols.set(ext.typeName, file);
-      addExtension(file, ext.extendee.typeName, ext.number);
-    }
+    for (const ext of file.extensions) addExtension(file, ext);
   };
   for (const handler of router.handlers) addFile(handler.service.file);
   return { services, files, symbols, extensions };
