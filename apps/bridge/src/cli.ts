@@ -3,12 +3,13 @@ import { ConfigError, loadConfig, renderConfigHelp } from "./config.js";
 import { type LiveKitRuntime, type StartRig, startLiveKitRuntime } from "./embedded-livekit.js";
 import {
   disposeLiveKit,
+  type NativeLogLevel,
   type NativeLogsRoute,
   routeNativeLogsTo,
   routeRtcNodeLogsTo,
   warmLiveKit,
 } from "./livekit/index.js";
-import { createLogger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
 import { watchResidentMemory } from "./recycle.js";
 import type { BridgeServerAddress } from "./server.js";
 
@@ -97,6 +98,24 @@ function waitForStopSignal(
  * when LIVEKIT_URL is empty), serves, then closes the server and LiveKit in that order.
  * Resolves with the process exit code (see {@link ExitCode}); never calls process.exit.
  */
+/**
+ * LiveKit's native lines never reach stderr on their own (they quote tokens); at most they
+ * come through the logger, which scrubs them, once rtc-node loads (after listening).
+ * rtc-node's own JavaScript logger wrote to stdout unscrubbed; it comes through too.
+ */
+function routeLibraryLogs(nativeLevel: NativeLogLevel, logger: Logger): void {
+  routeNativeLogsTo(nativeLevel, (record) => {
+    const level = record.level === "trace" ? "debug" : record.level;
+    logger[level]("livekit native log", { target: record.target, native: record.message });
+  });
+  routeRtcNodeLogsTo((record) => {
+    logger[record.level]("rtc-node log", {
+      rtc: record.message,
+      detail: record.detail || undefined,
+    });
+  });
+}
+
 export async function runBridge(options: RunBridgeOptions): Promise<number> {
   const unknown = options.argv.filter((arg) => arg !== "--help" && arg !== "-h");
   if (unknown.length > 0) {
@@ -117,19 +136,7 @@ export async function runBridge(options: RunBridgeOptions): Promise<number> {
   }
   const secrets = [config.apiKey, config.livekitApiSecret, config.livekitApiKey];
   const logger = createLogger({ level: config.logLevel, write: options.stderr, secrets });
-  // Native lines never reach stderr on their own (they quote tokens); at most they come
-  // through the logger, which scrubs them, once rtc-node loads (after listening).
-  routeNativeLogsTo(config.nativeLogLevel, (record) => {
-    const level = record.level === "trace" ? "debug" : record.level;
-    logger[level]("livekit native log", { target: record.target, native: record.message });
-  });
-  // rtc-node's own JavaScript logger wrote to stdout unscrubbed; it comes through too.
-  routeRtcNodeLogsTo((record) => {
-    logger[record.level]("rtc-node log", {
-      rtc: record.message,
-      detail: record.detail || undefined,
-    });
-  });
+  routeLibraryLogs(config.nativeLogLevel, logger);
 
   let forced: (signal: string) => void = () => {};
   const forcedStop = new Promise<number>((resolve) => {
