@@ -51,7 +51,7 @@ export class Session {
   private closing: Promise<void> | undefined;
   private closeReason: DisconnectKind | undefined;
 
-  private constructor(private readonly options: SessionOptions) {
+  private constructor(private readonly options: SessionOptions<Session>) {
     this.userId = options.userId;
     this.roomName = options.roomName;
     const { logger } = options;
@@ -125,7 +125,7 @@ export class Session {
   }
 
   /** Joins the room and returns the session; rejects with a readable error if it cannot. */
-  static async open(options: SessionOptions): Promise<Session> {
+  static async open(options: SessionOptions<Session>): Promise<Session> {
     const session = new Session(options);
     await session.room.open();
     session.cloud.startGrace();
