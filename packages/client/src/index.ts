@@ -33,4 +33,8 @@ export type {
   TrackStats,
 } from "./session/types.js";
 export type { SpliceMethod } from "./stream-splicer.js";
-export { RECEIVE_WINDOW_BYTES, WindowedSessionManager } from "./windowed-session-manager.js";
+export {
+  RAISES_RECEIVE_WINDOW,
+  RECEIVE_WINDOW_BYTES,
+  WindowedSessionManager,
+} from "./windowed-session-manager.js";

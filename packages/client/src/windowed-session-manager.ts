@@ -12,8 +12,18 @@ import { Http2SessionManager } from "@connectrpc/connect-node";
 export const RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
 
 /**
+ * Whether this runtime raises the window for real. Bun (1.3) does not: its
+ * `setLocalWindowSize` changes only its own bookkeeping and sends no WINDOW_UPDATE, so
+ * the server still sees 65,535 bytes, while Bun now waits for megabytes to arrive before
+ * it acknowledges any: every stream of the connection stops after its first 64 KiB
+ * (measured: a 1 MiB body stops at 65,535 bytes). Under Bun the window is left alone and
+ * Bun's own acknowledgements keep the data flowing.
+ */
+export const RAISES_RECEIVE_WINDOW = typeof process.versions.bun !== "string";
+
+/**
  * connect-node's session manager, raising the connection window of each HTTP/2 session
- * it opens (on its first stream: connect-node does not hand out the session earlier),
+ * it opens (on Node; see {@link RAISES_RECEIVE_WINDOW}) (on its first stream: connect-node does not hand out the session earlier),
  * and keeping an "error" listener on each for as long as the session lives.
  *
  * connect-node (2.1) removes its own listener once a session errors or leaves its state,
@@ -34,6 +44,7 @@ export class WindowedSessionManager extends Http2SessionManager {
     if (session !== undefined && !this.raised.has(session)) {
       this.raised.add(session);
       session.on("error", ignoreLateSessionError);
+      if (!RAISES_RECEIVE_WINDOW) return stream;
       try {
         session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
       } catch {
