@@ -82,41 +82,29 @@ func decode(doc []byte, all *objects) error {
 	if err := yaml.Unmarshal(doc, &head); err != nil {
 		return err
 	}
-	strict := func(into any) error { return yaml.UnmarshalStrict(doc, into) }
 	switch head.APIVersion + " " + head.Kind {
 	case "v1 ConfigMap":
-		var o corev1.ConfigMap
-		if err := strict(&o); err != nil {
-			return err
-		}
-		all.configMaps = append(all.configMaps, o)
+		return appendStrict(doc, &all.configMaps)
 	case "apps/v1 Deployment":
-		var o appsv1.Deployment
-		if err := strict(&o); err != nil {
-			return err
-		}
-		all.deployments = append(all.deployments, o)
+		return appendStrict(doc, &all.deployments)
 	case "v1 Service":
-		var o corev1.Service
-		if err := strict(&o); err != nil {
-			return err
-		}
-		all.services = append(all.services, o)
+		return appendStrict(doc, &all.services)
 	case "policy/v1 PodDisruptionBudget":
-		var o policyv1.PodDisruptionBudget
-		if err := strict(&o); err != nil {
-			return err
-		}
-		all.pdbs = append(all.pdbs, o)
+		return appendStrict(doc, &all.pdbs)
 	case "autoscaling/v2 HorizontalPodAutoscaler":
-		var o autoscalingv2.HorizontalPodAutoscaler
-		if err := strict(&o); err != nil {
-			return err
-		}
-		all.hpas = append(all.hpas, o)
+		return appendStrict(doc, &all.hpas)
 	default:
 		return fmt.Errorf("unexpected object %q %q", head.APIVersion, head.Kind)
 	}
+}
+
+// appendStrict decodes doc into a new T, refusing unknown fields, and appends it to list.
+func appendStrict[T any](doc []byte, list *[]T) error {
+	var o T
+	if err := yaml.UnmarshalStrict(doc, &o); err != nil {
+		return err
+	}
+	*list = append(*list, o)
 	return nil
 }
 

@@ -113,6 +113,54 @@ async function onPath(binary: string): Promise<boolean> {
   return false;
 }
 
+/** What {@link nodeLaunchers} needs to configure the nodes of one cluster. */
+interface NodeLaunchersOptions {
+  count: number;
+  netns: TestNetns;
+  redis: RigRedis;
+  apiKey: string;
+  apiSecret: string;
+  logLevel: NonNullable<StartLiveKitClusterOptions["logLevel"]>;
+  startTimeoutMs: number;
+  /** The log prefix of one server, or undefined to keep it quiet. */
+  prefixed: (who: string) => string | undefined;
+}
+
+/**
+ * One launcher per node: each starts that node's livekit-server in the namespace, with
+ * the cluster's keys, Redis and the node's own ports, and may be called again after a stop.
+ */
+function nodeLaunchers(options: NodeLaunchersOptions): (() => Promise<ServerProcess>)[] {
+  const { netns: ns, redis, apiKey, apiSecret, startTimeoutMs, prefixed } = options;
+  const ip = ns.nsIp;
+  const binary = livekitServerBinary();
+  return Array.from({ length: options.count }, (_, index) => {
+    const ports = clusterNodePorts(index);
+    // Secrets (API secret, Redis password) go in the environment, never in a file.
+    const config = livekitConfig({
+      bindIp: ip,
+      port: ports.port,
+      tcpPort: ports.tcpPort,
+      udpPort: ports.udpPortRange,
+      apiKey,
+      apiSecret,
+      logLevel: options.logLevel,
+      isolatedTo: { interface: ns.nsInterface, ip },
+      redis: { address: redis.address, password: redis.password },
+    });
+    const { command, args } = serverCommand(ns.name, binary, ["--dev"]);
+    return () =>
+      startServerProcess({
+        command,
+        args,
+        healthUrl: `http://${ip}:${ports.port}/`,
+        startTimeoutMs,
+        logPrefix: prefixed(`node ${index}`),
+        env: { LIVEKIT_CONFIG: config },
+      });
+  });
+}
+
 /**
  * Starts one redis-server and `nodes` livekit-server nodes (dev mode) configured
  * with it, so they form one cluster: a participant may join a room through any
@@ -172,31 +220,15 @@ export async function startLiveKitCluster(
       logPrefix: prefixed("redis"),
     });
     redisProcess = started;
-    const binary = livekitServerBinary();
-    const launchers = Array.from({ length: count }, (_, index) => {
-      const ports = clusterNodePorts(index);
-      // Secrets (API secret, Redis password) go in the environment, never in a file.
-      const config = livekitConfig({
-        bindIp: ip,
-        port: ports.port,
-        tcpPort: ports.tcpPort,
-        udpPort: ports.udpPortRange,
-        apiKey,
-        apiSecret,
-        logLevel: options.logLevel ?? "warn",
-        isolatedTo: { interface: ns.nsInterface, ip },
-        redis: { address: redis.address, password: redis.password },
-      });
-      const { command, args } = serverCommand(ns.name, binary, ["--dev"]);
-      return () =>
-        startServerProcess({
-          command,
-          args,
-          healthUrl: `http://${ip}:${ports.port}/`,
-          startTimeoutMs,
-          logPrefix: prefixed(`node ${index}`),
-          env: { LIVEKIT_CONFIG: config },
-        });
+    const launchers = nodeLaunchers({
+      count,
+      netns: ns,
+      redis,
+      apiKey,
+      apiSecret,
+      logLevel: options.logLevel ?? "warn",
+      startTimeoutMs,
+      prefixed,
     });
     const launched = await Promise.allSettled(
       launchers.map(async (launch, i) => {

@@ -1,3 +1,5 @@
+import { createWaiters, DONE } from "./waiters.js";
+
 /** Options of {@link createDropOldestQueue}. */
 export interface DropOldestQueueOptions<T> {
   /** The most weight the queue holds, in the unit `weigh` returns (e.g. milliseconds of audio). */
@@ -65,11 +67,14 @@ interface Entry<T> {
   readonly weight: number;
 }
 
-interface Waiter<T> {
-  readonly resolve: (result: IteratorResult<T, undefined>) => void;
+/** The weight `weigh` gives `item`, which must be finite and not negative. */
+function weighChecked<T>(weigh: (item: T) => number, item: T): number {
+  const itemWeight = weigh(item);
+  if (!(itemWeight >= 0) || !Number.isFinite(itemWeight)) {
+    throw new RangeError(`weigh must return a finite, non-negative number, got ${itemWeight}`);
+  }
+  return itemWeight;
 }
-
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /** Creates a {@link DropOldestQueue}. It uses no timers; waiting costs one promise per `next`. */
 export function createDropOldestQueue<T>(options: DropOldestQueueOptions<T>): DropOldestQueue<T> {
@@ -84,7 +89,7 @@ export function createDropOldestQueue<T>(options: DropOldestQueueOptions<T>): Dr
   let droppedItems = 0;
   let droppedWeight = 0;
   let closed = false;
-  const waiters = new Set<Waiter<T>>();
+  const waiters = createWaiters<T>();
 
   function reset(): void {
     entries = [];
@@ -122,50 +127,18 @@ export function createDropOldestQueue<T>(options: DropOldestQueueOptions<T>): Dr
     return entry;
   }
 
-  function weighChecked(item: T): number {
-    const itemWeight = weigh(item);
-    if (!(itemWeight >= 0) || !Number.isFinite(itemWeight)) {
-      throw new RangeError(`weigh must return a finite, non-negative number, got ${itemWeight}`);
-    }
-    return itemWeight;
-  }
-
-  /** Gives `item` straight to the longest-waiting consumer, if there is one. */
-  function handToWaiter(item: T): boolean {
-    for (const waiter of waiters) {
-      waiters.delete(waiter);
-      waiter.resolve({ done: false, value: item });
-      return true;
-    }
-    return false;
-  }
-
   function next(signal?: AbortSignal): Promise<IteratorResult<T, undefined>> {
     const entry = shift();
     if (entry !== undefined) return Promise.resolve({ done: false, value: entry.item });
     if (closed) return Promise.resolve(DONE);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        waiters.delete(waiter);
-        reject(signal?.reason);
-      };
-      const waiter: Waiter<T> = {
-        resolve(result) {
-          signal?.removeEventListener("abort", onAbort);
-          resolve(result);
-        },
-      };
-      waiters.add(waiter);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return waiters.wait(signal);
   }
 
   return {
     push(item) {
       if (closed) return false;
-      const itemWeight = weighChecked(item);
-      if (handToWaiter(item)) return true;
+      const itemWeight = weighChecked(weigh, item);
+      if (waiters.handTo(item)) return true;
       while (weight + itemWeight > capacity) {
         const at = oldestDroppable();
         if (at === -1) break;
@@ -180,8 +153,8 @@ export function createDropOldestQueue<T>(options: DropOldestQueueOptions<T>): Dr
     },
     pushFront(item) {
       if (closed) return false;
-      const itemWeight = weighChecked(item);
-      if (handToWaiter(item)) return true;
+      const itemWeight = weighChecked(weigh, item);
+      if (waiters.handTo(item)) return true;
       const entry = { item, weight: itemWeight };
       if (head > 0) entries[--head] = entry;
       else entries.unshift(entry);
@@ -193,8 +166,7 @@ export function createDropOldestQueue<T>(options: DropOldestQueueOptions<T>): Dr
       if (closed) return;
       closed = true;
       // Waiters exist only while the queue is empty, so done is all they can get.
-      for (const waiter of waiters) waiter.resolve(DONE);
-      waiters.clear();
+      waiters.endAll();
     },
     drain() {
       const items = entries.slice(head).map((entry) => entry.item);

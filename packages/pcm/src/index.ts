@@ -5,7 +5,7 @@ export {
   int16ToBigEndianBytes,
   int16ToLittleEndianBytes,
 } from "./byte-order.js";
-export { concatInt16 } from "./concat.js";
+export { concatInt16, concatUint8 } from "./concat.js";
 export {
   createDropOldestQueue,
   type DropOldestQueue,

@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
-import { concatInt16 } from "../src/concat.js";
+import { concatInt16, concatUint8 } from "../src/concat.js";
 import { sleep } from "../src/sleep.js";
 
 describe("concatInt16", () => {
@@ -14,6 +14,17 @@ describe("concatInt16", () => {
   it("returns a single part as it is", () => {
     const only = new Int16Array([5, 6]);
     expect(concatInt16([only])).toBe(only);
+  });
+});
+
+describe("concatUint8", () => {
+  it("joins byte parts in order into a fresh array, including views at an offset", () => {
+    const view = new Uint8Array([9, 3, 255]).subarray(1);
+    const first = new Uint8Array([1, 2]);
+    const joined = concatUint8([first, new Uint8Array(0), view]);
+    expect(Array.from(joined)).toEqual([1, 2, 3, 255]);
+    expect(joined.buffer).not.toBe(first.buffer);
+    expect(concatUint8([]).length).toBe(0);
   });
 });
 

@@ -1,3 +1,4 @@
+import { concatUint8 } from "@mentra/pcm";
 import { audibleMs, dominantFrequency } from "@mentra/test-kit";
 import { describe, expect, it } from "vitest";
 import { PlaybackError } from "../../src/playback/errors.js";
@@ -18,14 +19,9 @@ function id3Tag(size: number, filled = 0): Uint8Array {
   return tag;
 }
 
+/** The parts joined, in order (a fresh array: every call here joins two or more). */
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatUint8(parts);
 }
 
 /** A WAV with a chunk `id` of `size` claimed bytes (`filled` of them present) before fmt. */
