@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BridgeClient, createBridgeClient } from "@mentra/bridge-client";
 import { startLiveKit } from "@mentra/livekit-rig";
-import { freePort, type LiveKitCredentials } from "@mentra/test-kit";
+import { freePort, type LiveKitCredentials, localBridgeEnv } from "@mentra/test-kit";
 import { type BridgeCounters, readCounters } from "./bridge-counters.js";
 import { type BridgeProbe, createBridgeProbe } from "./bridge-probe.js";
 import { sleep } from "./sleep.js";
@@ -107,13 +107,7 @@ export async function startBenchRig(
       env: {
         ...process.env,
         NODE_ENV: "production",
-        BRIDGE_HOST: "127.0.0.1",
-        BRIDGE_PORT: String(port),
-        LIVEKIT_URL: livekit.url,
-        LIVEKIT_API_KEY: livekit.apiKey,
-        LIVEKIT_API_SECRET: livekit.apiSecret,
-        PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
-        LOG_LEVEL: "warn",
+        ...localBridgeEnv(livekit, port),
         ...(countersFile ? { BENCH_PROBE_FILE: countersFile } : {}),
       },
       stdio: ["ignore", "ignore", "pipe"],
