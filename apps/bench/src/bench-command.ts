@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { type Connections, type LadderResult, runLadder } from "./bench.js";
 import { type BenchReport, benchMarkdown, benchPanels, judgeLadder } from "./bench-report.js";
-import { type BenchRig, startBenchRig } from "./bench-rig.js";
+import { withBenchRig } from "./bench-rig.js";
 import { flag, numberFlag, runSignal, writeOutputs } from "./cli.js";
 import { describeMachine, machineLabel } from "./machine.js";
 import { renderPlot } from "./plot.js";
@@ -62,29 +62,24 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
     maxUsers * 2_000;
   const run = runSignal(boundMs, say);
   const machine = describeMachine();
-  let rig: BenchRig | undefined;
-  try {
-    rig = await startBenchRig(
-      say,
-      args.includes("--profile") ? { profileDir: resolve(out, "profile") } : {},
-    );
+  const rigOptions = args.includes("--profile") ? { profileDir: resolve(out, "profile") } : {};
+  return withBenchRig("bench", say, run, rigOptions, async (rig) => {
     const voices = createVoices();
     const results: LadderResult[] = [];
     for (const connections of modes) {
       if (run.signal.aborted) break;
-      const started = rig;
       const pool = createUserPool({
         runId: `bench-${randomBytes(3).toString("hex")}`,
-        creds: started.creds,
-        client: connections === "shared" ? started.client : () => started.connect(),
+        creds: rig.creds,
+        client: connections === "shared" ? rig.client : () => rig.connect(),
         voices,
-        playUrl: started.mp3Url,
+        playUrl: rig.mp3Url,
         mp3Every,
         directions,
       });
       say(`ladder with ${connections === "shared" ? "one shared" : "one per-user"} connection`);
       results.push(
-        await runLadder(started, pool, {
+        await runLadder(rig, pool, {
           ladder,
           stepMs: stepSeconds * 1000,
           warmupMs: warmupSeconds * 1000,
@@ -142,14 +137,7 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
     process.stdout.write(`${markdown}\n`);
     say(`wrote ${paths.join(", ")}`);
     return run.interrupted() ? 130 : result.steps.length === modes.length * ladder.length ? 0 : 1;
-  } catch (error) {
-    say(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    if (rig) say(`bridge log tail:\n${rig.bridgeLog()}`);
-    return 1;
-  } finally {
-    await rig?.close();
-    run.dispose();
-  }
+  });
 }
 
 /**

@@ -163,48 +163,34 @@ export function benchPanels(result: LadderResult): PlotPanel[] {
       y: y(s),
       series: s.connections === "shared" ? name : `${name}, conn/user`,
     }));
+  const panel = (title: string, yTitle: string, points: PlotPanel["points"]): PlotPanel => ({
+    title,
+    xTitle: "users",
+    yTitle,
+    points,
+  });
   return [
-    {
-      title: "Bridge memory",
-      xTitle: "users",
-      yTitle: "MB",
-      points: [
-        ...series("RSS", (s) => s.bridge.rssMB),
-        ...series("RSS − heap", (s) => s.bridge.nativeMB),
-      ],
-    },
-    {
-      title: "CPU (% of one core)",
-      xTitle: "users",
-      yTitle: "% of one core",
-      points: [
-        ...series("bridge", (s) => s.bridge.cpuPctOfCore),
-        ...series("load generator", (s) => s.load.benchCpuPctOfCore),
-      ],
-    },
-    {
-      title: "Latency inside the bridge",
-      xTitle: "users",
-      yTitle: "ms",
-      points: [
-        ...series("room→cloud p50", (s) => s.latency.insideToCloudMs.p50),
-        ...series("room→cloud p99", (s) => s.latency.insideToCloudMs.p99),
-        ...series("cloud→room p50", (s) => s.latency.insideToRoomMs.p50),
-        ...series("cloud→room p99", (s) => s.latency.insideToRoomMs.p99),
-        ...series("chirp added room→cloud p50", (s) => chirpAdded(s.latency.chirp?.roomToCloud)),
-        ...series("chirp added cloud→room p50", (s) => chirpAdded(s.latency.chirp?.cloudToRoom)),
-      ],
-    },
-    {
-      title: "Room→cloud latency per packet",
-      xTitle: "users",
-      yTitle: "ms",
-      points: [
-        ...series("to client p50", (s) => s.latency.bridgeAddedMs.p50),
-        ...series("to client p99", (s) => s.latency.bridgeAddedMs.p99),
-        ...series("LiveKit path p50", (s) => s.latency.livekitPathMs.p50),
-        ...series("LiveKit path p99", (s) => s.latency.livekitPathMs.p99),
-      ],
-    },
+    panel("Bridge memory", "MB", [
+      ...series("RSS", (s) => s.bridge.rssMB),
+      ...series("RSS − heap", (s) => s.bridge.nativeMB),
+    ]),
+    panel("CPU (% of one core)", "% of one core", [
+      ...series("bridge", (s) => s.bridge.cpuPctOfCore),
+      ...series("load generator", (s) => s.load.benchCpuPctOfCore),
+    ]),
+    panel("Latency inside the bridge", "ms", [
+      ...series("room→cloud p50", (s) => s.latency.insideToCloudMs.p50),
+      ...series("room→cloud p99", (s) => s.latency.insideToCloudMs.p99),
+      ...series("cloud→room p50", (s) => s.latency.insideToRoomMs.p50),
+      ...series("cloud→room p99", (s) => s.latency.insideToRoomMs.p99),
+      ...series("chirp added room→cloud p50", (s) => chirpAdded(s.latency.chirp?.roomToCloud)),
+      ...series("chirp added cloud→room p50", (s) => chirpAdded(s.latency.chirp?.cloudToRoom)),
+    ]),
+    panel("Room→cloud latency per packet", "ms", [
+      ...series("to client p50", (s) => s.latency.bridgeAddedMs.p50),
+      ...series("to client p99", (s) => s.latency.bridgeAddedMs.p99),
+      ...series("LiveKit path p50", (s) => s.latency.livekitPathMs.p50),
+      ...series("LiveKit path p99", (s) => s.latency.livekitPathMs.p99),
+    ]),
   ];
 }

@@ -15,9 +15,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BridgeClient, createBridgeClient } from "@mentra/bridge-client";
 import { startLiveKit } from "@mentra/livekit-rig";
-import { freePort, type LiveKitCredentials } from "@mentra/test-kit";
+import { freePort, type LiveKitCredentials, localBridgeEnv } from "@mentra/test-kit";
 import { type BridgeCounters, readCounters } from "./bridge-counters.js";
 import { type BridgeProbe, createBridgeProbe } from "./bridge-probe.js";
+import type { RunSignal } from "./cli.js";
 import { sleep } from "./sleep.js";
 
 const BRIDGE_MAIN = fileURLToPath(new URL("../../bridge/dist/main.js", import.meta.url));
@@ -52,10 +53,42 @@ export interface BenchRig {
   close(): Promise<void>;
 }
 
+/** Options of {@link startBenchRig}. */
+export interface BenchRigOptions {
+  /** Where the bridge writes its CPU profile and counters (--profile); none without. */
+  readonly profileDir?: string;
+}
+
+/**
+ * Runs a command's `body` on a started rig and answers its exit code: 1 when starting or
+ * the body fails (said as "`command` failed: …" with the bridge's log tail). Closes the
+ * rig, then disposes `run`.
+ */
+export async function withBenchRig(
+  command: string,
+  say: (line: string) => void,
+  run: RunSignal,
+  options: BenchRigOptions,
+  body: (rig: BenchRig) => Promise<number>,
+): Promise<number> {
+  let rig: BenchRig | undefined;
+  try {
+    rig = await startBenchRig(say, options);
+    return await body(rig);
+  } catch (error) {
+    say(`${command} failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (rig) say(`bridge log tail:\n${rig.bridgeLog()}`);
+    return 1;
+  } finally {
+    await rig?.close();
+    run.dispose();
+  }
+}
+
 /** Starts the rig; on any failure, tears down what had started and rethrows. */
 export async function startBenchRig(
   say: (line: string) => void,
-  options: { readonly profileDir?: string } = {},
+  options: BenchRigOptions = {},
 ): Promise<BenchRig> {
   const cleanups: (() => Promise<unknown>)[] = [];
   let closed: Promise<void> | undefined;
@@ -107,13 +140,7 @@ export async function startBenchRig(
       env: {
         ...process.env,
         NODE_ENV: "production",
-        BRIDGE_HOST: "127.0.0.1",
-        BRIDGE_PORT: String(port),
-        LIVEKIT_URL: livekit.url,
-        LIVEKIT_API_KEY: livekit.apiKey,
-        LIVEKIT_API_SECRET: livekit.apiSecret,
-        PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
-        LOG_LEVEL: "warn",
+        ...localBridgeEnv(livekit, port),
         ...(countersFile ? { BENCH_PROBE_FILE: countersFile } : {}),
       },
       stdio: ["ignore", "ignore", "pipe"],

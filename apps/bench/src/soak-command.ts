@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { type BenchRig, startBenchRig } from "./bench-rig.js";
+import { withBenchRig } from "./bench-rig.js";
 import { flag, numberFlag, runSignal, writeOutputs } from "./cli.js";
 import { describeMachine, machineLabel } from "./machine.js";
 import { renderPlot } from "./plot.js";
@@ -32,9 +32,7 @@ export async function runSoakCommand(args: readonly string[]): Promise<number> {
   // The bound: warm-up, soak, up to 3 s per cycle per lane, and slack for joins and settling.
   const run = runSignal(180_000 + warmupSeconds * 1000 + soakMs + cycles * 3_000, say);
   const machine = describeMachine();
-  let rig: BenchRig | undefined;
-  try {
-    rig = await startBenchRig(say);
+  return withBenchRig("soak", say, run, {}, async (rig) => {
     const runId = `soak-${randomBytes(3).toString("hex")}`;
     const voices = createVoices();
     const pool = createUserPool({
@@ -78,12 +76,5 @@ export async function runSoakCommand(args: readonly string[]): Promise<number> {
     process.stdout.write(`${markdown}\n`);
     say(`wrote ${paths.join(", ")}`);
     return run.interrupted() ? 130 : 0;
-  } catch (error) {
-    say(`soak failed: ${error instanceof Error ? error.message : String(error)}`);
-    if (rig) say(`bridge log tail:\n${rig.bridgeLog()}`);
-    return 1;
-  } finally {
-    await rig?.close();
-    run.dispose();
-  }
+  });
 }

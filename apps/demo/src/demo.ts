@@ -13,6 +13,7 @@ import {
   dominantFrequency,
   freePort,
   joinParticipant,
+  localBridgeEnv,
   sineTone,
   speechLike,
   trimSilence,
@@ -73,13 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const bridge = spawn(process.execPath, [BRIDGE_MAIN], {
       env: {
         ...process.env,
-        BRIDGE_HOST: "127.0.0.1",
-        BRIDGE_PORT: String(port),
-        LIVEKIT_URL: livekit.url,
-        LIVEKIT_API_KEY: livekit.apiKey,
-        LIVEKIT_API_SECRET: livekit.apiSecret,
-        PLAYBACK_ALLOW_HOSTS: "127.0.0.1",
-        LOG_LEVEL: "warn",
+        ...localBridgeEnv(livekit, port),
       },
       stdio: ["ignore", "ignore", "inherit"],
     });

@@ -10,6 +10,7 @@ export {
   sineTone,
   trimSilence,
 } from "./audio.js";
+export { localBridgeEnv } from "./bridge-env.js";
 export {
   type ChirpProbe,
   type ChirpProbeOptions,
