@@ -32,6 +32,8 @@ log "lint (biome)"
 biome check .
 log "wire contract (buf lint, format, breaking, codegen freshness)"
 bash scripts/check-proto.sh
+log "layout (no source file over 400 lines, no function over 150)"
+node scripts/check-layout.mjs
 log "typecheck"
 turbo run typecheck --output-logs=errors-only
 log "tests (unit and e2e)"
