@@ -1,5 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import type { LiveKitBridge, PlayAudioEvent } from "@mentra/bridge-proto";
+import { createPushedItems } from "@mentra/pcm";
 import { BridgeError, toBridgeError } from "./errors.js";
 
 /** Options of {@link BridgeSession.play}. */
@@ -70,9 +71,7 @@ export function startPlayback(
   const abort = () => controller.abort();
   sessionSignal.addEventListener("abort", abort, { once: true });
   options.signal?.addEventListener("abort", abort, { once: true });
-  const buffered: PlaybackEvent[] = [];
-  let wake: (() => void) | undefined;
-  let finished = false;
+  const events = createPushedItems<PlaybackEvent>({ limit: MAX_BUFFERED_EVENTS });
 
   const done = (async (): Promise<PlaybackOutcome> => {
     try {
@@ -88,9 +87,7 @@ export function startPlayback(
         { signal: controller.signal },
       )) {
         const event = toEvent(raw);
-        buffered.push(event);
-        if (buffered.length > MAX_BUFFERED_EVENTS) buffered.shift();
-        wake?.();
+        events.push(event);
         if (event.type === "completed" || event.type === "failed" || event.type === "stopped") {
           return { type: event.type, positionMs: event.positionMs, error: event.error };
         }
@@ -99,8 +96,7 @@ export function startPlayback(
     } catch (error) {
       throw toBridgeError(error);
     } finally {
-      finished = true;
-      wake?.();
+      events.close();
       sessionSignal.removeEventListener("abort", abort);
       options.signal?.removeEventListener("abort", abort);
     }
@@ -111,21 +107,6 @@ export function startPlayback(
     requestId,
     done,
     cancel: abort,
-    events: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          const event = buffered.shift();
-          if (event !== undefined) {
-            yield event;
-            continue;
-          }
-          if (finished) return;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
-        }
-      },
-    },
+    events: { [Symbol.asyncIterator]: () => events[Symbol.asyncIterator]() },
   };
 }

@@ -11,4 +11,9 @@ export {
   type DropOldestQueue,
   type DropOldestQueueOptions,
 } from "./drop-oldest-queue.js";
+export {
+  createPushedItems,
+  type PushedItems,
+  type PushedItemsOptions,
+} from "./pushed-items.js";
 export { sleep } from "./sleep.js";

@@ -1,3 +1,4 @@
+import { createPushedItems } from "@mentra/pcm";
 import type { PlaybackErrorCode } from "./errors.js";
 
 /** What a playback reports, in order: started, progress…, then one final event. */
@@ -36,41 +37,18 @@ export interface PlaybackEvents extends AsyncIterable<PlaybackEvent> {
 
 /** Creates the queue. It holds at most one PROGRESS and a few other events, so it is bounded. */
 export function createPlaybackEvents(): PlaybackEvents {
-  const queue: PlaybackEvent[] = [];
-  let closed = false;
+  const items = createPushedItems<PlaybackEvent>({
+    replaces: (tail, next) => tail.type === "progress" && next.type === "progress",
+  });
   let last: PlaybackEvent["type"] | undefined;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const resolve = wake;
-    wake = undefined;
-    resolve?.();
-  };
   return {
     push(event) {
-      if (closed) return;
-      const tail = queue.at(-1);
-      if (event.type === "progress" && tail?.type === "progress") queue[queue.length - 1] = event;
-      else queue.push(event);
+      if (items.closed) return;
+      items.push(event);
       last = event.type;
-      notify();
     },
-    close() {
-      closed = true;
-      notify();
-    },
-    finalType: () => (closed ? last : undefined),
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        if (closed) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    },
+    close: () => items.close(),
+    finalType: () => (items.closed ? last : undefined),
+    [Symbol.asyncIterator]: () => items[Symbol.asyncIterator](),
   };
 }
