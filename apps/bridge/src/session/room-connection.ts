@@ -19,7 +19,7 @@ import {
   type TokenSource,
 } from "./rejoin-policy.js";
 import type { ParticipantChange } from "./session-events.js";
-import { addStats, mediaMetadata } from "./session-status.js";
+import { addStats, type LastDisconnect, mediaMetadata } from "./session-status.js";
 
 /** Joins a room: connectRoomLink from ../livekit, or an in-memory link in tests. */
 export type ConnectRoomLink = (options: RoomLinkOptions) => Promise<RoomLink>;
@@ -62,12 +62,6 @@ export interface RoomConnectionOptions {
   readonly logger: Logger;
   readonly connect: ConnectRoomLink;
   readonly events: RoomConnectionEvents;
-}
-
-/** The last loss of the room, as GetStatus reports it. */
-export interface LastDisconnect {
-  readonly at: number;
-  readonly disconnect: Disconnect;
 }
 
 /**

@@ -1,13 +1,19 @@
-import type { LinkStats } from "../livekit/index.js";
+import type { Disconnect, LinkStats } from "../livekit/index.js";
 import type { DevicePacketFigures } from "./device-audio.js";
+
+/** The last loss of the room, as GetStatus reports it. */
+export interface LastDisconnect {
+  readonly at: number;
+  readonly disconnect: Disconnect;
+}
 
 /** A user's state as GetStatus reports it. */
 export interface SessionStatus {
   readonly connected: boolean;
   readonly participantId: string;
   readonly participantCount: number;
-  readonly lastDisconnectAt: number;
-  readonly lastDisconnectReason: string;
+  /** When and why the room was last lost; undefined if never. */
+  readonly lastDisconnect: LastDisconnect | undefined;
   readonly metadata: Record<string, string>;
   /** What became of the device's data packets. */
   readonly devicePackets: DevicePacketFigures;

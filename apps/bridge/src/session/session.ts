@@ -176,7 +176,6 @@ export class Session {
   /** The user's live state for GetStatus. */
   status(): SessionStatus {
     const link = this.room.link;
-    const last = this.room.lastDisconnect;
     const devicePackets = this.deviceAudio.figures();
     const cloud = this.cloud.figures();
     return {
@@ -184,8 +183,7 @@ export class Session {
       connected: link !== undefined && !this.closed,
       participantId: link?.participantSid ?? "",
       participantCount: link?.participantCount() ?? 0,
-      lastDisconnectAt: last?.at ?? 0,
-      lastDisconnectReason: last?.disconnect.kind ?? "",
+      lastDisconnect: this.room.lastDisconnect,
       metadata: {
         room: this.roomName,
         identity: link?.identity ?? "",
@@ -203,7 +201,7 @@ export class Session {
         unannounced_packets_dropped: String(this.unannouncedDropped),
         rejoins: String(this.room.rejoins),
         link_resumes: String(this.room.linkResumes),
-        last_disconnect_sdk_reason: last?.disconnect.sdkReason ?? "",
+        last_disconnect_sdk_reason: this.room.lastDisconnect?.disconnect.sdkReason ?? "",
         ...this.room.mediaMetadata(),
         ...this.tracks.underrunMetadata(),
       },

@@ -46,7 +46,7 @@ describe("Session.close", () => {
       expect(session.closedBecause).toBe(kind);
       const status = session.status();
       expect(status.connected).toBe(false);
-      expect(status.lastDisconnectReason).toBe(kind);
+      expect(status.lastDisconnect?.disconnect.kind).toBe(kind);
       expect(session.openResources()).toBe(0);
     },
   );

@@ -28,7 +28,7 @@ describe("Session rejoin decisions", () => {
       const status = session.status();
       expect(status.connected).toBe(true);
       expect(status.participantId).toBe("PA_1");
-      expect(status.lastDisconnectReason).toBe(kind);
+      expect(status.lastDisconnect?.disconnect.kind).toBe(kind);
       expect(status.metadata.rejoins).toBe("1");
       expect(status.metadata.last_disconnect_sdk_reason).toBe("SDK");
       await session.close("left");
@@ -53,7 +53,7 @@ describe("Session rejoin decisions", () => {
     expect(connector.calls).toBe(1);
     expect(closed).toEqual([session]);
     expect(session.closedBecause).toBe(kind);
-    expect(session.status().lastDisconnectReason).toBe(kind);
+    expect(session.status().lastDisconnect?.disconnect.kind).toBe(kind);
     expect(session.openResources()).toBe(0);
   });
 
