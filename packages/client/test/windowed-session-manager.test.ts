@@ -12,28 +12,35 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** An HTTP/2 server answering every request with `body`, and a manager connected to it. */
+async function startServer(body: string | Buffer) {
+  const server = http2.createServer();
+  const serverSessions: http2.ServerHttp2Session[] = [];
+  server.on("session", (session) => serverSessions.push(session));
+  server.on("stream", (stream) => {
+    stream.respond({ ":status": 200 });
+    stream.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const session of serverSessions) session.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const manager = new WindowedSessionManager(
+    `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  );
+  cleanups.push(() => manager.abort());
+  return { manager, serverSessions };
+}
+
 describe("WindowedSessionManager", () => {
   it("a 4 MiB response arrives whole, on Node and on Bun (Bun's raised window stalled at 64 KiB)", async () => {
     const body = Buffer.alloc(4 * 1024 * 1024);
     for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
-    const server = http2.createServer();
-    const serverSessions: http2.ServerHttp2Session[] = [];
-    server.on("session", (session) => serverSessions.push(session));
-    server.on("stream", (stream) => {
-      stream.respond({ ":status": 200 });
-      stream.end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const session of serverSessions) session.destroy();
-          server.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const manager = new WindowedSessionManager(url);
-    cleanups.push(() => manager.abort());
+    const { manager } = await startServer(body);
     const stream = await manager.request("GET", "/", {}, {});
     const chunks: Buffer[] = [];
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -52,24 +59,7 @@ describe("WindowedSessionManager", () => {
 
   it("raises its connection's window to 8 MiB where the runtime really does (Node, not Bun)", async () => {
     expect(RAISES_RECEIVE_WINDOW).toBe(typeof process.versions.bun !== "string");
-    const server = http2.createServer();
-    const serverSessions: http2.ServerHttp2Session[] = [];
-    server.on("session", (session) => serverSessions.push(session));
-    server.on("stream", (stream) => {
-      stream.respond({ ":status": 200 });
-      stream.end("ok");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const session of serverSessions) session.destroy();
-          server.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const manager = new WindowedSessionManager(url);
-    cleanups.push(() => manager.abort());
+    const { manager, serverSessions } = await startServer("ok");
     const stream = await manager.request("GET", "/", {}, {});
     const clientSession = stream.session;
     stream.resume();
@@ -92,24 +82,7 @@ describe("WindowedSessionManager", () => {
   });
 
   it("a session error after connect-node let go of the session does not crash the process", async () => {
-    const server = http2.createServer();
-    const serverSessions: http2.ServerHttp2Session[] = [];
-    server.on("session", (session) => serverSessions.push(session));
-    server.on("stream", (stream) => {
-      stream.respond({ ":status": 200 });
-      stream.end("ok");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const session of serverSessions) session.destroy();
-          server.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const manager = new WindowedSessionManager(url);
-    cleanups.push(() => manager.abort());
+    const { manager } = await startServer("ok");
     const stream = await manager.request("GET", "/", {}, {});
     const session = stream.session;
     stream.resume();
