@@ -6,6 +6,7 @@ import { withBenchRig } from "./bench-rig.js";
 import { flag, numberFlag, runSignal, writeOutputs } from "./cli.js";
 import { describeMachine, machineLabel } from "./machine.js";
 import { renderPlot } from "./plot.js";
+import { judgeRealtime } from "./realtime-targets.js";
 import { createUserPool } from "./user-pool.js";
 import { createVoices } from "./voices.js";
 
@@ -14,7 +15,7 @@ npm run bench -- startup [--runs 15]   the bridge's start-up time (see startup -
   --users    the ladder of concurrent users (ascending)
   --seconds  measuring window per step
   --warmup   load before each window, after the step's users joined
-  --quick    2 users for 3 s (proves the command works)
+  --quick    2 users for 6 s (proves the command works)
   --mp3-every  every n-th user loops an MP3 through PlayAudio (default 5; 0: none)
   --directions both (default), room-to-cloud or cloud-to-room: to attribute CPU
   --connections  shared (default: every user's streams on one HTTP/2 connection, as the
@@ -36,7 +37,7 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
     .filter((n) => Number.isInteger(n) && n > 0)
     .sort((a, b) => a - b);
   if (ladder.length === 0) throw new Error("--users wants a list like 1,5,10");
-  const stepSeconds = numberFlag(args, "seconds", quick ? 3 : 20);
+  const stepSeconds = numberFlag(args, "seconds", quick ? 6 : 20);
   const warmupSeconds = numberFlag(args, "warmup", quick ? 1 : 3);
   const mp3Every = numberFlag(args, "mp3-every", 5);
   const directions = flag(args, "directions") ?? "both";
@@ -120,7 +121,7 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
       machine,
       config: { ladder, stepSeconds, warmupSeconds, mp3Every, directions, connections: modes },
       result,
-      targets: judgeLadder(result),
+      targets: [...judgeLadder(result), ...judgeRealtime(result)],
       notes,
     };
     const markdown = benchMarkdown(report);

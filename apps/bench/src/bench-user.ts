@@ -8,6 +8,7 @@ import {
 } from "@mentra/test-kit";
 import { markWithin } from "./mark-within.js";
 import { createPacketLog, PACKET_SAMPLES, type PacketLog, stampSequence } from "./packet-log.js";
+import { type PitchReading, utterancePitch } from "./pitch.js";
 import { sleep } from "./sleep.js";
 import type { Voices } from "./voices.js";
 
@@ -31,6 +32,11 @@ export interface BenchUser {
   readonly packets: PacketLog;
   /** Set for the users that also loop an MP3 through PlayAudio. */
   readonly playback: PlaybackCounts | undefined;
+  /**
+   * Set for the listening users: starts recording what the glasses hear of the bridge (the
+   * 300 Hz TTS tone); `stop` gives its pitch per utterance.
+   */
+  readonly listen: (() => { stop(): Promise<PitchReading> }) | undefined;
   /** Sends the next 20 ms both ways: a device packet and a TTS chunk on track 2. */
   tick(): void;
   /** Stops the MP3 loop, leaves the session, then the room. Idempotent. */
@@ -48,12 +54,20 @@ export interface BenchUserOptions {
   readonly playUrl?: string;
   /** Which directions carry audio (both by default), to attribute CPU to each. */
   readonly directions?: Directions;
+  /**
+   * This user's TTS is a 300 Hz tone and its glasses decode the bridge's track to hear its
+   * pitch. The other users' glasses subscribe to nothing (decoding costs the load generator).
+   */
+  readonly listens?: boolean;
 }
 
 /** Which ways audio flows: both, only glasses → cloud, or only cloud → glasses (TTS). */
 export type Directions = "both" | "room-to-cloud" | "cloud-to-room";
 
 const TTS_RATE = 24_000;
+const HEAR_RATE = 16_000;
+/** The bridge's identity in a user's room. */
+const bridgeIdentity = (userId: string) => `cloud-agent:${userId}`;
 const TTS_CHUNK = TTS_RATE / 50;
 /**
  * TTS comes in utterances, as a voice assistant's does: 2 s of speech, then 0.5 s with
@@ -99,7 +113,10 @@ async function loopPlayback(
 /** Joins the glasses to their room and the cloud session through the bridge. */
 export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUser> {
   const deviceIdentity = `glasses-${options.userId}`;
-  const device = await joinParticipant(options.creds, options.roomName, deviceIdentity);
+  const listens = options.listens === true;
+  const device = await joinParticipant(options.creds, options.roomName, deviceIdentity, {
+    autoSubscribe: listens,
+  });
   // The phone's packets (sequence byte, lossy channel); tick() paces them.
   const phone = createDeviceSender((p, o) => device.sendData(p, o), { paced: false });
   let session: BridgeSession;
@@ -153,7 +170,8 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
       ? loopPlayback(session, options.playUrl, stopPlayback.signal, playback)
       : Promise.resolve();
 
-  const { speech16k, tts24k } = options.voices;
+  const { speech16k } = options.voices;
+  const tts24k = listens ? options.voices.tone24k : options.voices.tts24k;
   const directions = options.directions ?? "both";
   const sendDevice = directions !== "cloud-to-room";
   const sendTts = directions !== "room-to-cloud";
@@ -173,6 +191,12 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
     session,
     packets,
     playback,
+    listen: listens
+      ? () => {
+          const recorder = device.recordAudio(bridgeIdentity(options.userId), HEAR_RATE);
+          return { stop: async () => utterancePitch(await recorder.stop(), HEAR_RATE) };
+        }
+      : undefined,
     tick() {
       if (closed) return;
       if (sendDevice) sendPacket();

@@ -4,6 +4,7 @@ import { type CounterWindow, counterWindow } from "./bridge-counters.js";
 import { type ChirpResult, measureChirpPaths } from "./chirp-probe.js";
 import type { Pacer } from "./pacer.js";
 import { emptyWindow } from "./packet-log.js";
+import type { PitchReading } from "./pitch.js";
 import { readMachineCpu, readThreadCpu, threadCpuPct } from "./proc.js";
 import { sleep } from "./sleep.js";
 import {
@@ -91,6 +92,8 @@ export interface StepResult {
   readonly drops: {
     /** GetStatus cloud_dropped_ms, summed over sessions, during the step. */
     readonly bridgeCloudDroppedMs: number;
+    /** GetStatus cloud_delay_dropped_ms: device audio dropped for standing delay (CLOUD_MAX_DELAY_MS). */
+    readonly bridgeCloudDelayDroppedMs: number;
     /** Client stats: received audio dropped because session.audio was read too slowly. */
     readonly clientReceiveDroppedMs: number;
     /** Client stats: TTS audio dropped in the client's send buffer. */
@@ -98,6 +101,16 @@ export interface StepResult {
     /** GetStatus chunks_from_cloud summed (TTS chunks the bridge accepted so far). */
     readonly chunksFromCloud: number;
   };
+  /**
+   * GetStatus to_room_underruns / to_room_underrun_ms, summed over sessions, during the step:
+   * the times, and how long in all, an AudioSource ran dry while cloud audio was playing.
+   */
+  readonly underruns: { readonly count: number; readonly ms: number };
+  /**
+   * The 300 Hz TTS tone as the listening users' glasses heard it over the window, per
+   * utterance (pitch.ts): lowest and highest over all of them.
+   */
+  readonly heard: PitchReading & { readonly listeners: number };
   readonly playback: {
     readonly sessions: number;
     readonly completed: number;
@@ -126,9 +139,21 @@ export interface StepResult {
 /** A user's drop totals at the end of the last step, to take each step's share. */
 export interface DropTotals {
   readonly bridge: number;
+  readonly delay: number;
+  readonly underruns: number;
+  readonly underrunMs: number;
   readonly receive: number;
   readonly send: number;
 }
+
+const NO_DROPS: DropTotals = {
+  bridge: 0,
+  delay: 0,
+  underruns: 0,
+  underrunMs: 0,
+  receive: 0,
+  send: 0,
+};
 
 /** What a ladder keeps across its steps. */
 export interface StepContext {
@@ -159,9 +184,11 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
   const scraped0 = Date.now();
   const counters0 = rig.counters();
   pacer.resetLateness();
+  const hearing = pool.users.flatMap((u) => (u.listen ? [u.listen()] : []));
   const startMs = Date.now();
   await sleep(ctx.stepMs, signal);
   const endMs = Date.now();
+  const heard = joinReadings(await Promise.all(hearing.map((h) => h.stop())));
   const scrape1 = Date.now();
   const metrics1 = await rig.metrics();
   const scraped1 = Date.now();
@@ -237,11 +264,14 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
       foreign: totals.foreign,
     },
     drops: {
-      bridgeCloudDroppedMs: totals.bridgeDropped,
-      clientReceiveDroppedMs: Math.round(totals.receiveDropped),
-      clientSendDroppedMs: Math.round(totals.sendDropped),
+      bridgeCloudDroppedMs: totals.grown.bridge,
+      bridgeCloudDelayDroppedMs: totals.grown.delay,
+      clientReceiveDroppedMs: Math.round(totals.grown.receive),
+      clientSendDroppedMs: Math.round(totals.grown.send),
       chunksFromCloud: sumStatus(statuses, "chunks_from_cloud"),
     },
+    underruns: { count: totals.grown.underruns, ms: totals.grown.underrunMs },
+    heard,
     playback: {
       sessions: players.length,
       completed: players.reduce((n, p) => n + p.completed, 0),
@@ -265,6 +295,17 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
   };
 }
 
+/** The readings of several listeners as one: utterances summed, the extremes kept. */
+function joinReadings(readings: readonly PitchReading[]): StepResult["heard"] {
+  const measured = readings.filter((r) => r.utterances > 0);
+  return {
+    listeners: readings.length,
+    utterances: measured.reduce((n, r) => n + r.utterances, 0),
+    lowestHz: measured.length > 0 ? Math.min(...measured.map((r) => r.lowestHz)) : 0,
+    highestHz: measured.length > 0 ? Math.max(...measured.map((r) => r.highestHz)) : 0,
+  };
+}
+
 /** The window's edges: the packets' by send time, and each /metrics scrape's round trip. */
 interface WindowTimes {
   readonly startMs: number;
@@ -284,9 +325,7 @@ function userTotals(
   t: WindowTimes,
 ) {
   const window = emptyWindow();
-  let bridgeDropped = 0;
-  let receiveDropped = 0;
-  let sendDropped = 0;
+  const grown: Record<keyof DropTotals, number> = { ...NO_DROPS };
   let foreign = 0;
   let framesAtLeast = 0;
   let framesAtMost = 0;
@@ -295,27 +334,23 @@ function userTotals(
     framesAtLeast += user.packets.framesReceivedByBridge(t.scraped0, t.scrape1);
     framesAtMost += user.packets.framesReceivedByBridge(t.scrape0, t.scraped1);
     foreign += user.packets.foreign;
-    const before = ctx.dropsSoFar.get(user.userId) ?? { bridge: 0, receive: 0, send: 0 };
+    const before = ctx.dropsSoFar.get(user.userId) ?? NO_DROPS;
     const stats = user.session.stats();
-    const now = {
-      bridge: Number(statuses[i]?.cloud_dropped_ms ?? 0),
+    const status = (key: string) => Number(statuses[i]?.[key] ?? 0) || 0;
+    const now: DropTotals = {
+      bridge: status("cloud_dropped_ms"),
+      delay: status("cloud_delay_dropped_ms"),
+      underruns: status("to_room_underruns"),
+      underrunMs: status("to_room_underrun_ms"),
       receive: stats.receiveDroppedMs,
       send: stats.sendDroppedMs,
     };
-    bridgeDropped += now.bridge - before.bridge;
-    receiveDropped += now.receive - before.receive;
-    sendDropped += now.send - before.send;
+    for (const key of Object.keys(grown) as (keyof DropTotals)[]) {
+      grown[key] += now[key] - before[key];
+    }
     ctx.dropsSoFar.set(user.userId, now);
   });
-  return {
-    window,
-    bridgeDropped,
-    receiveDropped,
-    sendDropped,
-    foreign,
-    framesAtLeast,
-    framesAtMost,
-  };
+  return { window, grown, foreign, framesAtLeast, framesAtMost };
 }
 
 /** The step's lines of progress: chirp and inside figures when there are, then the summary. */
@@ -336,7 +371,7 @@ export function sayStep(step: StepResult, say: (line: string) => void): void {
     );
   }
   say(
-    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps`,
+    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps, ${step.drops.bridgeCloudDelayDroppedMs} ms dropped for standing delay, ${step.underruns.count} underruns (${step.underruns.ms} ms), 300 Hz TTS heard at ${step.heard.lowestHz}–${step.heard.highestHz} Hz (${step.heard.utterances} utterances, ${step.heard.listeners} listening)`,
   );
 }
 

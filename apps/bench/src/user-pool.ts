@@ -26,6 +26,12 @@ export interface UserPoolOptions {
   /** Every n-th user (the 1st, n+1-th, …) loops the MP3; 0 for none. Default 5. */
   readonly mp3Every?: number;
   readonly directions?: Directions;
+  /**
+   * Every n-th user, starting with the 2nd (the 2nd, n+2-th, …; never an MP3 player when n
+   * is mp3Every), sends a 300 Hz tone as TTS and its glasses hear its pitch; the other
+   * glasses only send. Default 5.
+   */
+  readonly listenEvery?: number;
 }
 
 const JOIN_BATCH = 5;
@@ -45,6 +51,7 @@ function withClient(user: BenchUser, client: BridgeClient): BenchUser {
 export function createUserPool(options: UserPoolOptions): UserPool {
   const users: BenchUser[] = [];
   const mp3Every = options.mp3Every ?? 5;
+  const listenEvery = options.listenEvery ?? 5;
   let serials = 0; // every user ever joined gets a fresh id and room
   return {
     users,
@@ -63,6 +70,7 @@ export function createUserPool(options: UserPoolOptions): UserPool {
               client: own ?? (options.client as BridgeClient),
               voices: options.voices,
               ...(options.directions ? { directions: options.directions } : {}),
+              listens: index % listenEvery === 1 % listenEvery,
               ...(mp3Every > 0 && index % mp3Every === 0 && options.playUrl
                 ? { playUrl: options.playUrl }
                 : {}),

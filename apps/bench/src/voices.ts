@@ -1,9 +1,12 @@
-import { speechLike } from "@mentra/test-kit";
+import { sineTone, speechLike } from "@mentra/test-kit";
+import { TTS_TONE_HZ } from "./pitch.js";
 
 /** The looped audio every user sends: glasses speech at 16 kHz, TTS-like replies at 24 kHz. */
 export interface Voices {
   readonly speech16k: Int16Array;
   readonly tts24k: Int16Array;
+  /** The listening users' TTS: a 300 Hz tone at 24 kHz, whose pitch the glasses check. */
+  readonly tone24k: Int16Array;
 }
 
 /**
@@ -11,5 +14,10 @@ export interface Voices {
  * speech-like generator: harmonics under two formants in 200 ms syllables.
  */
 export function createVoices(): Voices {
-  return { speech16k: speechLike(16_000, 4_000), tts24k: speechLike(24_000, 4_000) };
+  return {
+    speech16k: speechLike(16_000, 4_000),
+    tts24k: speechLike(24_000, 4_000),
+    // 4 s holds whole periods of 300 Hz, so the loop has no seam.
+    tone24k: sineTone({ frequencyHz: TTS_TONE_HZ, sampleRate: 24_000, durationMs: 4_000 }),
+  };
 }

@@ -69,6 +69,16 @@ describe.skipIf(gate === "skip")("npm run bench / npm run soak", () => {
     }
     expect(report.result.afterLeave?.activeSessions).toBe(0);
     expect(report.targets.map((t) => t.target)).toContain("≤ 3 MB RSS per added session");
+    expect(report.targets.map((t) => t.target)).toContain("cloud→room: zero underruns");
+    // The bridge's own counters, per step: a number each (the GetStatus keys exist).
+    expect(Number.isInteger(step?.underruns.count)).toBe(true);
+    expect(Number.isInteger(step?.drops.bridgeCloudDelayDroppedMs)).toBe(true);
+    expect(stdout).toMatch(/\d+ underruns \(\d+ ms\)/);
+    // The 2nd user's glasses hear its 300 Hz TTS tone (6 s: at least one whole utterance).
+    expect(step?.heard.listeners).toBe(1);
+    expect(step?.heard.utterances).toBeGreaterThanOrEqual(1);
+    expect(step?.heard.lowestHz).toBeGreaterThan(291);
+    expect(step?.heard.highestHz).toBeLessThan(309);
     expect(readFileSync(join(out, "bench.png")).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     expect(readFileSync(join(out, "bench.md"), "utf8")).toContain("bridge-added");
   });

@@ -71,6 +71,12 @@ const FRAME_MS = 10;
 export interface JoinOptions {
   /** How {@link TestParticipant.sendPcm} packs its packets; the phone's format by default. */
   readonly packets?: DeviceSenderOptions;
+  /**
+   * Subscribe to the room's tracks as they are published (true by default). A subscribed
+   * audio track is decoded whether or not it is recorded, so a device that only sends
+   * joins with false.
+   */
+  readonly autoSubscribe?: boolean;
 }
 
 let quieted = false;
@@ -107,7 +113,7 @@ export async function joinParticipant(
     room.once(RoomEvent.Disconnected, resolve);
   });
   await room.connect(creds.url, await mintToken(creds, roomName, identity), {
-    autoSubscribe: true,
+    autoSubscribe: options.autoSubscribe ?? true,
     dynacast: false,
   });
   let closed: Promise<void> | undefined;
