@@ -58,7 +58,7 @@ describe("loadConfig", () => {
       firstMessageTimeoutMs: 10_000,
       joinRatePerMinute: 30,
       joinBurst: 5,
-      maxJoinsInFlight: 4,
+      maxJoinsInFlight: 0,
       joinQueueMax: 100,
       joinQueueTimeoutMs: 10_000,
       playbackWindowBytes: 1_048_576,

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { createJoinGate } from "../src/security/join-limits.js";
+import { createJoinGate, joinsInFlightFor } from "../src/security/join-limits.js";
 
 const codeOf = async (promise: Promise<unknown>) => {
   try {
@@ -12,6 +12,10 @@ const codeOf = async (promise: Promise<unknown>) => {
 };
 
 describe("the join gate", () => {
+  it("lets half the cores connect at once by default (MAX_JOINS_IN_FLIGHT 0), at least one", () => {
+    expect([1, 2, 3, 4, 8, 16].map((cores) => joinsInFlightFor(cores))).toEqual([1, 1, 1, 2, 4, 8]);
+  });
+
   it("runs at most maxInFlight at once and hands slots on first come, first served", async () => {
     const gate = createJoinGate({ maxInFlight: 2, queueMax: 10, queueTimeoutMs: 5_000 });
     const first = await gate.acquire();

@@ -111,9 +111,10 @@ export const ACCESS_SETTINGS = {
   }),
   MAX_JOINS_IN_FLIGHT: integer({
     field: "maxJoinsInFlight",
-    min: 1,
+    min: 0,
     max: 1_000,
-    default: 4,
+    zero: "half the CPU cores, at least 1",
+    default: 0,
     description:
       "LiveKit room connects (JoinRoom and rejoins) running at once; more wait in a queue, so a burst of joins cannot starve running sessions.",
   }),

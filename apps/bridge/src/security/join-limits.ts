@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 
@@ -96,6 +97,16 @@ export function createJoinLimits(options: JoinLimitsOptions): Interceptor {
       if (isNew) joining--;
     }
   };
+}
+
+/**
+ * Room connects at once when MAX_JOINS_IN_FLIGHT is 0: half the cores, at least 1. A connect
+ * costs ~105 ms of CPU on this bridge and LiveKit together, mostly on native threads; with as
+ * many in flight as cores, a burst takes every core and running sessions' audio waits
+ * (on 2 cores: a 104–108 ms pause with 4 in flight, 74–79 ms with 2, 44–53 ms with 1).
+ */
+export function joinsInFlightFor(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 2));
 }
 
 /** Options of {@link createJoinGate}. */

@@ -6,7 +6,7 @@ import { type AudioLatencySink, NO_AUDIO_LATENCY } from "../observability/audio-
 import { createPlaybackBufferBudget } from "../playback/buffer-budget.js";
 import type { PlaybackSettings } from "../playback/playback.js";
 import { createAddressPolicy } from "../playback/url-policy.js";
-import { createJoinGate, type JoinGate } from "../security/join-limits.js";
+import { createJoinGate, type JoinGate, joinsInFlightFor } from "../security/join-limits.js";
 import { createMintPolicy, type MintPolicy } from "../security/mint-policy.js";
 import { Session, type SessionStatus, type TokenSource } from "./session.js";
 import { shuttingDown } from "./session-errors.js";
@@ -100,7 +100,7 @@ export class SessionRegistry {
       allowlist: config.livekitUrlAllowlist,
     });
     this.joinGate = createJoinGate({
-      maxInFlight: config.maxJoinsInFlight,
+      maxInFlight: config.maxJoinsInFlight || joinsInFlightFor(),
       queueMax: config.joinQueueMax,
       queueTimeoutMs: config.joinQueueTimeoutMs,
     });

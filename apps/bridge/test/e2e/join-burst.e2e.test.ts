@@ -1,17 +1,22 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 import { e2eGate, type LiveKitRig, startLiveKit } from "@mentra/livekit-rig";
 import {
   type DeviceFarm,
   FARM_BLOCK_SAMPLES,
+  joinParticipant,
   listParticipantIdentities,
   recordFault,
   startDeviceFarm,
 } from "@mentra/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { joinsInFlightFor } from "../../src/security/join-limits.js";
 import { BRIDGE_MAIN, startBridgeProcess } from "../support/bridge-process.js";
 import { uniqueRoom } from "./harness.js";
 import { quantiles, startHealthProbe } from "./health-probe.js";
@@ -22,6 +27,7 @@ import { quantiles, startHealthProbe } from "./health-probe.js";
 // connections; afterwards no ghost is left in LiveKit and the descriptors come back.
 
 const gate = await e2eGate();
+const ATTACKER = fileURLToPath(new URL("../support/attacker.mjs", import.meta.url));
 const BURST = 200;
 const MAX_SESSIONS = 20;
 /** The target for the innocent user's largest pause in delivery (issue 17: ≤ 40 ms). */
@@ -131,6 +137,51 @@ function recordStream(
 }
 
 /**
+ * A participant of the test's own in the innocent room, stamping each of the device's data
+ * packets as LiveKit forwards it: the same packets on a path without the bridge, so that a
+ * pause at the cloud can be told apart from one LiveKit (or the device) made.
+ */
+async function watchDirectPath(
+  creds: Parameters<typeof joinParticipant>[0],
+  room: string,
+): Promise<{ arrivals: number[]; close(): Promise<void> }> {
+  const watcher = await joinParticipant(creds, room, "direct-watcher");
+  const arrivals: number[] = [];
+  let open = true;
+  const loop = (async () => {
+    while (open) {
+      try {
+        await watcher.nextData(250);
+        arrivals.push(performance.now());
+      } catch {}
+    }
+  })();
+  return {
+    arrivals,
+    async close() {
+      open = false;
+      await loop;
+      await watcher.close();
+    },
+  };
+}
+
+/** The largest pause between two stamps within [fromMs, toMs], and when it ended. */
+function largestPause(stamps: readonly number[], fromMs: number, toMs: number) {
+  const inWindow = stamps.filter((at) => at >= fromMs && at <= toMs);
+  let ms = 0;
+  let endedAt = fromMs;
+  for (let i = 1; i < inWindow.length; i++) {
+    const gap = (inWindow[i] ?? 0) - (inWindow[i - 1] ?? 0);
+    if (gap > ms) {
+      ms = gap;
+      endedAt = inWindow[i] ?? fromMs;
+    }
+  }
+  return { ms, endedAt, count: inWindow.length };
+}
+
+/**
  * Checks the device's numbered 20 ms blocks (first sample = number) arrived in order,
  * none lost or doubled, and measures the largest pause between two arrivals in a window.
  */
@@ -156,18 +207,20 @@ function judgeDelivery(arrivals: readonly Arrival[], fromMs: number, toMs: numbe
     }
     offset += samples.length;
   }
-  let largestGapMs = 0;
-  // When the largest pause ended, from the window's start.
-  let largestGapAtMs = 0;
-  const inWindow = arrivals.filter((a) => a.at >= fromMs && a.at <= toMs);
-  for (let i = 1; i < inWindow.length; i++) {
-    const gap = (inWindow[i]?.at ?? 0) - (inWindow[i - 1]?.at ?? 0);
-    if (gap > largestGapMs) {
-      largestGapMs = gap;
-      largestGapAtMs = (inWindow[i]?.at ?? 0) - fromMs;
-    }
-  }
-  return { blocks, lost, doubled, largestGapMs, largestGapAtMs, chunks: inWindow.length };
+  const pause = largestPause(
+    arrivals.map((a) => a.at),
+    fromMs,
+    toMs,
+  );
+  return {
+    blocks,
+    lost,
+    doubled,
+    largestGapMs: pause.ms,
+    // When the largest pause ended, from the window's start.
+    largestGapAtMs: pause.endedAt - fromMs,
+    chunks: pause.count,
+  };
 }
 
 describe.skipIf(gate === "skip")(
@@ -198,6 +251,7 @@ describe.skipIf(gate === "skip")(
       });
       expect(join.success).toBe(true);
       await farm.join("innocent", creds, room, "glasses");
+      const direct = await watchDirectPath(creds, room);
       const stream = recordStream(bridge.client, "u-innocent");
       await sleep(500);
       await farm.talk({ blocksPerPacket: 1, maxMs: 60_000 });
@@ -209,29 +263,37 @@ describe.skipIf(gate === "skip")(
       const baseProbe = startHealthProbe(bridge.url);
       await sleep(2_000);
       const baseHealth = await baseProbe.stop();
-      const baseline = judgeDelivery(stream.arrivals, baseFrom, performance.now());
+      const baseTo = performance.now();
+      const baseline = judgeDelivery(stream.arrivals, baseFrom, baseTo);
 
-      // The burst, from a client of its own (one HTTP/2 connection, as a cloud would).
-      const burstClient = createClient(LiveKitBridge, createGrpcTransport({ baseUrl: bridge.url }));
+      // The burst, from a process of its own (one HTTP/2 connection, as a cloud would): this
+      // process stamps the arrivals, and its own stalls would read as the bridge's.
+      const prefix = uniqueRoom("u-burst");
       const users = Array.from({ length: BURST }, (_, i) => ({
-        userId: `u-burst-${i}`,
-        room: uniqueRoom(`u-burst-${i}`),
+        userId: `${prefix}-${i}`,
+        room: `${prefix}-room-${i}`,
       }));
       const probe = startHealthProbe(bridge.url);
-      // This process stamps the arrivals: its own stalls would read as the bridge's.
       const ownLoop = monitorEventLoopDelay({ resolution: 5 });
       ownLoop.enable();
       const burstFrom = performance.now();
-      const outcomes = await Promise.all(
-        users.map(async (u) => {
-          try {
-            const answer = await burstClient.joinRoom({ userId: u.userId, roomName: u.room });
-            return answer.success ? "joined" : "failed";
-          } catch (error) {
-            return Code[ConnectError.from(error).code] ?? "error";
-          }
-        }),
+      const attacker = spawn(
+        process.execPath,
+        [ATTACKER, "joins", String(bridge.port), String(BURST), prefix],
+        { stdio: ["ignore", "pipe", "inherit"] },
       );
+      // Its JoinRooms end by the bridge's own deadlines (JOIN_QUEUE_TIMEOUT_MS 10 s); this
+      // bounds it if they do not.
+      const bound = setTimeout(() => attacker.kill("SIGKILL"), 60_000);
+      let out = "";
+      attacker.stdout?.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      const [exitCode] = (await once(attacker, "exit")) as [number | null];
+      clearTimeout(bound);
+      expect(exitCode).toBe(0);
+      const answered = JSON.parse(out.trim()) as { outcomes: Record<string, string> };
+      const outcomes = users.map((u) => answered.outcomes[u.userId] ?? "none");
       const burstMs = performance.now() - burstFrom;
       await sleep(1_000);
       const health = await probe.stop();
@@ -239,6 +301,8 @@ describe.skipIf(gate === "skip")(
       ownLoop.disable();
       const ownLoopMaxMs = ownLoop.max / 1e6;
       const during = judgeDelivery(stream.arrivals, burstFrom, burstTo);
+      const directPause = largestPause(direct.arrivals, burstFrom, burstTo);
+      const directBaseline = largestPause(direct.arrivals, baseFrom, baseTo);
       const tally: Record<string, number> = {};
       for (const outcome of outcomes) tally[outcome] = (tally[outcome] ?? 0) + 1;
       const joined = users.filter((_, i) => outcomes[i] === "joined");
@@ -247,7 +311,7 @@ describe.skipIf(gate === "skip")(
         (await farm.sends(Date.now() - (burstTo - burstFrom), Date.now())).innocent?.slowestMs ?? 0;
 
       // Everyone leaves; no bridge participant is left in any burst room; descriptors return.
-      await Promise.all(joined.map((u) => burstClient.leaveRoom({ userId: u.userId })));
+      await Promise.all(joined.map((u) => bridge.client.leaveRoom({ userId: u.userId })));
       await sleep(2_000);
       const lists = await Promise.all(users.map((u) => listParticipantIdentities(creds, u.room)));
       const ghosts = lists.flat();
@@ -259,8 +323,9 @@ describe.skipIf(gate === "skip")(
         fdAfter = descriptorsOf(bridge.pid);
       }
       await stream.close();
+      await direct.close();
 
-      const summary = `${tally.joined ?? 0} joined, outcomes ${JSON.stringify(tally)} in ${Math.round(burstMs)} ms; innocent user's delivery: largest pause ${Math.round(during.largestGapMs)} ms during the burst (ending ${Math.round(during.largestGapAtMs)} ms after it began) (baseline ${Math.round(baseline.largestGapMs)} ms), ${during.blocks} blocks, ${during.lost} lost, ${during.doubled} doubled; device's slowest send ${Math.round(slowestSend)} ms; HealthCheck on new connections p50 ${health.p50.toFixed(1)} ms, p99 ${health.p99.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (${health.count} calls; baseline p99 ${baseHealth.p99.toFixed(1)} ms); bridge event-loop delay max ${loopMax.toFixed(1)} ms, the measuring process's ${ownLoopMaxMs.toFixed(1)} ms; ghosts ${ghosts.length}; bridge descriptors ${fdBefore} before, ${fdAfter} after ${JSON.stringify(descriptorKinds(bridge.pid))}`;
+      const summary = `${tally.joined ?? 0} joined, outcomes ${JSON.stringify(tally)} in ${Math.round(burstMs)} ms; innocent user's delivery: largest pause ${Math.round(during.largestGapMs)} ms during the burst (ending ${Math.round(during.largestGapAtMs)} ms after it began) (baseline ${Math.round(baseline.largestGapMs)} ms), the same packets straight from LiveKit to a participant of the test: largest pause ${Math.round(directPause.ms)} ms, ending ${Math.round(directPause.endedAt - burstFrom)} ms after the burst began (baseline ${Math.round(directBaseline.ms)} ms, ${directPause.count} packets), ${during.blocks} blocks, ${during.lost} lost, ${during.doubled} doubled; device's slowest send ${Math.round(slowestSend)} ms; HealthCheck on new connections p50 ${health.p50.toFixed(1)} ms, p99 ${health.p99.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (${health.count} calls; baseline p99 ${baseHealth.p99.toFixed(1)} ms); bridge event-loop delay max ${loopMax.toFixed(1)} ms, the measuring process's ${ownLoopMaxMs.toFixed(1)} ms; ghosts ${ghosts.length}; bridge descriptors ${fdBefore} before, ${fdAfter} after ${JSON.stringify(descriptorKinds(bridge.pid))}`;
       console.log(`[join-burst] ${summary}`);
 
       expect(tally.joined ?? 0).toBeGreaterThanOrEqual(1);
@@ -268,22 +333,22 @@ describe.skipIf(gate === "skip")(
       expect(during.lost).toBe(0);
       expect(during.doubled).toBe(0);
       expect(during.chunks).toBeGreaterThan(((burstTo - burstFrom) / 20) * 0.8);
-      // Targets (issue 17): HealthCheck p99 < 100 ms and no pause over 40 ms. On this shared
-      // 2-core machine (load average 8-20 while measuring) the pause was 89-376 ms and
-      // HealthCheck p99 84-386 ms, the baseline pause with no burst at all 28-270 ms: the
-      // test bounds both at 2 s (what held in every run here) and prints the figures.
-      expect(health.p99).toBeLessThan(2_000);
+      // Targets (issue 17): HealthCheck p99 < 100 ms and no pause over 40 ms. On this 2-core
+      // machine, with connects at once limited to half the cores (1): pause 38-44 ms, the
+      // same packets straight from LiveKit 29-41 ms, HealthCheck p99 9-32 ms (with 4 at once:
+      // 104-108 ms and p99 38-40 ms). The bounds leave room for a CI machine's noise.
+      expect(health.p99).toBeLessThan(100);
       expect(loopMax).toBeLessThan(500);
       expect(ghosts).toEqual([]);
       // A ghost held ~80 descriptors (16,376 for 171 ghosts); a left room holds none. Before
       // ICE gathered once (room-link.ts), ~197 stayed while the innocent user's room was open.
       expect(fdAfter).toBeLessThanOrEqual(fdBefore + 10);
-      expect(during.largestGapMs).toBeLessThan(2_000);
+      expect(during.largestGapMs).toBeLessThan(150);
 
       recordFault({
         kind: "fault",
-        what: `${BURST} parallel JoinRooms for new users (MAX_SESSIONS ${MAX_SESSIONS}, MAX_JOINS_IN_FLIGHT 4) beside a running session, against the bridge process`,
-        expected: `the running session's device audio arrives complete (block numbers: none lost or doubled); its largest pause (target ${TARGET_GAP_MS} ms, not met here, bounded at 2 s) and HealthCheck on a new connection (target p99 100 ms, not met here, bounded at 2 s) printed; no ghost participant afterwards; descriptors come back within 10 s`,
+        what: `${BURST} parallel JoinRooms for new users (MAX_SESSIONS ${MAX_SESSIONS}, MAX_JOINS_IN_FLIGHT by default ${joinsInFlightFor()}, half the cores) beside a running session, against the bridge process`,
+        expected: `the running session's device audio arrives complete (block numbers: none lost or doubled); its largest pause (target ${TARGET_GAP_MS} ms; bounded at 150 ms) printed beside the same packets' pause straight from LiveKit; HealthCheck on a new connection p99 under 100 ms; no ghost participant afterwards; descriptors come back within 10 s`,
         observed: summary,
       });
     }, 120_000);

@@ -9,8 +9,12 @@
 //     opens <connections> HTTP/2 connections with <streamsPerConnection> StreamAudio
 //     streams each that send their headers and never a message, counts the answers, and
 //     ends once every stream is answered or refused, or after <durationMs>.
+//   node attacker.mjs joins <port> <count> <prefix>
+//     sends <count> JoinRooms at once on one HTTP/2 connection (a cloud's burst) for users
+//     <prefix>-<i> in rooms <prefix>-room-<i>, and prints each user's outcome ("joined",
+//     "failed" or the Connect code's name) once all are answered.
 //
-// Either ends early on SIGTERM, closing everything.
+// preface and streams end early on SIGTERM, closing everything.
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { openSilentStreamAudio, PREFACE } from "./raw-h2.mjs";
@@ -119,8 +123,33 @@ function streams(connections, perConnection, durationMs) {
   setTimeout(done, durationMs);
 }
 
-if (!(port > 0)) throw new Error("usage: attacker.mjs preface|streams <port> …");
+async function joins(count, prefix) {
+  // Loaded only here: the other modes speak raw HTTP/2.
+  const { Code, ConnectError, createClient } = await import("@connectrpc/connect");
+  const { createGrpcTransport } = await import("@connectrpc/connect-node");
+  const { LiveKitBridge } = await import("@mentra/bridge-proto");
+  const client = createClient(
+    LiveKitBridge,
+    createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),
+  );
+  const outcomes = {};
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const userId = `${prefix}-${i}`;
+      try {
+        const answer = await client.joinRoom({ userId, roomName: `${prefix}-room-${i}` });
+        outcomes[userId] = answer.success ? "joined" : "failed";
+      } catch (error) {
+        outcomes[userId] = Code[ConnectError.from(error).code] ?? "error";
+      }
+    }),
+  );
+  finish({ outcomes }, () => {});
+}
+
+if (!(port > 0)) throw new Error("usage: attacker.mjs preface|streams|joins <port> …");
 const numbers = rest.map(Number);
-if (mode === "preface") preface(numbers[0] ?? 0, numbers[1] ?? 0, numbers[2] ?? 0);
+if (mode === "joins") void joins(numbers[0] ?? 0, rest[1] ?? "burst");
+else if (mode === "preface") preface(numbers[0] ?? 0, numbers[1] ?? 0, numbers[2] ?? 0);
 else if (mode === "streams") streams(numbers[0] ?? 0, numbers[1] ?? 0, numbers[2] ?? 0);
 else throw new Error(`unknown mode ${mode}`);
