@@ -17,6 +17,8 @@ npm run bench -- startup [--runs 15]   the bridge's start-up time (see startup -
   --warmup   load before each window, after the step's users joined
   --quick    2 users for 6 s (proves the command works)
   --mp3-every  every n-th user loops an MP3 through PlayAudio (default 5; 0: none)
+  --listen-every  every n-th user from the 2nd hears its 300 Hz TTS tone and checks the
+             pitch; the other glasses subscribe to nothing (default 5; 1: every user)
   --directions both (default), room-to-cloud or cloud-to-room: to attribute CPU
   --connections  shared (default: every user's streams on one HTTP/2 connection, as the
              deployed cloud shares one grpc channel), per-user (a client each), or both
@@ -40,6 +42,7 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
   const stepSeconds = numberFlag(args, "seconds", quick ? 6 : 20);
   const warmupSeconds = numberFlag(args, "warmup", quick ? 1 : 3);
   const mp3Every = numberFlag(args, "mp3-every", 5);
+  const listenEvery = Math.max(1, numberFlag(args, "listen-every", 5));
   const directions = flag(args, "directions") ?? "both";
   if (directions !== "both" && directions !== "room-to-cloud" && directions !== "cloud-to-room") {
     throw new Error(`--directions wants both, room-to-cloud or cloud-to-room, got "${directions}"`);
@@ -76,6 +79,7 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
         voices,
         playUrl: rig.mp3Url,
         mp3Every,
+        listenEvery,
         directions,
       });
       say(`ladder with ${connections === "shared" ? "one shared" : "one per-user"} connection`);
