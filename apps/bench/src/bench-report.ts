@@ -2,6 +2,7 @@ import type { LadderResult, StepResult } from "./bench.js";
 import type { ChirpPath } from "./chirp-probe.js";
 import type { MachineInfo } from "./machine.js";
 import { machineLabel } from "./machine.js";
+import type { PitchReading } from "./pitch.js";
 import type { PlotPanel } from "./plot.js";
 import { type InsideLatency, mib, round } from "./stats.js";
 import { type TargetCheck, targetsTable } from "./targets.js";
@@ -102,6 +103,9 @@ export function judgeLadder(result: LadderResult): TargetCheck[] {
   ];
 }
 
+const pitchCell = (p: PitchReading | undefined) =>
+  p !== undefined && p.utterances > 0 ? `${p.lowestHz}–${p.highestHz}` : "-";
+
 function stepRow(s: StepResult): string {
   const b = s.bridge;
   const p = s.packets;
@@ -118,7 +122,7 @@ function stepRow(s: StepResult): string {
         ? `${path.addedP50Ms} (${path.bridgedMs.p50} − ${path.directMs.p50})`
         : `not found (peak ${path.peaks.bridged.toFixed(2)})`;
   const users = `${s.users} (${s.connections === "shared" ? "1 conn" : "conn/user"})`;
-  return `| ${users} | ${b.rssMB} | ${b.nativeMB} | ${b.activeHandles} | ${b.cpuPctOfCore} | ${b.cpuPctPerUser} | ${b.loopDelayP99Ms} | ${trio(s.latency.insideToCloudMs)} | ${trio(s.latency.insideToRoomMs)} | ${added(chirp?.roomToCloud)} | ${added(chirp?.cloudToRoom)} | ${trio(s.latency.livekitPathMs)} | ${trio(s.latency.bridgeAddedMs)} | ${p.received}/${p.sent} | ${p.gaps}/${p.duplicates} | ${drops} (delay ${s.drops.bridgeCloudDelayDroppedMs}) | ${s.underruns.count} (${s.underruns.ms} ms) | ${s.heard.utterances > 0 ? `${s.heard.lowestHz}–${s.heard.highestHz}` : "-"} | ${s.playback.completed} | ${s.load.machineCpuPct} | ${s.load.benchCpuPctOfCore} / ${s.load.livekitCpuPctOfCore} / ${s.load.otherCpuPctOfCore} |`;
+  return `| ${users} | ${b.rssMB} | ${b.nativeMB} | ${b.activeHandles} | ${b.cpuPctOfCore} | ${b.cpuPctPerUser} | ${b.loopDelayP99Ms} | ${trio(s.latency.insideToCloudMs)} | ${trio(s.latency.insideToRoomMs)} | ${added(chirp?.roomToCloud)} | ${added(chirp?.cloudToRoom)} | ${trio(s.latency.livekitPathMs)} | ${trio(s.latency.bridgeAddedMs)} | ${p.received}/${p.sent} | ${p.gaps}/${p.duplicates} | ${drops} (delay ${s.drops.bridgeCloudDelayDroppedMs}) | ${s.underruns.count} (${s.underruns.ms} ms) | ${pitchCell(s.heard)} (${pitchCell(s.heardDirect)}) | ${s.playback.completed} | ${s.load.machineCpuPct} | ${s.load.benchCpuPctOfCore} / ${s.load.livekitCpuPctOfCore} / ${s.load.otherCpuPctOfCore} |`;
 }
 
 /** The Markdown of a bench report: the steps, the targets, the notes. */
@@ -131,7 +135,7 @@ export function benchMarkdown(report: BenchReport): string {
     "",
     `Steps of ${c.stepSeconds} s (after ${c.warmupSeconds} s warm-up). ${DIRECTIONS[c.directions] ?? c.directions}; ${c.mp3Every > 0 ? `every ${c.mp3Every}th user (the 1st, ${c.mp3Every + 1}th, …) also loops a 3 s MP3 through PlayAudio (track 1)` : "no MP3 playback"}. Latency in ms (p50 / p95 / p99): "inside" is the bridge's own histogram (room→cloud: frame event to the stream taking the chunk; cloud→room: write to leaving the AudioSource queue); "LiveKit path" (device send → bridge receipt) and "to client" (bridge receipt → cloud client, across gRPC on the same machine) are per room→cloud packet. "Chirp added" is end to end by a 1 s chirp, right after the window: p50 through the bridge minus p50 participant to participant (bridged − direct); room→cloud ends at the cloud client, cloud→room starts at session.send.`,
     "",
-    "| users | RSS MB | RSS−heap MB | handles | bridge CPU % core | % per user | loop p99 ms | inside room→cloud | inside cloud→room | chirp added room→cloud | chirp added cloud→room | LiveKit path | to client | packets recv/sent | gaps/dup | dropped ms (standing delay) | cloud→room underruns (ms) | 300 Hz TTS heard (Hz) | MP3s played | machine CPU % | CPU % core: load gen / LiveKit / other |",
+    "| users | RSS MB | RSS−heap MB | handles | bridge CPU % core | % per user | loop p99 ms | inside room→cloud | inside cloud→room | chirp added room→cloud | chirp added cloud→room | LiveKit path | to client | packets recv/sent | gaps/dup | dropped ms (standing delay) | cloud→room underruns (ms) | 300 Hz TTS heard (from a peer) Hz | MP3s played | machine CPU % | CPU % core: load gen / LiveKit / other |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...r.steps.map(stepRow),
     "",

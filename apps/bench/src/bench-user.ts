@@ -6,6 +6,7 @@ import {
   type LiveKitCredentials,
   type TestParticipant,
 } from "@mentra/test-kit";
+import { type DirectTone, startDirectTone } from "./direct-tone.js";
 import { markWithin } from "./mark-within.js";
 import { createPacketLog, PACKET_SAMPLES, type PacketLog, stampSequence } from "./packet-log.js";
 import { type PitchReading, utterancePitch } from "./pitch.js";
@@ -24,6 +25,13 @@ export interface PlaybackCounts {
   lastError: string;
 }
 
+/** What a listening user's glasses heard over a window: the bridge's track, and the control's. */
+export interface Heard {
+  readonly bridged: PitchReading;
+  /** The same tone from a peer straight into LiveKit; undefined for users without one. */
+  readonly direct: PitchReading | undefined;
+}
+
 /** One simulated user: glasses in a room sending PCM data packets, and its cloud session. */
 export interface BenchUser {
   readonly userId: string;
@@ -36,7 +44,7 @@ export interface BenchUser {
    * Set for the listening users: starts recording what the glasses hear of the bridge (the
    * 300 Hz TTS tone); `stop` gives its pitch per utterance.
    */
-  readonly listen: (() => { stop(): Promise<PitchReading> }) | undefined;
+  readonly listen: (() => { stop(): Promise<Heard> }) | undefined;
   /** Sends the next 20 ms both ways: a device packet and a TTS chunk on track 2. */
   tick(): void;
   /** Stops the MP3 loop, leaves the session, then the room. Idempotent. */
@@ -59,6 +67,11 @@ export interface BenchUserOptions {
    * pitch. The other users' glasses subscribe to nothing (decoding costs the load generator).
    */
   readonly listens?: boolean;
+  /**
+   * With `listens`: a peer in the room plays the same tone straight into LiveKit, and the
+   * glasses hear it too (the pitch without the bridge; see direct-tone.ts).
+   */
+  readonly control?: boolean;
 }
 
 /** Which ways audio flows: both, only glasses → cloud, or only cloud → glasses (TTS). */
@@ -117,6 +130,20 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
   const device = await joinParticipant(options.creds, options.roomName, deviceIdentity, {
     autoSubscribe: listens,
   });
+  let direct: DirectTone | undefined;
+  if (listens && options.control === true) {
+    try {
+      direct = await startDirectTone(
+        options.creds,
+        options.roomName,
+        options.userId,
+        options.voices.tone16k,
+      );
+    } catch (error) {
+      await device.close();
+      throw error;
+    }
+  }
   // The phone's packets (sequence byte, lossy channel); tick() paces them.
   const phone = createDeviceSender((p, o) => device.sendData(p, o), { paced: false });
   let session: BridgeSession;
@@ -129,6 +156,7 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
       pcmByteOrder: "little",
     });
   } catch (error) {
+    await direct?.close();
     await device.close();
     throw error;
   }
@@ -142,6 +170,7 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
       await markWithin(session, 2, "primed", 10_000);
     } catch (error) {
       await session.leave("bench join failed").catch(() => {});
+      await direct?.close();
       await device.close();
       throw error;
     }
@@ -193,14 +222,22 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
     playback,
     listen: listens
       ? () => {
-          const recorder = device.recordAudio(bridgeIdentity(options.userId), HEAR_RATE);
-          return { stop: async () => utterancePitch(await recorder.stop(), HEAR_RATE) };
+          const bridged = device.recordAudio(bridgeIdentity(options.userId), HEAR_RATE);
+          const control = direct && device.recordAudio(direct.identity, HEAR_RATE);
+          return {
+            stop: async () => ({
+              bridged: utterancePitch(await bridged.stop(), HEAR_RATE),
+              direct: control && utterancePitch(await control.stop(), HEAR_RATE),
+            }),
+          };
         }
       : undefined,
     tick() {
       if (closed) return;
       if (sendDevice) sendPacket();
-      if (sendTts && frame % (UTTERANCE_TICKS + PAUSE_TICKS) < UTTERANCE_TICKS) {
+      const speaking = frame % (UTTERANCE_TICKS + PAUSE_TICKS) < UTTERANCE_TICKS;
+      direct?.tick(frame, speaking);
+      if (sendTts && speaking) {
         const ttsFrom = (frame * TTS_CHUNK) % tts24k.length;
         session.send(tts24k.subarray(ttsFrom, ttsFrom + TTS_CHUNK), {
           trackId: 2,
@@ -216,6 +253,7 @@ export async function joinBenchUser(options: BenchUserOptions): Promise<BenchUse
         await playing;
         await session.leave("bench over").catch(() => {});
         await consuming.catch(() => {});
+        await direct?.close();
         await device.close();
       })();
       return closed;

@@ -27,11 +27,16 @@ function pitchTarget(steps: readonly StepResult[]): TargetCheck {
   const lowest = Math.min(...heard.map((s) => s.heard.lowestHz));
   const highest = Math.max(...heard.map((s) => s.heard.highestHz));
   const within = (hz: number) => Math.abs(hz - TTS_TONE_HZ) <= TTS_TONE_HZ * 0.01;
+  const controls = steps.flatMap((s) => (s.heardDirect?.utterances ? [s.heardDirect] : []));
+  const direct =
+    controls.length > 0
+      ? `${Math.min(...controls.map((c) => c.lowestHz))}–${Math.max(...controls.map((c) => c.highestHz))} Hz`
+      : "-";
   return {
     target: `cloud→room at its pitch: ${TTS_TONE_HZ} Hz TTS heard within 1%`,
-    measured: heard.length > 0 ? `${lowest}–${highest} Hz` : "-",
+    measured: heard.length > 0 ? `${lowest}–${highest} Hz (from a peer: ${direct})` : "-",
     met: heard.length > 0 ? within(lowest) && within(highest) : null,
-    note: "per utterance, zero crossings over the time between its first and last, on the listening users' glasses (every 5th user from the 2nd)",
+    note: "per utterance, zero crossings over the time between its first and last, on the listening users' glasses (every 5th user from the 2nd); from a peer: the same tone straight into LiveKit, heard by the first listener (the pitch without the bridge)",
   };
 }
 

@@ -111,6 +111,11 @@ export interface StepResult {
    * utterance (pitch.ts): lowest and highest over all of them.
    */
   readonly heard: PitchReading & { readonly listeners: number };
+  /**
+   * The same tone from a peer straight into LiveKit, as the first listener's glasses heard it
+   * (direct-tone.ts): the pitch without the bridge. Undefined without a listener.
+   */
+  readonly heardDirect: PitchReading | undefined;
   readonly playback: {
     readonly sessions: number;
     readonly completed: number;
@@ -188,7 +193,9 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
   const startMs = Date.now();
   await sleep(ctx.stepMs, signal);
   const endMs = Date.now();
-  const heard = joinReadings(await Promise.all(hearing.map((h) => h.stop())));
+  const readings = await Promise.all(hearing.map((h) => h.stop()));
+  const heard = joinReadings(readings.map((r) => r.bridged));
+  const heardDirect = readings.find((r) => r.direct !== undefined)?.direct;
   const scrape1 = Date.now();
   const metrics1 = await rig.metrics();
   const scraped1 = Date.now();
@@ -272,6 +279,7 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
     },
     underruns: { count: totals.grown.underruns, ms: totals.grown.underrunMs },
     heard,
+    heardDirect,
     playback: {
       sessions: players.length,
       completed: players.reduce((n, p) => n + p.completed, 0),
@@ -371,7 +379,7 @@ export function sayStep(step: StepResult, say: (line: string) => void): void {
     );
   }
   say(
-    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps, ${step.drops.bridgeCloudDelayDroppedMs} ms dropped for standing delay, ${step.underruns.count} underruns (${step.underruns.ms} ms), 300 Hz TTS heard at ${step.heard.lowestHz}–${step.heard.highestHz} Hz (${step.heard.utterances} utterances, ${step.heard.listeners} listening)`,
+    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps, ${step.drops.bridgeCloudDelayDroppedMs} ms dropped for standing delay, ${step.underruns.count} underruns (${step.underruns.ms} ms), 300 Hz TTS heard at ${step.heard.lowestHz}–${step.heard.highestHz} Hz (${step.heard.utterances} utterances, ${step.heard.listeners} listening; the tone straight from a peer ${step.heardDirect ? `${step.heardDirect.lowestHz}–${step.heardDirect.highestHz} Hz` : "-"})`,
   );
 }
 

@@ -71,6 +71,8 @@ export function createUserPool(options: UserPoolOptions): UserPool {
               voices: options.voices,
               ...(options.directions ? { directions: options.directions } : {}),
               listens: index % listenEvery === 1 % listenEvery,
+              // The first listener also hears the tone from a peer, without the bridge.
+              control: index === 1 % listenEvery,
               ...(mp3Every > 0 && index % mp3Every === 0 && options.playUrl
                 ? { playUrl: options.playUrl }
                 : {}),

@@ -7,6 +7,8 @@ export interface Voices {
   readonly tts24k: Int16Array;
   /** The listening users' TTS: a 300 Hz tone at 24 kHz, whose pitch the glasses check. */
   readonly tone24k: Int16Array;
+  /** The same tone at 16 kHz, for the peer that plays it straight into LiveKit. */
+  readonly tone16k: Int16Array;
 }
 
 /**
@@ -19,5 +21,6 @@ export function createVoices(): Voices {
     tts24k: speechLike(24_000, 4_000),
     // 4 s holds whole periods of 300 Hz, so the loop has no seam.
     tone24k: sineTone({ frequencyHz: TTS_TONE_HZ, sampleRate: 24_000, durationMs: 4_000 }),
+    tone16k: sineTone({ frequencyHz: TTS_TONE_HZ, sampleRate: 16_000, durationMs: 4_000 }),
   };
 }

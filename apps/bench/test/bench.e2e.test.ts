@@ -79,6 +79,10 @@ describe.skipIf(gate === "skip")("npm run bench / npm run soak", () => {
     expect(step?.heard.utterances).toBeGreaterThanOrEqual(1);
     expect(step?.heard.lowestHz).toBeGreaterThan(291);
     expect(step?.heard.highestHz).toBeLessThan(309);
+    // And the same tone from a peer straight into LiveKit, heard by the same glasses.
+    expect(step?.heardDirect?.utterances).toBeGreaterThanOrEqual(1);
+    expect(step?.heardDirect?.lowestHz).toBeGreaterThan(291);
+    expect(step?.heardDirect?.highestHz).toBeLessThan(309);
     expect(readFileSync(join(out, "bench.png")).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     expect(readFileSync(join(out, "bench.md"), "utf8")).toContain("bridge-added");
   });

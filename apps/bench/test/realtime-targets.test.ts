@@ -20,6 +20,7 @@ function step(
     drops: { bridgeCloudDelayDroppedMs: 0 },
     underruns: { count: underruns, ms: underruns * 10 },
     heard: { listeners: 1, utterances: 4, lowestHz: heardHz, highestHz: 300 },
+    heardDirect: { utterances: 4, lowestHz: 299, highestHz: 300.5 },
   } as unknown as StepResult;
 }
 
@@ -60,7 +61,7 @@ describe("issue #18 targets", () => {
     });
     expect(checks["cloud→room at its pitch: 300 Hz TTS heard within 1%"]).toMatchObject({
       met: false,
-      measured: "296.9–300 Hz",
+      measured: "296.9–300 Hz (from a peer: 299–300.5 Hz)",
     });
     expect(checks["per added user ≤ 3% of a core and ≤ 2.5 MB RSS"]?.met).toBe(false);
     expect(checks["idle bridge ≤ 80 MB RSS"]?.met).toBe(false);
