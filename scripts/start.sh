@@ -6,4 +6,5 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 bash scripts/bootstrap.sh
 turbo run build --filter=@mentra/livekit-bridge... --output-logs=errors-only >&2
-exec node apps/bridge/dist/main.js "$@"
+# The Node flags every launch of the bridge uses: apps/bridge/node-flags.json.
+exec node --max-semi-space-size=1 apps/bridge/dist/main.js "$@"

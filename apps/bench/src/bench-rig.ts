@@ -17,11 +17,11 @@ import { type BridgeClient, createBridgeClient } from "@mentra/bridge-client";
 import { startLiveKit } from "@mentra/livekit-rig";
 import { freePort, type LiveKitCredentials, localBridgeEnv } from "@mentra/test-kit";
 import { type BridgeCounters, readCounters } from "./bridge-counters.js";
+import { BRIDGE_MAIN, BRIDGE_NODE_FLAGS } from "./bridge-launch.js";
 import { type BridgeProbe, createBridgeProbe } from "./bridge-probe.js";
 import type { RunSignal } from "./cli.js";
 import { sleep } from "./sleep.js";
 
-const BRIDGE_MAIN = fileURLToPath(new URL("../../bridge/dist/main.js", import.meta.url));
 const PRELOAD = fileURLToPath(new URL("./bridge-preload.js", import.meta.url));
 const MP3 = fileURLToPath(
   new URL("../../bridge/test/fixtures/mp3-16k-mono-3s-740.mp3", import.meta.url),
@@ -126,6 +126,7 @@ export async function startBenchRig(
     const countersFile = options.profileDir ? join(options.profileDir, "counters.json") : undefined;
     const node = [
       process.execPath,
+      ...BRIDGE_NODE_FLAGS,
       "--heapsnapshot-signal=SIGUSR2",
       `--diagnostic-dir=${snapshots}`,
       ...(options.profileDir

@@ -1,11 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startAndTime } from "@mentra/test-kit";
+import { BRIDGE_MAIN, BRIDGE_NODE_FLAGS } from "./bridge-launch.js";
 import { type Percentiles, percentiles, round } from "./stats.js";
-
-const BRIDGE_MAIN = fileURLToPath(new URL("../../bridge/dist/main.js", import.meta.url));
 
 /** What {@link measureStartup} found. */
 export interface StartupReport {
@@ -57,7 +55,10 @@ export async function measureStartup(options: MeasureStartupOptions = {}): Promi
     for (let run = 0; run < runs; run++) {
       const started = await startAndTime({
         command: options.executable ?? process.execPath,
-        args: options.executable === undefined ? [options.main ?? BRIDGE_MAIN] : [],
+        args:
+          options.executable === undefined
+            ? [...BRIDGE_NODE_FLAGS, options.main ?? BRIDGE_MAIN]
+            : [],
         env: {
           PATH: process.env.PATH,
           LIVEKIT_GRPC_SOCKET: socketPath,

@@ -141,6 +141,8 @@ const seaConfig = {
   output: path.join(work, "sea.blob"),
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
+  // The Node flags every launch of the bridge uses (apps/bridge/node-flags.json).
+  execArgv: JSON.parse(fs.readFileSync(new URL("../node-flags.json", import.meta.url), "utf8")),
   assets: { [ADDON_ASSET]: addonFile },
 };
 const nodeVersion = execFileSync(nodeBinary, ["--version"], { encoding: "utf8" }).trim();

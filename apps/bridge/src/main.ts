@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // rtc-node logs at debug level to stdout unless NODE_ENV is "production"; the bridge
 // has its own log, so quiet it before rtc-node loads (hence the dynamic import).
 process.env.NODE_ENV ??= "production";

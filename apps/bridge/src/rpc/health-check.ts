@@ -82,6 +82,8 @@ export function createHealthCheck(
         event_loop_delay_p99_ms: (delayP99 / 1e6).toFixed(2),
         event_loop_delay_max_ms: (delayMax / 1e6).toFixed(2),
         node_version: process.version,
+        // The Node flags it runs with (every launcher passes apps/bridge/node-flags.json).
+        node_flags: process.execArgv.join(" "),
       },
     };
   };

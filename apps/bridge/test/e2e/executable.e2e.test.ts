@@ -182,6 +182,11 @@ describe.skipIf(gate === "skip")("the livekit-bridge executable (no node, no nod
     // Its own Node 24, not the machine's Node.
     const tools = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "tools.json"), "utf8"));
     expect(health.metadata.node_version).toBe(`v${tools.node24}`);
+    // With the bridge's Node flags, from its SEA config's execArgv.
+    const flags = JSON.parse(
+      fs.readFileSync(path.join(REPO_ROOT, "apps/bridge/node-flags.json"), "utf8"),
+    ) as string[];
+    expect(health.metadata.node_flags).toBe(flags.join(" "));
 
     const userId = "u-exe";
     const room = uniqueRoom("exe");
