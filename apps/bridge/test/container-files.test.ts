@@ -65,7 +65,7 @@ describe("Dockerfile", () => {
     );
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/healthz/m);
-    expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
+    expect(dockerfile).toContain('CMD ["node", "--max-semi-space-size=1", "dist/main.js"]');
   });
 });
 
