@@ -296,10 +296,17 @@ describe.skipIf(gate === "skip")(
       }
       await waitFor(() => call.of("audio").length > 20, { timeoutMs: 5_000 });
       const sid = publication?.sid ?? "";
+      // A mute through the server API reaches the device too, and the device answers with its
+      // own mute; unmuting before that answer went through let the answer mute the track
+      // again (MUTED, UNMUTED, MUTED, UNMUTED). So each change waits for the device's side.
       await setTrackMuted(rig.creds, room, "glasses", sid, true);
       await waitFor(() => call.of("participant").some((p) => p.value.kind === Kind.MUTED));
+      await waitFor(() => publication?.muted === true, { description: "the device muted" });
+      await sleep(300);
       await setTrackMuted(rig.creds, room, "glasses", sid, false);
       await waitFor(() => call.of("participant").some((p) => p.value.kind === Kind.UNMUTED));
+      await waitFor(() => publication?.muted === false, { description: "the device unmuted" });
+      await sleep(300);
       await track.close();
       await source.close();
       await device.close();
