@@ -51,6 +51,13 @@ function insideLatencyTarget(
   };
 }
 
+/** Audio a step dropped anywhere: in the bridge (queue full, standing delay) and the client. */
+const droppedMs = (s: StepResult) =>
+  s.drops.bridgeCloudDroppedMs +
+  s.drops.bridgeCloudDelayDroppedMs +
+  s.drops.clientReceiveDroppedMs +
+  s.drops.clientSendDroppedMs;
+
 /** Judges a ladder against the targets. */
 export function judgeLadder(result: LadderResult): TargetCheck[] {
   const { steps, perSession } = result;
@@ -58,15 +65,7 @@ export function judgeLadder(result: LadderResult): TargetCheck[] {
   const top = last?.users ?? 0;
   const multi = steps.length >= 2;
   const gaps = steps.reduce((n, s) => n + s.packets.gaps + s.packets.duplicates, 0);
-  const drops = steps.reduce(
-    (n, s) =>
-      n +
-      s.drops.bridgeCloudDroppedMs +
-      s.drops.bridgeCloudDelayDroppedMs +
-      s.drops.clientReceiveDroppedMs +
-      s.drops.clientSendDroppedMs,
-    0,
-  );
+  const drops = steps.reduce((n, s) => n + droppedMs(s), 0);
   const worstPerUser = Math.max(0, ...steps.map((s) => s.bridge.cpuPctPerUser));
   return [
     {
@@ -109,11 +108,7 @@ const pitchCell = (p: PitchReading | undefined) =>
 function stepRow(s: StepResult): string {
   const b = s.bridge;
   const p = s.packets;
-  const drops =
-    s.drops.bridgeCloudDroppedMs +
-    s.drops.bridgeCloudDelayDroppedMs +
-    s.drops.clientReceiveDroppedMs +
-    s.drops.clientSendDroppedMs;
+  const drops = droppedMs(s);
   const chirp = s.latency.chirp;
   const added = (path: ChirpPath | undefined) =>
     path === undefined

@@ -6,6 +6,7 @@ import {
   type LiveKitCredentials,
   type TestParticipant,
 } from "@mentra/test-kit";
+import { bridgeIdentity } from "./bridge-launch.js";
 import { type DirectTone, startDirectTone } from "./direct-tone.js";
 import { markWithin } from "./mark-within.js";
 import { createPacketLog, PACKET_SAMPLES, type PacketLog, stampSequence } from "./packet-log.js";
@@ -79,8 +80,6 @@ export type Directions = "both" | "room-to-cloud" | "cloud-to-room";
 
 const TTS_RATE = 24_000;
 const HEAR_RATE = 16_000;
-/** The bridge's identity in a user's room. */
-const bridgeIdentity = (userId: string) => `cloud-agent:${userId}`;
 const TTS_CHUNK = TTS_RATE / 50;
 /**
  * TTS comes in utterances, as a voice assistant's does: 2 s of speech, then 0.5 s with

@@ -11,6 +11,7 @@ import {
   type TimedFrame,
   waitFor,
 } from "@mentra/test-kit";
+import { bridgeIdentity } from "./bridge-launch.js";
 import { markWithin } from "./mark-within.js";
 import { sleep } from "./sleep.js";
 import { type Percentiles, percentiles } from "./stats.js";
@@ -39,9 +40,6 @@ export interface ChirpResult {
 }
 
 const PROBE = chirpProbe({ leadInMs: 1_500, tailMs: 500 });
-/** The bridge's participant for a user, as LIVEKIT_IDENTITY_TEMPLATE has it by default. */
-const bridgeIdentity = (userId: string) => `cloud-agent:${userId}`;
-
 function compare(direct: PathLatency, bridged: PathLatency): ChirpPath {
   const d = percentiles(direct.latenciesMs);
   const b = percentiles(bridged.latenciesMs);

@@ -3,6 +3,8 @@
 // gives 300 Hz; frames the AudioSource had to invent (silence between frames: the tone
 // stretched) lower it, as the room hears it.
 
+import { loudWindows } from "@mentra/test-kit";
+
 /** The tone the listening users' cloud sessions send as TTS. */
 export const TTS_TONE_HZ = 300;
 
@@ -15,22 +17,18 @@ export interface PitchReading {
   readonly highestHz: number;
 }
 
-const WINDOW_MS = 10;
 /** Of full scale: below it a 10 ms window is silence. */
 const AUDIBLE = 0.02;
 /** A pause this long ends an utterance (the bench pauses 500 ms between them). */
 const PAUSE_MS = 200;
 
-/** Each utterance's [first, last) sample: runs of audible windows split by pauses. */
+/** Each utterance's [first, last) sample: runs of audible 10 ms windows split by pauses. */
 function utterances(samples: Int16Array, sampleRate: number): [number, number][] {
-  const window = Math.round((sampleRate * WINDOW_MS) / 1000);
+  const window = Math.round(sampleRate / 100);
   const runs: [number, number][] = [];
   let start = -1;
   let lastLoud = -1;
-  for (let at = 0; at + window <= samples.length; at += window) {
-    let sum = 0;
-    for (let i = at; i < at + window; i++) sum += (samples[i] ?? 0) ** 2;
-    if (Math.sqrt(sum / window) / 32768 < AUDIBLE) continue;
+  for (const at of loudWindows(samples, sampleRate, AUDIBLE)) {
     if (start >= 0 && at - (lastLoud + window) >= (sampleRate * PAUSE_MS) / 1000) {
       runs.push([start, lastLoud + window]);
       start = -1;
@@ -65,6 +63,16 @@ function crossingPitch(samples: Int16Array, sampleRate: number, deadband: number
   }
   if (crossings < 2) return 0;
   return (crossings - 1) / 2 / ((last - first) / sampleRate);
+}
+
+/** Several readings as one: utterances summed, the extremes of those that measured any. */
+export function combineReadings(readings: readonly PitchReading[]): PitchReading {
+  const measured = readings.filter((r) => r.utterances > 0);
+  return {
+    utterances: measured.reduce((n, r) => n + r.utterances, 0),
+    lowestHz: measured.length > 0 ? Math.min(...measured.map((r) => r.lowestHz)) : 0,
+    highestHz: measured.length > 0 ? Math.max(...measured.map((r) => r.highestHz)) : 0,
+  };
 }
 
 /**

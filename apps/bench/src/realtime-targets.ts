@@ -1,7 +1,7 @@
 // The real-time-under-load targets (issue #18), judged on a ladder: device→cloud p99 at 10 and
 // 20 users, zero gaps, zero cloud→room underruns, cost per added user and idle memory.
 import type { LadderResult, StepResult } from "./bench.js";
-import { TTS_TONE_HZ } from "./pitch.js";
+import { combineReadings, type PitchReading, TTS_TONE_HZ } from "./pitch.js";
 import { mib, round } from "./stats.js";
 import type { TargetCheck } from "./targets.js";
 
@@ -23,19 +23,14 @@ function p99Target(steps: readonly StepResult[], users: number, boundMs: number)
 
 /** Cloud→room at exactly its pitch: every utterance the listeners heard within 1% of 300 Hz. */
 function pitchTarget(steps: readonly StepResult[]): TargetCheck {
-  const heard = steps.filter((s) => s.heard.utterances > 0);
-  const lowest = Math.min(...heard.map((s) => s.heard.lowestHz));
-  const highest = Math.max(...heard.map((s) => s.heard.highestHz));
+  const heard = combineReadings(steps.map((s) => s.heard));
+  const control = combineReadings(steps.flatMap((s) => (s.heardDirect ? [s.heardDirect] : [])));
   const within = (hz: number) => Math.abs(hz - TTS_TONE_HZ) <= TTS_TONE_HZ * 0.01;
-  const controls = steps.flatMap((s) => (s.heardDirect?.utterances ? [s.heardDirect] : []));
-  const direct =
-    controls.length > 0
-      ? `${Math.min(...controls.map((c) => c.lowestHz))}–${Math.max(...controls.map((c) => c.highestHz))} Hz`
-      : "-";
+  const range = (r: PitchReading) => (r.utterances > 0 ? `${r.lowestHz}–${r.highestHz} Hz` : "-");
   return {
     target: `cloud→room at its pitch: ${TTS_TONE_HZ} Hz TTS heard within 1%`,
-    measured: heard.length > 0 ? `${lowest}–${highest} Hz (from a peer: ${direct})` : "-",
-    met: heard.length > 0 ? within(lowest) && within(highest) : null,
+    measured: heard.utterances > 0 ? `${range(heard)} (from a peer: ${range(control)})` : "-",
+    met: heard.utterances > 0 ? within(heard.lowestHz) && within(heard.highestHz) : null,
     note: "per utterance, zero crossings over the time between its first and last, on the listening users' glasses (every 5th user from the 2nd); from a peer: the same tone straight into LiveKit, heard by the first listener (the pitch without the bridge)",
   };
 }

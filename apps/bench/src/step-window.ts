@@ -4,7 +4,7 @@ import { type CounterWindow, counterWindow } from "./bridge-counters.js";
 import { type ChirpResult, measureChirpPaths } from "./chirp-probe.js";
 import type { Pacer } from "./pacer.js";
 import { emptyWindow } from "./packet-log.js";
-import type { PitchReading } from "./pitch.js";
+import { combineReadings, type PitchReading } from "./pitch.js";
 import { readMachineCpu, readThreadCpu, threadCpuPct } from "./proc.js";
 import { sleep } from "./sleep.js";
 import {
@@ -194,7 +194,10 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
   await sleep(ctx.stepMs, signal);
   const endMs = Date.now();
   const readings = await Promise.all(hearing.map((h) => h.stop()));
-  const heard = joinReadings(readings.map((r) => r.bridged));
+  const heard = {
+    listeners: readings.length,
+    ...combineReadings(readings.map((r) => r.bridged)),
+  };
   const heardDirect = readings.find((r) => r.direct !== undefined)?.direct;
   const scrape1 = Date.now();
   const metrics1 = await rig.metrics();
@@ -300,17 +303,6 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
       pacerLateP99Ms: lateness.lateP99Ms,
       pacerSkippedTicks: lateness.skippedTicks,
     },
-  };
-}
-
-/** The readings of several listeners as one: utterances summed, the extremes kept. */
-function joinReadings(readings: readonly PitchReading[]): StepResult["heard"] {
-  const measured = readings.filter((r) => r.utterances > 0);
-  return {
-    listeners: readings.length,
-    utterances: measured.reduce((n, r) => n + r.utterances, 0),
-    lowestHz: measured.length > 0 ? Math.min(...measured.map((r) => r.lowestHz)) : 0,
-    highestHz: measured.length > 0 ? Math.max(...measured.map((r) => r.highestHz)) : 0,
   };
 }
 

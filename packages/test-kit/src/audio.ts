@@ -59,7 +59,7 @@ export function dominantFrequency(
 }
 
 /** Start offsets of the 10 ms windows whose RMS is above `threshold` (of full scale). */
-function loudWindows(samples: Int16Array, sampleRate: number, threshold: number): number[] {
+export function loudWindows(samples: Int16Array, sampleRate: number, threshold: number): number[] {
   const window = Math.round(sampleRate / 100);
   const loud: number[] = [];
   for (let start = 0; start + window <= samples.length; start += window) {

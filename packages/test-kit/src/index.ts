@@ -7,6 +7,7 @@ export {
   type HeardTone,
   heardTone,
   leBytes,
+  loudWindows,
   sineTone,
   trimSilence,
 } from "./audio.js";
