@@ -111,6 +111,11 @@ export async function runBenchCommand(args: readonly string[]): Promise<number> 
       );
     }
     for (const step of result.steps) {
+      if (step.underrunsOutside.count > 0) {
+        notes.push(
+          `At ${step.users} users (${step.connections} connection), ${step.underrunsOutside.count} underruns (${step.underrunsOutside.ms} ms) came before the window, while users joined (and the last step's chirp probe): the table counts the window's only.`,
+        );
+      }
       if (step.load.otherCpuPctOfCore > 20) {
         notes.push(
           `At ${step.users} users, other processes on the machine used ${step.load.otherCpuPctOfCore}% of a core: the figures include that contention.`,

@@ -2,6 +2,7 @@
 import type { BenchRig } from "./bench-rig.js";
 import { type CounterWindow, counterWindow } from "./bridge-counters.js";
 import { type ChirpResult, measureChirpPaths } from "./chirp-probe.js";
+import { type DropTotals, readStatuses, takeDrops } from "./drop-totals.js";
 import type { Pacer } from "./pacer.js";
 import { emptyWindow } from "./packet-log.js";
 import { combineReadings, type PitchReading } from "./pitch.js";
@@ -102,10 +103,15 @@ export interface StepResult {
     readonly chunksFromCloud: number;
   };
   /**
-   * GetStatus to_room_underruns / to_room_underrun_ms, summed over sessions, during the step:
+   * GetStatus to_room_underruns / to_room_underrun_ms, summed over sessions, over the window:
    * the times, and how long in all, an AudioSource ran dry while cloud audio was playing.
    */
   readonly underruns: { readonly count: number; readonly ms: number };
+  /**
+   * The same, from the end of the last window to the start of this one: while this step's
+   * users joined and warmed up, and while the last step's chirp probe joined.
+   */
+  readonly underrunsOutside: { readonly count: number; readonly ms: number };
   /**
    * The 300 Hz TTS tone as the listening users' glasses heard it over the window, per
    * utterance (pitch.ts): lowest and highest over all of them.
@@ -141,25 +147,6 @@ export interface StepResult {
   };
 }
 
-/** A user's drop totals at the end of the last step, to take each step's share. */
-export interface DropTotals {
-  readonly bridge: number;
-  readonly delay: number;
-  readonly underruns: number;
-  readonly underrunMs: number;
-  readonly receive: number;
-  readonly send: number;
-}
-
-const NO_DROPS: DropTotals = {
-  bridge: 0,
-  delay: 0,
-  underruns: 0,
-  underrunMs: 0,
-  receive: 0,
-  send: 0,
-};
-
 /** What a ladder keeps across its steps. */
 export interface StepContext {
   readonly rig: BenchRig;
@@ -188,6 +175,7 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
   const metrics0 = await rig.metrics();
   const scraped0 = Date.now();
   const counters0 = rig.counters();
+  const outside = takeDrops(ctx, await readStatuses(ctx.pool));
   pacer.resetLateness();
   const hearing = pool.users.flatMap((u) => (u.listen ? [u.listen()] : []));
   const startMs = Date.now();
@@ -204,6 +192,7 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
   const scraped1 = Date.now();
   const end = await rig.probe.sample();
   const counters1 = rig.counters();
+  const statuses = await readStatuses(pool);
   let chirp: ChirpResult | undefined;
   let chirpError = "";
   try {
@@ -217,9 +206,6 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
   const livekit1 = ctx.livekitCpu();
   const bench1 = process.cpuUsage(bench0);
   const lateness = pacer.lateness();
-  const statuses = await Promise.all(
-    pool.users.map((u) => u.session.status().then((s) => s.metadata)),
-  );
   // Packets sent at the end of the window are still in flight: let them land.
   await sleep(1_500, signal);
 
@@ -281,6 +267,7 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
       chunksFromCloud: sumStatus(statuses, "chunks_from_cloud"),
     },
     underruns: { count: totals.grown.underruns, ms: totals.grown.underrunMs },
+    underrunsOutside: { count: outside.underruns, ms: outside.underrunMs },
     heard,
     heardDirect,
     playback: {
@@ -318,39 +305,23 @@ interface WindowTimes {
   readonly scraped1: number;
 }
 
-/** The window's packets and frames over all users, and their drops since the last step. */
+/** The window's packets and frames over all users, and their drops over the window. */
 function userTotals(
   ctx: StepContext,
   statuses: readonly Readonly<Record<string, string>>[],
   t: WindowTimes,
 ) {
   const window = emptyWindow();
-  const grown: Record<keyof DropTotals, number> = { ...NO_DROPS };
   let foreign = 0;
   let framesAtLeast = 0;
   let framesAtMost = 0;
-  ctx.pool.users.forEach((user, i) => {
+  for (const user of ctx.pool.users) {
     user.packets.collect(t.startMs, t.endMs, window);
     framesAtLeast += user.packets.framesReceivedByBridge(t.scraped0, t.scrape1);
     framesAtMost += user.packets.framesReceivedByBridge(t.scrape0, t.scraped1);
     foreign += user.packets.foreign;
-    const before = ctx.dropsSoFar.get(user.userId) ?? NO_DROPS;
-    const stats = user.session.stats();
-    const status = (key: string) => Number(statuses[i]?.[key] ?? 0) || 0;
-    const now: DropTotals = {
-      bridge: status("cloud_dropped_ms"),
-      delay: status("cloud_delay_dropped_ms"),
-      underruns: status("to_room_underruns"),
-      underrunMs: status("to_room_underrun_ms"),
-      receive: stats.receiveDroppedMs,
-      send: stats.sendDroppedMs,
-    };
-    for (const key of Object.keys(grown) as (keyof DropTotals)[]) {
-      grown[key] += now[key] - before[key];
-    }
-    ctx.dropsSoFar.set(user.userId, now);
-  });
-  return { window, grown, foreign, framesAtLeast, framesAtMost };
+  }
+  return { window, grown: takeDrops(ctx, statuses), foreign, framesAtLeast, framesAtMost };
 }
 
 /** The step's lines of progress: chirp and inside figures when there are, then the summary. */
@@ -371,7 +342,7 @@ export function sayStep(step: StepResult, say: (line: string) => void): void {
     );
   }
   say(
-    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps, ${step.drops.bridgeCloudDelayDroppedMs} ms dropped for standing delay, ${step.underruns.count} underruns (${step.underruns.ms} ms), 300 Hz TTS heard at ${step.heard.lowestHz}–${step.heard.highestHz} Hz (${step.heard.utterances} utterances, ${step.heard.listeners} listening; the tone straight from a peer ${step.heardDirect ? `${step.heardDirect.lowestHz}–${step.heardDirect.highestHz} Hz` : "-"})`,
+    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps, ${step.drops.bridgeCloudDelayDroppedMs} ms dropped for standing delay, ${step.underruns.count} underruns (${step.underruns.ms} ms; ${step.underrunsOutside.count} (${step.underrunsOutside.ms} ms) before the window, while users joined), 300 Hz TTS heard at ${step.heard.lowestHz}–${step.heard.highestHz} Hz (${step.heard.utterances} utterances, ${step.heard.listeners} listening; the tone straight from a peer ${step.heardDirect ? `${step.heardDirect.lowestHz}–${step.heardDirect.highestHz} Hz` : "-"})`,
   );
 }
 
