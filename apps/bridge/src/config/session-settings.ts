@@ -107,6 +107,15 @@ export const SESSION_SETTINGS = {
     default: 100,
     description: "Audio queued inside each published track's LiveKit AudioSource.",
   }),
+  TRACK_JITTER_BUFFER_MS: integer({
+    field: "trackJitterBufferMs",
+    min: 0,
+    max: 1_000,
+    unit: "milliseconds",
+    default: 60,
+    description:
+      "Cloud-to-room audio held before an utterance starts playing, so chunks that come up to this late leave no gap; 0 none.",
+  }),
   MAX_CHUNK_BYTES: integer({
     field: "maxChunkBytes",
     min: 2,

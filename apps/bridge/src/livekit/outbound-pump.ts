@@ -5,6 +5,12 @@ import { AudioFrame, type AudioSource } from "@livekit/rtc-node";
  * is an estimate from the JS side, good to a timer tick.
  */
 const UNDERRUN_SLACK_MS = 5;
+/**
+ * Cloud audio that arrives less than this after its track's source ran dry continues the
+ * same utterance: it was read or sent late, and the room heard the wait as a gap inside it
+ * (an underrun). Audio arriving later starts a new utterance after a pause.
+ */
+export const LATE_GAP_MS = 200;
 
 /** Options of {@link createOutboundPump}. */
 export interface OutboundPumpOptions {
@@ -15,6 +21,12 @@ export interface OutboundPumpOptions {
   readonly frameMs: number;
   /** Samples per channel of every frame pushed. */
   readonly samplesPerFrame: number;
+  /**
+   * Cloud audio (timed frames) starting an utterance plays this long after its first frame
+   * came (at once when more than this is held already): the cushion that keeps later
+   * frames coming up to this late from leaving a gap. 0 starts at once.
+   */
+  readonly primeMs: number;
   /** See OutboundTrackOptions.onFrameLatency. */
   readonly onFrameLatency?: (ms: number) => void;
   /** Whether the track is closed: the pump stops capturing once it is. */
@@ -36,7 +48,7 @@ export interface OutboundPump {
   push(samples: Int16Array, at: number): void;
   /** Captures pending frames until none is left (or the track closes); one loop at a time. */
   run(): Promise<void>;
-  /** Drops every pending frame. */
+  /** Drops every pending frame (and any wait to prime). */
   dropPending(): void;
   /** Takes `queuedMs` cleared out of the source's queue back from the captured figure. */
   uncapture(queuedMs: number): void;
@@ -50,7 +62,7 @@ export interface OutboundPump {
 
 /** Creates the capture loop of one outbound track. */
 export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
-  const { source, sampleRate, channels, frameMs, samplesPerFrame } = options;
+  const { source, sampleRate, channels, frameMs, samplesPerFrame, primeMs } = options;
   // Frames not yet captured, each with the receipt time of the write() that completed it
   // (NaN when untimed: playback, and the silence and tails the bridge adds itself).
   // `queuedAt` is when the frame was put here (performance.now()), timed or not.
@@ -66,21 +78,51 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
   let underrunCount = 0;
   let underrunMs = 0;
   let pumping = false;
+  // The timer that starts an utterance held back to prime (see OutboundPumpOptions.primeMs).
+  let primeTimer: ReturnType<typeof setTimeout> | undefined;
   // Milliseconds handed to the AudioSource, less what clear() took back out of its queue.
   let capturedMs = 0;
 
-  /** The source ran dry before this frame, queued since `queuedAt`, was captured. */
-  const countUnderrun = (queuedAt: number, now: number) => {
+  /**
+   * The source ran dry before this frame, queued since `queuedAt`, was captured: an
+   * underrun when the frame already waited then, or when it is cloud audio that came less
+   * than LATE_GAP_MS after (the same utterance, read or sent late).
+   */
+  const countUnderrun = (queuedAt: number, timed: boolean, now: number) => {
     if (dryAt === undefined) return;
-    const dryMs = now - Math.max(dryAt, queuedAt);
+    const late = queuedAt - dryAt;
+    if (late > 0 && !(timed && late < LATE_GAP_MS)) return;
+    const dryMs = now - dryAt;
     if (dryMs > UNDERRUN_SLACK_MS) {
       underrunCount++;
       underrunMs += dryMs;
     }
   };
 
+  /**
+   * Whether the first pending frame starts an utterance of cloud audio that must wait to
+   * prime; if so, a timer runs the pump once the wait is over.
+   */
+  const holdToPrime = (now: number): boolean => {
+    const first = pending[0];
+    if (primeMs === 0 || first === undefined || Number.isNaN(first.at)) return false;
+    // The source still plays, or this continues an utterance it just finished: no wait.
+    if (dryAt !== undefined && first.queuedAt - dryAt < LATE_GAP_MS) return false;
+    // More than the buffer already held (a sender ahead of real time) needs no wait.
+    if (pending.length * frameMs > primeMs) return false;
+    const waitMs = first.queuedAt + primeMs - now;
+    if (waitMs <= 0) return false;
+    primeTimer ??= setTimeout(() => {
+      primeTimer = undefined;
+      void run();
+    }, waitMs);
+    return true;
+  };
+
   const run = async () => {
-    if (pumping) return;
+    if (pumping || holdToPrime(performance.now())) return;
+    clearTimeout(primeTimer);
+    primeTimer = undefined;
     pumping = true;
     try {
       while (!options.isClosed()) {
@@ -92,7 +134,7 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
         // The source plays on in real time, on its own thread: this frame ends playing a
         // frame's length after what it holds, or after now if it ran dry.
         const now = performance.now();
-        countUnderrun(frame.queuedAt, now);
+        countUnderrun(frame.queuedAt, !Number.isNaN(frame.at), now);
         dryAt = Math.max(now, dryAt ?? now) + frameMs;
         // Counted as captured from the call on, as the AudioSource counts it in its queue:
         // a frame being captured is then in exactly one of the two figures.
@@ -121,6 +163,8 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
     run,
     dropPending() {
       pending.length = 0;
+      clearTimeout(primeTimer);
+      primeTimer = undefined;
     },
     uncapture(queuedMs) {
       capturedMs = Math.max(0, capturedMs - queuedMs);

@@ -30,6 +30,8 @@ export interface OutboundTrackOptions {
   readonly channels: number;
   /** Audio queued inside rtc-node's AudioSource before captureFrame waits. */
   readonly sourceQueueMs: number;
+  /** Cloud audio held before an utterance starts playing (see OutboundPumpOptions.primeMs). */
+  readonly jitterBufferMs: number;
   /** Audio the bridge holds beyond that queue before write() makes the sender wait. */
   readonly maxBufferMs: number;
   /**
@@ -70,9 +72,10 @@ export interface OutboundTrack {
   writtenMs(): number;
   /**
    * Underruns since the track was published: the times the AudioSource's queue ran dry
-   * while the next frame already waited in the bridge (so the room heard silence, or
-   * frames the source had to invent, inside audio that was there), and their total ms.
-   * Gaps in what the cloud sent are not counted: that audio was not there yet.
+   * inside audio (so the room heard silence, or frames the source had to invent), and
+   * their total ms: the next frame already waited in the bridge, or it was cloud audio
+   * that came less than LATE_GAP_MS after (read or sent late). A longer pause in what the
+   * cloud sends is not counted.
    */
   underruns(): { readonly count: number; readonly ms: number };
   /**
@@ -134,6 +137,7 @@ export async function publishOutboundTrack(
     channels,
     frameMs: FRAME_MS,
     samplesPerFrame,
+    primeMs: options.jitterBufferMs,
     ...(options.onFrameLatency !== undefined ? { onFrameLatency: options.onFrameLatency } : {}),
     isClosed: () => closed,
     onCaptured: wake,

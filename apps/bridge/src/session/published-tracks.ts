@@ -4,7 +4,11 @@ import { trackName } from "./track-names.js";
 
 /** Options of {@link createPublishedTracks}. */
 export interface PublishedTracksOptions {
-  readonly track: { readonly bufferMs: number; readonly sourceQueueMs: number };
+  readonly track: {
+    readonly bufferMs: number;
+    readonly sourceQueueMs: number;
+    readonly jitterBufferMs: number;
+  };
   readonly audioLatency: AudioLatencySink;
   /** The room link to publish on, once any rejoin has settled; throws when there is none. */
   connected(): Promise<RoomLink>;
@@ -47,6 +51,7 @@ export function createPublishedTracks(options: PublishedTracksOptions): Publishe
           sampleRate,
           channels,
           sourceQueueMs: options.track.sourceQueueMs,
+          jitterBufferMs: options.track.jitterBufferMs,
           maxBufferMs: options.track.bufferMs,
           onFrameLatency: (ms) => options.audioLatency.observe("to_room", ms),
         });

@@ -62,6 +62,7 @@ export interface SessionRegistryOptions {
     | "publishAtJoin"
     | "trackBufferMs"
     | "trackSourceQueueMs"
+    | "trackJitterBufferMs"
     | "playbackConnectTimeoutMs"
     | "playbackIdleTimeoutMs"
     | "playbackTotalTimeoutMs"
@@ -176,7 +177,11 @@ export class SessionRegistry {
         statsIntervalMs: config.roomStatsIntervalMs,
         replayMs: config.replayMs,
         publishAtJoin: config.publishAtJoin,
-        track: { bufferMs: config.trackBufferMs, sourceQueueMs: config.trackSourceQueueMs },
+        track: {
+          bufferMs: config.trackBufferMs,
+          sourceQueueMs: config.trackSourceQueueMs,
+          jitterBufferMs: config.trackJitterBufferMs,
+        },
         playback: this.playback,
         logger,
         onClosed: (closed) => this.forget(closed),

@@ -31,7 +31,11 @@ export interface SessionOptions<S = unknown>
   readonly publishAtJoin: readonly number[];
   /** Room audio kept after it was sent, for AudioSession resumes (ms); 0 none. */
   readonly replayMs: number;
-  readonly track: { readonly bufferMs: number; readonly sourceQueueMs: number };
+  readonly track: {
+    readonly bufferMs: number;
+    readonly sourceQueueMs: number;
+    readonly jitterBufferMs: number;
+  };
   /** How PlayAudio downloads, checks URLs and reports progress. */
   readonly playback: PlaybackSettings;
   readonly logger: Logger;
