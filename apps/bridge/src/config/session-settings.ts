@@ -116,6 +116,15 @@ export const SESSION_SETTINGS = {
     description:
       "Cloud-to-room audio held before an utterance starts playing, so chunks that come up to this late leave no gap; 0 none.",
   }),
+  TRACK_MAX_LATE_MS: integer({
+    field: "trackMaxLateMs",
+    min: 0,
+    max: 10_000,
+    unit: "milliseconds",
+    default: 100,
+    description:
+      "Cloud-to-room audio that fell behind its utterance's schedule (the source ran dry inside it) by more than this is dropped and counted until it is back on time; 0 drops whatever is late.",
+  }),
   MAX_CHUNK_BYTES: integer({
     field: "maxChunkBytes",
     min: 2,

@@ -1,4 +1,5 @@
 import { AudioFrame, type AudioSource } from "@livekit/rtc-node";
+import { createLateLedger } from "./late-ledger.js";
 
 /**
  * A dry spell shorter than this is not counted as an underrun: the source's queue figure
@@ -27,6 +28,12 @@ export interface OutboundPumpOptions {
    * frames coming up to this late from leaving a gap. 0 starts at once.
    */
   readonly primeMs: number;
+  /**
+   * How far cloud audio may fall behind its utterance's schedule (through underruns)
+   * before the frames that would play later still are dropped, and counted, until it is
+   * back within this. 0 drops whatever is late.
+   */
+  readonly maxLateMs: number;
   /** See OutboundTrackOptions.onFrameLatency. */
   readonly onFrameLatency?: (ms: number) => void;
   /** Whether the track is closed: the pump stops capturing once it is. */
@@ -54,10 +61,16 @@ export interface OutboundPump {
   uncapture(queuedMs: number): void;
   /** Forgets when the source runs dry: after a clear, the next frame starts a new run. */
   resetDry(): void;
-  /** Milliseconds handed to the AudioSource, less what was taken back by uncapture(). */
+  /**
+   * Milliseconds handed to the AudioSource, or dropped to catch up (their time is over),
+   * less what was taken back by uncapture().
+   */
   capturedMs(): number;
-  /** Underruns counted so far and their total ms (rounded). */
-  underruns(): { readonly count: number; readonly ms: number };
+  /**
+   * Underruns counted so far and their total ms (rounded), and the ms of cloud audio
+   * dropped to play the rest of its utterance on time after one (see run()).
+   */
+  underruns(): { readonly count: number; readonly ms: number; readonly lateDroppedMs: number };
 }
 
 /** Creates the capture loop of one outbound track. */
@@ -75,12 +88,12 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
   // reckoned from the frames handed to it: the blocked thread that makes an underrun
   // would also hold back any figure read from the source afterwards.
   let dryAt: number | undefined;
-  let underrunCount = 0;
-  let underrunMs = 0;
+  const ledger = createLateLedger(frameMs, options.maxLateMs);
   let pumping = false;
   // The timer that starts an utterance held back to prime (see OutboundPumpOptions.primeMs).
   let primeTimer: ReturnType<typeof setTimeout> | undefined;
-  // Milliseconds handed to the AudioSource, less what clear() took back out of its queue.
+  // Milliseconds handed to the AudioSource (or dropped to catch up), less what clear()
+  // took back out of its queue.
   let capturedMs = 0;
 
   /**
@@ -91,12 +104,24 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
   const countUnderrun = (queuedAt: number, timed: boolean, now: number) => {
     if (dryAt === undefined) return;
     const late = queuedAt - dryAt;
-    if (late > 0 && !(timed && late < LATE_GAP_MS)) return;
-    const dryMs = now - dryAt;
-    if (dryMs > UNDERRUN_SLACK_MS) {
-      underrunCount++;
-      underrunMs += dryMs;
+    if (late > 0 && !(timed && late < LATE_GAP_MS)) {
+      ledger.onSchedule(); // a new utterance (or playback after a pause)
+      return;
     }
+    const dryMs = now - dryAt;
+    if (dryMs > UNDERRUN_SLACK_MS) ledger.underrun(dryMs, timed);
+  };
+
+  /**
+   * Whether this frame of cloud audio, next to play at `now`, is dropped to put its
+   * utterance back on schedule (see LateLedger.dropToCatchUp); its time on the track's
+   * timeline is then over: it counts as played, so marks still come.
+   */
+  const dropToCatchUp = (now: number): boolean => {
+    const heldAfterMs = Math.max(0, (dryAt ?? now) - now) + pending.length * frameMs;
+    if (!ledger.dropToCatchUp(heldAfterMs, Math.max(primeMs, frameMs))) return false;
+    capturedMs += frameMs;
+    return true;
   };
 
   /**
@@ -128,13 +153,18 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
       while (!options.isClosed()) {
         const frame = pending.shift();
         if (frame === undefined) break;
+        const timed = !Number.isNaN(frame.at);
+        if (timed && dropToCatchUp(performance.now())) {
+          options.onCaptured();
+          continue;
+        }
         if (options.onFrameLatency !== undefined && !Number.isNaN(frame.at)) {
           options.onFrameLatency(performance.now() - frame.at + source.queuedDuration);
         }
         // The source plays on in real time, on its own thread: this frame ends playing a
         // frame's length after what it holds, or after now if it ran dry.
         const now = performance.now();
-        countUnderrun(frame.queuedAt, !Number.isNaN(frame.at), now);
+        countUnderrun(frame.queuedAt, timed, now);
         dryAt = Math.max(now, dryAt ?? now) + frameMs;
         // Counted as captured from the call on, as the AudioSource counts it in its queue:
         // a frame being captured is then in exactly one of the two figures.
@@ -171,8 +201,9 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
     },
     resetDry() {
       dryAt = undefined;
+      ledger.onSchedule();
     },
     capturedMs: () => capturedMs,
-    underruns: () => ({ count: underrunCount, ms: Math.round(underrunMs) }),
+    underruns: ledger.figures,
   };
 }

@@ -32,6 +32,8 @@ export interface OutboundTrackOptions {
   readonly sourceQueueMs: number;
   /** Cloud audio held before an utterance starts playing (see OutboundPumpOptions.primeMs). */
   readonly jitterBufferMs: number;
+  /** Lateness allowed before cloud audio is dropped (see OutboundPumpOptions.maxLateMs). */
+  readonly maxLateMs: number;
   /** Audio the bridge holds beyond that queue before write() makes the sender wait. */
   readonly maxBufferMs: number;
   /**
@@ -75,9 +77,11 @@ export interface OutboundTrack {
    * inside audio (so the room heard silence, or frames the source had to invent), and
    * their total ms: the next frame already waited in the bridge, or it was cloud audio
    * that came less than LATE_GAP_MS after (read or sent late). A longer pause in what the
-   * cloud sends is not counted.
+   * cloud sends is not counted. `lateDroppedMs`: cloud audio dropped after an underrun to
+   * play the rest of its utterance on schedule (what came late in a burst beyond the
+   * jitter buffer), so a late read never adds lasting delay.
    */
-  underruns(): { readonly count: number; readonly ms: number };
+  underruns(): { readonly count: number; readonly ms: number; readonly lateDroppedMs: number };
   /**
    * Drops everything not played yet, resampler state included, so the next write starts
    * clean; returns the dropped duration in ms. The room hears silence within one frame:
@@ -138,6 +142,7 @@ export async function publishOutboundTrack(
     frameMs: FRAME_MS,
     samplesPerFrame,
     primeMs: options.jitterBufferMs,
+    maxLateMs: options.maxLateMs,
     ...(options.onFrameLatency !== undefined ? { onFrameLatency: options.onFrameLatency } : {}),
     isClosed: () => closed,
     onCaptured: wake,

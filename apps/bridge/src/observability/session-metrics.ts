@@ -8,6 +8,7 @@ const DROPS = {
   cloud_dropped_ms: "cloud_queue_full_ms",
   cloud_delay_dropped_ms: "cloud_standing_delay_ms",
   unannounced_packets_dropped: "unannounced_sender",
+  to_room_late_dropped_ms: "to_room_late_ms",
 } as const;
 
 // Session status counters of cloud → room underruns (see OutboundTrack.underruns).
@@ -68,13 +69,13 @@ export function registerSessionMetrics(
   totalCounter(
     registry,
     "bridge_to_room_underruns_total",
-    "Times a published track's AudioSource ran dry while the next cloud frame already waited in the bridge (the room heard a gap inside audio that was there).",
+    "Times a published track's AudioSource ran dry inside audio, so the room heard a gap in it: the next frame already waited in the bridge, or cloud audio came less than 200 ms after the source ran dry.",
     () => totals.refresh().to_room_underruns ?? 0,
   );
   totalCounter(
     registry,
     "bridge_to_room_underrun_seconds_total",
-    "How long published tracks' AudioSources ran dry while cloud audio waited in the bridge.",
+    "How long published tracks' AudioSources ran dry inside audio (see bridge_to_room_underruns_total).",
     () => (totals.refresh().to_room_underrun_ms ?? 0) / 1000,
   );
   totalCounter(

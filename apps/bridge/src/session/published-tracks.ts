@@ -8,16 +8,18 @@ export interface PublishedTracksOptions {
     readonly bufferMs: number;
     readonly sourceQueueMs: number;
     readonly jitterBufferMs: number;
+    readonly maxLateMs: number;
   };
   readonly audioLatency: AudioLatencySink;
   /** The room link to publish on, once any rejoin has settled; throws when there is none. */
   connected(): Promise<RoomLink>;
 }
 
-/** Cloud → room underruns: how many, and how long in all. */
+/** Cloud → room underruns: how many, how long in all, and the ms dropped to catch up. */
 export interface Underruns {
   readonly count: number;
   readonly ms: number;
+  readonly lateDroppedMs: number;
 }
 
 /** A session's published tracks (cloud to room), by track id. */
@@ -39,7 +41,7 @@ export function createPublishedTracks(options: PublishedTracksOptions): Publishe
   const tracks = new Map<number, Promise<OutboundTrack>>();
   const ready = new Map<number, OutboundTrack>();
   /** Underruns of the tracks gone with a room. */
-  let pastUnderruns: Underruns = { count: 0, ms: 0 };
+  let pastUnderruns: Underruns = { count: 0, ms: 0, lateDroppedMs: 0 };
 
   return {
     async trackFor(trackId, sampleRate, channels) {
@@ -52,6 +54,7 @@ export function createPublishedTracks(options: PublishedTracksOptions): Publishe
           channels,
           sourceQueueMs: options.track.sourceQueueMs,
           jitterBufferMs: options.track.jitterBufferMs,
+          maxLateMs: options.track.maxLateMs,
           maxBufferMs: options.track.bufferMs,
           onFrameLatency: (ms) => options.audioLatency.observe("to_room", ms),
         });
@@ -68,25 +71,26 @@ export function createPublishedTracks(options: PublishedTracksOptions): Publishe
     },
     ready,
     underruns() {
-      let { count, ms } = pastUnderruns;
-      for (const track of ready.values()) {
-        const underruns = track.underruns();
-        count += underruns.count;
-        ms += underruns.ms;
-      }
-      return { count, ms };
+      return [...ready.values()].reduce(
+        (sum, track) => addUnderruns(sum, track.underruns()),
+        pastUnderruns,
+      );
     },
     reset() {
       for (const track of ready.values()) {
-        const underruns = track.underruns();
-        pastUnderruns = {
-          count: pastUnderruns.count + underruns.count,
-          ms: pastUnderruns.ms + underruns.ms,
-        };
+        pastUnderruns = addUnderruns(pastUnderruns, track.underruns());
       }
       tracks.clear();
       ready.clear();
     },
     count: () => tracks.size,
+  };
+}
+
+function addUnderruns(a: Underruns, b: Underruns): Underruns {
+  return {
+    count: a.count + b.count,
+    ms: a.ms + b.ms,
+    lateDroppedMs: a.lateDroppedMs + b.lateDroppedMs,
   };
 }

@@ -63,6 +63,7 @@ export interface SessionRegistryOptions {
     | "trackBufferMs"
     | "trackSourceQueueMs"
     | "trackJitterBufferMs"
+    | "trackMaxLateMs"
     | "playbackConnectTimeoutMs"
     | "playbackIdleTimeoutMs"
     | "playbackTotalTimeoutMs"
@@ -181,6 +182,7 @@ export class SessionRegistry {
           bufferMs: config.trackBufferMs,
           sourceQueueMs: config.trackSourceQueueMs,
           jitterBufferMs: config.trackJitterBufferMs,
+          maxLateMs: config.trackMaxLateMs,
         },
         playback: this.playback,
         logger,

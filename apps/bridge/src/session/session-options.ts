@@ -35,6 +35,7 @@ export interface SessionOptions<S = unknown>
     readonly bufferMs: number;
     readonly sourceQueueMs: number;
     readonly jitterBufferMs: number;
+    readonly maxLateMs: number;
   };
   /** How PlayAudio downloads, checks URLs and reports progress. */
   readonly playback: PlaybackSettings;

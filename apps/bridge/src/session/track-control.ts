@@ -86,10 +86,17 @@ export function createTrackControl(options: TrackControlOptions) {
     /** While an AudioSession is attached: marks every tick, TrackStats at their interval. */
     startControl: reports.start,
     stopControl: reports.stop,
-    /** Cloud → room underruns of the session's tracks, those gone with a room too. */
+    /**
+     * Cloud → room underruns of the session's tracks, those gone with a room too, and the
+     * cloud audio dropped after them to catch up.
+     */
     underrunMetadata(): Record<string, string> {
-      const { count, ms } = tracks.underruns();
-      return { to_room_underruns: String(count), to_room_underrun_ms: String(ms) };
+      const { count, ms, lateDroppedMs } = tracks.underruns();
+      return {
+        to_room_underruns: String(count),
+        to_room_underrun_ms: String(ms),
+        to_room_late_dropped_ms: String(lateDroppedMs),
+      };
     },
     /** The room's tracks are gone (room lost or left): so are their marks, which can never play. */
     reset(): void {

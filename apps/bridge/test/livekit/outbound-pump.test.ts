@@ -41,7 +41,7 @@ function playingSource(queueMs: number) {
   return { source: source as unknown as AudioSource, starts, gaps };
 }
 
-function pumpOn(source: AudioSource, primeMs: number): OutboundPump {
+function pumpOn(source: AudioSource, primeMs: number, maxLateMs = 0): OutboundPump {
   return createOutboundPump({
     source,
     sampleRate: RATE,
@@ -49,6 +49,7 @@ function pumpOn(source: AudioSource, primeMs: number): OutboundPump {
     frameMs: FRAME_MS,
     samplesPerFrame: SAMPLES,
     primeMs,
+    maxLateMs,
     isClosed: () => false,
     onCaptured: () => {},
     onPlayedOut: () => {},
@@ -103,31 +104,57 @@ describe("outbound pump: cloud audio plays on a schedule", () => {
     // The first frame played 60 ms after it came.
     expect((starts[0] ?? 0) - t0).toBe(60);
     expect(gaps).toEqual([]);
-    expect(pump.underruns()).toEqual({ count: 0, ms: 0 });
+    expect(pump.underruns()).toEqual({ count: 0, ms: 0, lateDroppedMs: 0 });
     // Frame k plays exactly k frames after the first: the track is not stretched.
     expect((starts[49] ?? 0) - (starts[0] ?? 0)).toBe(49 * FRAME_MS);
   });
 
   it("counts frames read late as underruns: the room heard the wait inside the utterance", async () => {
     const { source, gaps } = playingSource(100);
-    const pump = pumpOn(source, 0);
+    const pump = pumpOn(source, 0, 1_000); // no drops: only the count
     await sendUtterance(pump, 50, threeLate(60));
     await vi.advanceTimersByTimeAsync(500);
     // No cushion: the first late frame leaves a gap of its lateness, and the utterance
     // plays that much later from then on, so the next late frames leave only what they
     // exceed it by (40 ms none, 60 ms 10 ms). Each gap is counted.
     expect(gaps.map(Math.round)).toEqual([50, 10]);
-    expect(pump.underruns()).toEqual({ count: 2, ms: 60 });
+    expect(pump.underruns()).toEqual({ count: 2, ms: 60, lateDroppedMs: 0 });
   });
 
-  it("counts a frame later than the jitter buffer, by the gap the room heard, and plays the rest at once", async () => {
-    const { source, gaps } = playingSource(100);
+  it("counts a frame later than the jitter buffer, by the gap the room heard, and drops what came with it beyond the buffer", async () => {
+    const { source, starts, gaps } = playingSource(100);
     const pump = pumpOn(source, 60);
+    const t0 = performance.now();
+    // Frame 10 comes 150 ms late, and frames 11-17 with it.
     await sendUtterance(pump, 30, new Map([[10, 150]]));
     await vi.advanceTimersByTimeAsync(500);
-    // 150 ms late against a 60 ms cushion: 90 ms of silence, not re-primed (no more wait).
+    // 150 ms late against a 60 ms cushion: 90 ms of silence.
     expect(gaps.map(Math.round)).toEqual([90]);
-    expect(pump.underruns()).toEqual({ count: 1, ms: 90 });
+    // Then the burst would play 90 ms behind its schedule: 80 ms of it (4 frames) are
+    // dropped, so the utterance ends within the jitter buffer (and a frame) of its last chunk.
+    expect(pump.underruns()).toEqual({ count: 1, ms: 90, lateDroppedMs: 80 });
+    expect(starts).toHaveLength(30 - 4);
+    expect((starts.at(-1) ?? 0) - (t0 + 29 * FRAME_MS)).toBeLessThanOrEqual(60 + FRAME_MS);
+    // The dropped frames' time is over: they count as played.
+    expect(pump.capturedMs()).toBe(30 * FRAME_MS);
+  });
+
+  it("lets cloud audio fall behind by maxLateMs before it drops any", async () => {
+    const { source, starts, gaps } = playingSource(100);
+    const pump = pumpOn(source, 60, 100);
+    // 150 ms late: 90 ms behind, within 100 ms: nothing is dropped.
+    await sendUtterance(pump, 30, new Map([[10, 150]]));
+    expect(pump.underruns()).toEqual({ count: 1, ms: 90, lateDroppedMs: 0 });
+    // Then 200 ms late again, on top: 290 ms behind, and what is held after each frame
+    // allows catching up to within 100 ms of the schedule (and a frame).
+    await sendUtterance(pump, 30, new Map([[5, 200]]));
+    await vi.advanceTimersByTimeAsync(1_000);
+    const { count, ms, lateDroppedMs } = pump.underruns();
+    expect(gaps.length).toBe(count);
+    expect(lateDroppedMs).toBeGreaterThan(0);
+    expect(ms - lateDroppedMs).toBeGreaterThanOrEqual(100);
+    expect(ms - lateDroppedMs).toBeLessThan(100 + FRAME_MS);
+    expect(starts.length + lateDroppedMs / FRAME_MS).toBe(60);
   });
 
   it("does not count a pause between utterances, and primes the next one again", async () => {
@@ -141,7 +168,7 @@ describe("outbound pump: cloud audio plays on a schedule", () => {
     expect(starts).toHaveLength(20);
     expect(gaps).toHaveLength(1);
     expect((starts[10] ?? 0) - second).toBe(60);
-    expect(pump.underruns()).toEqual({ count: 0, ms: 0 });
+    expect(pump.underruns()).toEqual({ count: 0, ms: 0, lateDroppedMs: 0 });
   });
 
   it("plays an utterance shorter than the jitter buffer once its first frame has waited that long", async () => {

@@ -12,8 +12,8 @@ export interface FakeTrack extends OutboundTrack {
   readonly options: OutboundTrackOptions;
   /** Plays out `ms` more of what was written (never past it). */
   play(ms: number): void;
-  /** The source ran dry for `ms` while audio waited (an underrun). */
-  starve(ms: number): void;
+  /** The source ran dry for `ms` while audio waited (an underrun); `droppedMs` dropped after it to catch up. */
+  starve(ms: number, droppedMs?: number): void;
   readonly closed: boolean;
 }
 
@@ -21,7 +21,7 @@ function createFakeTrack(options: OutboundTrackOptions): FakeTrack {
   let written = 0;
   let played = 0;
   let closed = false;
-  let underruns = { count: 0, ms: 0 };
+  let underruns = { count: 0, ms: 0, lateDroppedMs: 0 };
   return {
     options,
     name: options.name,
@@ -34,8 +34,12 @@ function createFakeTrack(options: OutboundTrackOptions): FakeTrack {
     playedOutMs: () => played,
     writtenMs: () => written,
     underruns: () => underruns,
-    starve(ms) {
-      underruns = { count: underruns.count + 1, ms: underruns.ms + ms };
+    starve(ms, droppedMs = 0) {
+      underruns = {
+        count: underruns.count + 1,
+        ms: underruns.ms + ms,
+        lateDroppedMs: underruns.lateDroppedMs + droppedMs,
+      };
     },
     clear() {
       const dropped = written - played;

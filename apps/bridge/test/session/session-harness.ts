@@ -35,7 +35,7 @@ export async function openFakeSession(overrides: Partial<SessionOptions> = {}) {
     publishAtJoin: [],
     replayMs: 0,
     statsIntervalMs: 0,
-    track: { bufferMs: 200, sourceQueueMs: 100, jitterBufferMs: 0 },
+    track: { bufferMs: 200, sourceQueueMs: 100, jitterBufferMs: 0, maxLateMs: 100 },
     playback: {
       limits: {
         connectTimeoutMs: 1_000,

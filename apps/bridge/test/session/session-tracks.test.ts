@@ -68,22 +68,26 @@ describe("Session tracks and marks", () => {
     await session.writeAudio(2, cloud(40), 48_000, 1);
     const first = connector.link;
     first.tracks[0]?.starve(30);
-    first.tracks[1]?.starve(12);
+    first.tracks[1]?.starve(12, 20);
     first.tracks[1]?.starve(8);
     const underruns = () => {
       const { metadata } = session.status();
-      return [metadata.to_room_underruns, metadata.to_room_underrun_ms];
+      return [
+        metadata.to_room_underruns,
+        metadata.to_room_underrun_ms,
+        metadata.to_room_late_dropped_ms,
+      ];
     };
-    expect(underruns()).toEqual(["3", "50"]);
+    expect(underruns()).toEqual(["3", "50", "20"]);
     first.lose({ kind: "network", sdkReason: "" });
     await vi.advanceTimersByTimeAsync(0);
     expect(connector.link).not.toBe(first);
-    expect(underruns()).toEqual(["3", "50"]);
+    expect(underruns()).toEqual(["3", "50", "20"]);
     await session.writeAudio(1, cloud(40), 48_000, 1);
-    connector.link.tracks[0]?.starve(5);
-    expect(underruns()).toEqual(["4", "55"]);
+    connector.link.tracks[0]?.starve(5, 40);
+    expect(underruns()).toEqual(["4", "55", "60"]);
     await session.close("left");
-    expect(underruns()).toEqual(["4", "55"]);
+    expect(underruns()).toEqual(["4", "55", "60"]);
   });
 
   it("sends TrackStats at the chosen interval", async () => {
