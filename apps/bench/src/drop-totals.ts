@@ -8,6 +8,8 @@ export interface DropTotals {
   readonly delay: number;
   readonly underruns: number;
   readonly underrunMs: number;
+  /** GetStatus to_room_late_dropped_ms: cloud audio dropped to play on schedule after underruns. */
+  readonly lateDropped: number;
   readonly receive: number;
   readonly send: number;
 }
@@ -17,6 +19,7 @@ const NO_DROPS: DropTotals = {
   delay: 0,
   underruns: 0,
   underrunMs: 0,
+  lateDropped: 0,
   receive: 0,
   send: 0,
 };
@@ -44,6 +47,7 @@ export function takeDrops(
       delay: status("cloud_delay_dropped_ms"),
       underruns: status("to_room_underruns"),
       underrunMs: status("to_room_underrun_ms"),
+      lateDropped: status("to_room_late_dropped_ms"),
       receive: stats.receiveDroppedMs,
       send: stats.sendDroppedMs,
     };

@@ -104,9 +104,14 @@ export interface StepResult {
   };
   /**
    * GetStatus to_room_underruns / to_room_underrun_ms, summed over sessions, over the window:
-   * the times, and how long in all, an AudioSource ran dry while cloud audio was playing.
+   * the times, and how long in all, an AudioSource ran dry while cloud audio was playing;
+   * and to_room_late_dropped_ms, the cloud audio dropped after them to play on schedule.
    */
-  readonly underruns: { readonly count: number; readonly ms: number };
+  readonly underruns: {
+    readonly count: number;
+    readonly ms: number;
+    readonly lateDroppedMs: number;
+  };
   /**
    * The same, from the end of the last window to the start of this one: while this step's
    * users joined and warmed up, and while the last step's chirp probe joined.
@@ -266,7 +271,11 @@ export async function measureStep(ctx: StepContext, users: number): Promise<Step
       clientSendDroppedMs: Math.round(totals.grown.send),
       chunksFromCloud: sumStatus(statuses, "chunks_from_cloud"),
     },
-    underruns: { count: totals.grown.underruns, ms: totals.grown.underrunMs },
+    underruns: {
+      count: totals.grown.underruns,
+      ms: totals.grown.underrunMs,
+      lateDroppedMs: totals.grown.lateDropped,
+    },
     underrunsOutside: { count: outside.underruns, ms: outside.underrunMs },
     heard,
     heardDirect,
@@ -342,7 +351,7 @@ export function sayStep(step: StepResult, say: (line: string) => void): void {
     );
   }
   say(
-    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps, ${step.drops.bridgeCloudDelayDroppedMs} ms dropped for standing delay, ${step.underruns.count} underruns (${step.underruns.ms} ms; ${step.underrunsOutside.count} (${step.underrunsOutside.ms} ms) before the window, while users joined), 300 Hz TTS heard at ${step.heard.lowestHz}–${step.heard.highestHz} Hz (${step.heard.utterances} utterances, ${step.heard.listeners} listening; the tone straight from a peer ${step.heardDirect ? `${step.heardDirect.lowestHz}–${step.heardDirect.highestHz} Hz` : "-"})`,
+    `  ${step.users} users (${step.connections} connection): RSS ${b.rssMB} MB, native ${b.nativeMB} MB, CPU ${b.cpuPctOfCore}% of a core, loop p99 ${b.loopDelayP99Ms} ms, inside the bridge p50/p99 room→cloud ${up.p50}/${up.p99} ms, cloud→room ${down.p50}/${down.p99} ms, ${step.packets.received}/${step.packets.sent} packets, ${step.packets.gaps} gaps, ${step.drops.bridgeCloudDelayDroppedMs} ms dropped for standing delay, ${step.underruns.count} underruns (${step.underruns.ms} ms, ${step.underruns.lateDroppedMs} ms dropped to play on time; ${step.underrunsOutside.count} (${step.underrunsOutside.ms} ms) before the window, while users joined), 300 Hz TTS heard at ${step.heard.lowestHz}–${step.heard.highestHz} Hz (${step.heard.utterances} utterances, ${step.heard.listeners} listening; the tone straight from a peer ${step.heardDirect ? `${step.heardDirect.lowestHz}–${step.heardDirect.highestHz} Hz` : "-"})`,
   );
 }
 
