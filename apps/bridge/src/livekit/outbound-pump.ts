@@ -89,6 +89,9 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
   // would also hold back any figure read from the source afterwards.
   let dryAt: number | undefined;
   const ledger = createLateLedger(frameMs, options.maxLateMs);
+  // Whether the last frame captured was cloud audio: only then can the next continue its
+  // utterance (after playback, or the silence a clear writes, cloud audio starts anew).
+  let lastTimed = false;
   let pumping = false;
   // The timer that starts an utterance held back to prime (see OutboundPumpOptions.primeMs).
   let primeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -98,13 +101,12 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
 
   /**
    * The source ran dry before this frame, queued since `queuedAt`, was captured: an
-   * underrun when the frame already waited then, or when it is cloud audio that came less
-   * than LATE_GAP_MS after (the same utterance, read or sent late).
+   * underrun when the frame already waited then, or when it continues an utterance of
+   * cloud audio (see {@link continues}).
    */
   const countUnderrun = (queuedAt: number, timed: boolean, now: number) => {
     if (dryAt === undefined) return;
-    const late = queuedAt - dryAt;
-    if (late > 0 && !(timed && late < LATE_GAP_MS)) {
+    if (queuedAt > dryAt && !(timed && continues(queuedAt))) {
       ledger.onSchedule(); // a new utterance (or playback after a pause)
       return;
     }
@@ -125,6 +127,14 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
   };
 
   /**
+   * Whether cloud audio queued at `queuedAt` continues the utterance the source played
+   * last: that was cloud audio too, and this came less than LATE_GAP_MS after the source
+   * ran dry (it was read or sent late).
+   */
+  const continues = (queuedAt: number) =>
+    lastTimed && dryAt !== undefined && queuedAt - dryAt < LATE_GAP_MS;
+
+  /**
    * Whether the first pending frame starts an utterance of cloud audio that must wait to
    * prime; if so, a timer runs the pump once the wait is over.
    */
@@ -132,7 +142,7 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
     const first = pending[0];
     if (primeMs === 0 || first === undefined || Number.isNaN(first.at)) return false;
     // The source still plays, or this continues an utterance it just finished: no wait.
-    if (dryAt !== undefined && first.queuedAt - dryAt < LATE_GAP_MS) return false;
+    if ((dryAt !== undefined && now < dryAt) || continues(first.queuedAt)) return false;
     // More than the buffer already held (a sender ahead of real time) needs no wait.
     if (pending.length * frameMs > primeMs) return false;
     const waitMs = first.queuedAt + primeMs - now;
@@ -165,6 +175,7 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
         // frame's length after what it holds, or after now if it ran dry.
         const now = performance.now();
         countUnderrun(frame.queuedAt, timed, now);
+        lastTimed = timed;
         dryAt = Math.max(now, dryAt ?? now) + frameMs;
         // Counted as captured from the call on, as the AudioSource counts it in its queue:
         // a frame being captured is then in exactly one of the two figures.

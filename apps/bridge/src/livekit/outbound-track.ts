@@ -76,8 +76,9 @@ export interface OutboundTrack {
    * Underruns since the track was published: the times the AudioSource's queue ran dry
    * inside audio (so the room heard silence, or frames the source had to invent), and
    * their total ms: the next frame already waited in the bridge, or it was cloud audio
-   * that came less than LATE_GAP_MS after (read or sent late). A longer pause in what the
-   * cloud sends is not counted. `lateDroppedMs`: cloud audio dropped after an underrun to
+   * continuing cloud audio, coming less than LATE_GAP_MS after (read or sent late). A
+   * longer pause in what the cloud sends, or cloud audio after playback or a clear, is
+   * not counted. `lateDroppedMs`: cloud audio dropped after an underrun to
    * play the rest of its utterance on schedule (what came late in a burst beyond the
    * jitter buffer), so a late read never adds lasting delay.
    */

@@ -69,7 +69,7 @@ export function registerSessionMetrics(
   totalCounter(
     registry,
     "bridge_to_room_underruns_total",
-    "Times a published track's AudioSource ran dry inside audio, so the room heard a gap in it: the next frame already waited in the bridge, or cloud audio came less than 200 ms after the source ran dry.",
+    "Times a published track's AudioSource ran dry inside audio, so the room heard a gap in it: the next frame already waited in the bridge, or cloud audio continuing cloud audio came less than 200 ms after the source ran dry.",
     () => totals.refresh().to_room_underruns ?? 0,
   );
   totalCounter(

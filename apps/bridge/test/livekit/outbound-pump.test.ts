@@ -171,6 +171,19 @@ describe("outbound pump: cloud audio plays on a schedule", () => {
     expect(pump.underruns()).toEqual({ count: 0, ms: 0, lateDroppedMs: 0 });
   });
 
+  it("starts an utterance anew after untimed audio (playback, a clear's silence): primed, and its wait no underrun", async () => {
+    const { source, starts } = playingSource(100);
+    const pump = pumpOn(source, 60);
+    write(pump, false); // e.g. the 20 ms of silence a clear writes
+    await vi.advanceTimersByTimeAsync(50); // it played out 30 ms ago
+    const spoke = performance.now();
+    await sendUtterance(pump, 10, new Map());
+    await vi.advanceTimersByTimeAsync(500);
+    expect(starts).toHaveLength(11);
+    expect((starts[1] ?? 0) - spoke).toBe(60);
+    expect(pump.underruns()).toEqual({ count: 0, ms: 0, lateDroppedMs: 0 });
+  });
+
   it("plays an utterance shorter than the jitter buffer once its first frame has waited that long", async () => {
     const { source, starts } = playingSource(100);
     const pump = pumpOn(source, 60);
