@@ -12,6 +12,7 @@ import { type JsLogRecord, routeJsLogs } from "@mentra/livekit-native-logs/js-lo
 import type { RoomLink, RoomLinkOptions } from "./room-link.js";
 
 export { type Disconnect, type DisconnectKind, isRecoverable } from "./disconnect-kind.js";
+export type { Underruns } from "./late-ledger.js";
 export { type LinkStats, NO_LINK_STATS } from "./link-stats.js";
 export type { OutboundTrack, OutboundTrackOptions } from "./outbound-track.js";
 export type { AudioOrigin, RoomLink, RoomLinkHandlers, RoomLinkOptions } from "./room-link.js";

@@ -1,3 +1,10 @@
+/** Cloud → room underruns: how many, how long in all, and the ms dropped to catch up. */
+export interface Underruns {
+  readonly count: number;
+  readonly ms: number;
+  readonly lateDroppedMs: number;
+}
+
 /**
  * The underruns of one outbound track, and how far its current utterance of cloud audio
  * fell behind its schedule through them: what decides which late frames are dropped.
@@ -14,7 +21,7 @@ export interface LateLedger {
    */
   dropToCatchUp(heldAfterMs: number, floorMs: number): boolean;
   /** Underruns so far, their total ms (rounded), and the ms dropped to catch up. */
-  figures(): { readonly count: number; readonly ms: number; readonly lateDroppedMs: number };
+  figures(): Underruns;
 }
 
 /** Creates the ledger of a track playing `frameMs` frames, allowing `maxLateMs` behind. */

@@ -1,5 +1,5 @@
 import { AudioFrame, type AudioSource } from "@livekit/rtc-node";
-import { createLateLedger } from "./late-ledger.js";
+import { createLateLedger, type Underruns } from "./late-ledger.js";
 
 /**
  * A dry spell shorter than this is not counted as an underrun: the source's queue figure
@@ -70,7 +70,7 @@ export interface OutboundPump {
    * Underruns counted so far and their total ms (rounded), and the ms of cloud audio
    * dropped to play the rest of its utterance on time after one (see run()).
    */
-  underruns(): { readonly count: number; readonly ms: number; readonly lateDroppedMs: number };
+  underruns(): Underruns;
 }
 
 /** Creates the capture loop of one outbound track. */
@@ -164,16 +164,16 @@ export function createOutboundPump(options: OutboundPumpOptions): OutboundPump {
         const frame = pending.shift();
         if (frame === undefined) break;
         const timed = !Number.isNaN(frame.at);
-        if (timed && dropToCatchUp(performance.now())) {
+        const now = performance.now();
+        if (timed && dropToCatchUp(now)) {
           options.onCaptured();
           continue;
         }
-        if (options.onFrameLatency !== undefined && !Number.isNaN(frame.at)) {
-          options.onFrameLatency(performance.now() - frame.at + source.queuedDuration);
+        if (options.onFrameLatency !== undefined && timed) {
+          options.onFrameLatency(now - frame.at + source.queuedDuration);
         }
         // The source plays on in real time, on its own thread: this frame ends playing a
         // frame's length after what it holds, or after now if it ran dry.
-        const now = performance.now();
         countUnderrun(frame.queuedAt, timed, now);
         lastTimed = timed;
         dryAt = Math.max(now, dryAt ?? now) + frameMs;

@@ -9,6 +9,7 @@ import {
 } from "@livekit/rtc-node";
 import { concatInt16 } from "@mentra/pcm";
 import { createFramer } from "../audio/framer.js";
+import type { Underruns } from "./late-ledger.js";
 import { createOutboundPump } from "./outbound-pump.js";
 
 /**
@@ -82,7 +83,7 @@ export interface OutboundTrack {
    * play the rest of its utterance on schedule (what came late in a burst beyond the
    * jitter buffer), so a late read never adds lasting delay.
    */
-  underruns(): { readonly count: number; readonly ms: number; readonly lateDroppedMs: number };
+  underruns(): Underruns;
   /**
    * Drops everything not played yet, resampler state included, so the next write starts
    * clean; returns the dropped duration in ms. The room hears silence within one frame:

@@ -1,25 +1,21 @@
-import type { OutboundTrack, RoomLink } from "../livekit/index.js";
+import type { OutboundTrack, RoomLink, Underruns } from "../livekit/index.js";
 import type { AudioLatencySink } from "../observability/audio-latency.js";
 import { trackName } from "./track-names.js";
 
+/** How each published track buffers and plays (TRACK_* settings; see OutboundTrackOptions). */
+export interface TrackSettings {
+  readonly bufferMs: number;
+  readonly sourceQueueMs: number;
+  readonly jitterBufferMs: number;
+  readonly maxLateMs: number;
+}
+
 /** Options of {@link createPublishedTracks}. */
 export interface PublishedTracksOptions {
-  readonly track: {
-    readonly bufferMs: number;
-    readonly sourceQueueMs: number;
-    readonly jitterBufferMs: number;
-    readonly maxLateMs: number;
-  };
+  readonly track: TrackSettings;
   readonly audioLatency: AudioLatencySink;
   /** The room link to publish on, once any rejoin has settled; throws when there is none. */
   connected(): Promise<RoomLink>;
-}
-
-/** Cloud → room underruns: how many, how long in all, and the ms dropped to catch up. */
-export interface Underruns {
-  readonly count: number;
-  readonly ms: number;
-  readonly lateDroppedMs: number;
 }
 
 /** A session's published tracks (cloud to room), by track id. */

@@ -2,6 +2,7 @@ import type { ByteOrderSetting } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { AudioLatencySink } from "../observability/audio-latency.js";
 import type { PlaybackSettings } from "../playback/playback.js";
+import type { TrackSettings } from "./published-tracks.js";
 import type { ConnectRoomLink, RoomConnectionOptions } from "./room-connection.js";
 
 /**
@@ -31,12 +32,7 @@ export interface SessionOptions<S = unknown>
   readonly publishAtJoin: readonly number[];
   /** Room audio kept after it was sent, for AudioSession resumes (ms); 0 none. */
   readonly replayMs: number;
-  readonly track: {
-    readonly bufferMs: number;
-    readonly sourceQueueMs: number;
-    readonly jitterBufferMs: number;
-    readonly maxLateMs: number;
-  };
+  readonly track: TrackSettings;
   /** How PlayAudio downloads, checks URLs and reports progress. */
   readonly playback: PlaybackSettings;
   readonly logger: Logger;
