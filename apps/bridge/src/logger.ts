@@ -1,6 +1,5 @@
 import { pino } from "pino";
 import type { LogLevel } from "./config.js";
-import { currentRequest } from "./observability/request-context.js";
 
 /** Extra key/value pairs logged with a message. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -95,11 +94,6 @@ export function createLogger(options: LoggerOptions): Logger {
       if (value === undefined) continue;
       if (SECRET_KEY.test(key)) clean[key] = REDACTED;
       else clean[key] = typeof value === "string" ? scrubText(value, known) : value;
-    }
-    const request = currentRequest();
-    if (request !== undefined) {
-      clean.requestId ??= request.requestId;
-      clean.rpc ??= request.method;
     }
     base[level](clean, scrubText(message, known));
   };

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BridgeApp } from "../src/app.js";
 import { startApp } from "./support/app.js";
@@ -22,7 +23,7 @@ describe("request ids", () => {
     return { status: response.status, requestId: response.headers.get("x-request-id") };
   }
 
-  it("tags every log line of an RPC with its request id and echoes the id", async () => {
+  it("tags the lines an RPC logs with its request id and echoes the id", async () => {
     const logLines: string[] = [];
     const started = await startApp({ env: { BRIDGE_API_KEY: "k".repeat(24) }, logLines });
     app = started.app;
@@ -42,5 +43,24 @@ describe("request ids", () => {
     // Lines outside any RPC carry none.
     const outside = logLines.map((l) => JSON.parse(l)).filter((l) => l.msg.includes("listening"));
     for (const line of outside) expect(line.requestId).toBeUndefined();
+  });
+
+  it("are passed in the call's context, not through AsyncLocalStorage: the bundled bridge turns on no promise hook", () => {
+    // An AsyncLocalStorage (or any async hook) makes Node 20 run a hook for every promise
+    // of the process, rtc-node's per-frame ones included: a fifth of the JS thread at 20 users.
+    const dist = new URL("../dist/", import.meta.url);
+    const files = [
+      new URL("main.js", dist),
+      ...readdirSync(new URL("chunks/", dist))
+        .filter((name) => name.endsWith(".js"))
+        .map((name) => new URL(`chunks/${name}`, dist)),
+    ];
+    expect(files.length).toBeGreaterThan(1);
+    const hooked = files.filter((file) =>
+      /new AsyncLocalStorage\b|\bcreateHook\(|executionAsyncResource\(/.test(
+        readFileSync(file, "utf8"),
+      ),
+    );
+    expect(hooked.map((file) => file.pathname)).toEqual([]);
   });
 });

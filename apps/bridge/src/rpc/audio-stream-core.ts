@@ -1,5 +1,6 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
+import { requestFields } from "../observability/request-context.js";
 import type { StreamAttachment } from "../session/cloud-stream.js";
 import { SessionError } from "../session/session-errors.js";
 import type { SessionEvent } from "../session/session-events.js";
@@ -87,6 +88,7 @@ export async function* runAudioStream<Req, Res>(
   } catch (error) {
     if (error instanceof ConnectError) {
       spec.logger.info(spec.endLog, {
+        ...requestFields(spec.context.values),
         userId: spec.userId,
         code: Code[error.code],
         reason: error.rawMessage,

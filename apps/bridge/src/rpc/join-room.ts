@@ -6,6 +6,7 @@ import {
   PcmByteOrder,
 } from "@mentra/bridge-proto";
 import type { ByteOrderSetting } from "../config.js";
+import { requestFields } from "../observability/request-context.js";
 import { callerKey } from "../security/caller.js";
 import { checkCallerMayMint } from "../security/mint-policy.js";
 import type { SessionRegistry } from "../session/registry.js";
@@ -51,6 +52,7 @@ export function createJoinRoom(registry: SessionRegistry) {
     if (request.token === "") checkCallerMayMint(context.values.get(callerKey));
     try {
       const session = await registry.join({
+        logFields: requestFields(context.values),
         userId: request.userId,
         roomName: request.roomName,
         token: request.token,

@@ -8,6 +8,7 @@ import {
 } from "@mentra/bridge-proto";
 import { validateTrackId } from "../audio/pcm.js";
 import type { Logger } from "../logger.js";
+import { requestFields } from "../observability/request-context.js";
 import type { PlaybackEvent } from "../playback/playback-events.js";
 import { parseAudioUrl, shownUrl } from "../playback/url-policy.js";
 import type { SessionRegistry } from "../session/registry.js";
@@ -57,6 +58,8 @@ export function createPlayAudio(options: PlayAudioOptions) {
     const requestId = request.requestId === "" ? randomUUID() : request.requestId;
     const playback = session.play({ requestId, url, volume, trackId }, request.stopOther);
     logger.info("playback started", {
+      // The playback's own request id (below) names this line, as it names its events.
+      rpc: requestFields(context.values).rpc,
       userId: request.userId,
       requestId,
       trackId,

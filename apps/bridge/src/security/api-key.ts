@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { LiveKitBridge } from "@mentra/bridge-proto";
 import { type Logger, silentLogger } from "../logger.js";
+import { requestFields } from "../observability/request-context.js";
 import { callerKey, isLoopbackAddress } from "./caller.js";
 
 /** Services every caller may use without the key: probes and tools must always work. */
@@ -43,7 +44,10 @@ export function createApiKeyInterceptor(options: ApiKeyOptions): Interceptor {
     const header = req.header.get("authorization");
     const procedure = `${req.service.typeName}/${req.method.name}`;
     if (header === null) {
-      logger.debug("refused a call without an API key", { procedure });
+      logger.debug("refused a call without an API key", {
+        ...requestFields(req.contextValues),
+        procedure,
+      });
       throw new ConnectError(
         "missing authorization header: send `authorization: Bearer <BRIDGE_API_KEY>`",
         Code.Unauthenticated,
@@ -51,7 +55,11 @@ export function createApiKeyInterceptor(options: ApiKeyOptions): Interceptor {
     }
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
     if (match?.[1] === undefined || !timingSafeEqual(digest(match[1]), expected)) {
-      logger.debug("refused a call with a wrong API key", { procedure, authorization: header });
+      logger.debug("refused a call with a wrong API key", {
+        ...requestFields(req.contextValues),
+        procedure,
+        authorization: header,
+      });
       throw new ConnectError("invalid API key", Code.Unauthenticated);
     }
     req.contextValues.set(callerKey, { ...req.contextValues.get(callerKey), authenticated: true });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ByteOrderSetting, Config } from "../config.js";
 import { identityFor, mintJoinToken } from "../livekit/index.js";
-import type { Logger } from "../logger.js";
+import type { LogFields, Logger } from "../logger.js";
 import { type AudioLatencySink, NO_AUDIO_LATENCY } from "../observability/audio-latency.js";
 import { createPlaybackBufferBudget } from "../playback/buffer-budget.js";
 import type { PlaybackSettings } from "../playback/playback.js";
@@ -17,6 +17,8 @@ const MAX_REMEMBERED = 10_000;
 /** What JoinRoom asks for, after validation. */
 export interface JoinParams {
   readonly userId: string;
+  /** Fields naming the JoinRoom call on the "session joined" line (request id, rpc). */
+  readonly logFields?: LogFields;
   readonly roomName: string;
   /** Empty: mint one. */
   readonly token: string;
@@ -196,6 +198,7 @@ export class SessionRegistry {
       this.sessions.set(params.userId, session);
       this.remembered.delete(params.userId);
       logger.info("session joined", {
+        ...params.logFields,
         userId: params.userId,
         room: params.roomName,
         identity: session.identity,
