@@ -14,7 +14,7 @@ export interface RequestContext {
  * after it (`ctx.values`, `req.contextValues`). It is passed, not ambient: an
  * AsyncLocalStorage turns on Node 20's promise hooks for every promise of the process,
  * rtc-node's per-frame ones included, and that cost a fifth of the JS thread's time at
- * 20 users (bench, shared connection: main thread 53.4 → 41.6% of a core).
+ * 20 users (bench, shared connection: main thread 53.4 → 43.9% of a core).
  */
 export const requestContextKey = createContextKey<RequestContext | undefined>(undefined, {
   description: "the RPC's request id and method",
